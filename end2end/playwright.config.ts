@@ -1,0 +1,47 @@
+import { defineConfig } from "@playwright/test";
+
+// Tests drive Debian's Chromium (no browser download here) against the debug
+// build, started fresh on its own port with an empty SQLite database.
+const PORT = Number(process.env.E2E_PORT ?? 3300);
+const BASE = `http://127.0.0.1:${PORT}`;
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL: BASE,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+      ],
+    },
+  },
+  webServer: {
+    command:
+      "rm -rf .tmp && mkdir -p .tmp && exec ../target/debug/meetmind serve",
+    url: `${BASE}/readyz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: {
+      MEETMIND_ADDR: `127.0.0.1:${PORT}`,
+      DATABASE_URL: "sqlite://.tmp/e2e.db",
+      MEETMIND_SITE_ROOT: "../target/site",
+      MEETMIND_SHUTDOWN_GRACE_SECS: "2",
+    },
+  },
+});

@@ -1,0 +1,88 @@
+import { test, expect, type ConsoleMessage, type Page } from "@playwright/test";
+
+const NAV = [
+  { href: "/", label: "Dashboard" },
+  { href: "/jobs", label: "Jobs" },
+  { href: "/workflows", label: "Workflows" },
+  { href: "/interviews", label: "Interviews" },
+  { href: "/providers", label: "Providers" },
+];
+
+/** Collects console errors and uncaught exceptions for the whole test. */
+function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("console", (msg: ConsoleMessage) => {
+    if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`pageerror: ${err.message}`));
+  return problems;
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+}
+
+test("the shell loads, hydrates and navigates without console errors", async ({ page }) => {
+  const problems = watchConsole(page);
+  const response = await page.goto("/");
+  expect(response?.status()).toBe(200);
+  await expect(page).toHaveTitle(/Dashboard · MeetMind/);
+  await hydrated(page);
+
+  for (const { href, label } of NAV) {
+    await page.locator("#main-nav").getByRole("link", { name: label, exact: true }).click();
+    await expect(page).toHaveURL(href);
+    await expect(page.locator("main h1")).toHaveText(label);
+    await expect(page.locator(`#main-nav a[href="${href}"]`)).toHaveAttribute("aria-current", "page");
+  }
+  expect(problems).toEqual([]);
+});
+
+test("client-side navigation does not reload the page", async ({ page }) => {
+  const problems = watchConsole(page);
+  await page.goto("/");
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__marker = "still-here"));
+  await page.locator("#main-nav").getByRole("link", { name: "Jobs" }).click();
+  await expect(page.locator("main h1")).toHaveText("Jobs");
+  expect(await page.evaluate(() => (window as any).__marker)).toBe("still-here");
+  expect(problems).toEqual([]);
+});
+
+test("on a narrow screen the menu button opens and closes the navigation", async ({ page }) => {
+  const problems = watchConsole(page);
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.goto("/workflows");
+  await hydrated(page);
+  const toggle = page.getByRole("button", { name: "Toggle navigation" });
+  const nav = page.locator("#main-nav");
+  await expect(nav).toBeHidden();
+  await toggle.click();
+  await expect(toggle).toHaveAttribute("aria-expanded", "true");
+  await expect(nav).toBeVisible();
+  await nav.getByRole("link", { name: "Providers" }).click();
+  await expect(page.locator("main h1")).toHaveText("Providers");
+  await expect(nav).toBeHidden();
+  expect(problems).toEqual([]);
+});
+
+test("an unknown address shows the 404 page with status 404", async ({ page }) => {
+  const response = await page.goto("/no/such/page");
+  expect(response?.status()).toBe(404);
+  await expect(page.locator("main h1")).toHaveText("Page not found");
+  await hydrated(page);
+  await page.getByRole("link", { name: "Go to the dashboard" }).click();
+  await expect(page.locator("main h1")).toHaveText("Dashboard");
+});
+
+test("operational endpoints answer", async ({ request }) => {
+  const health = await request.get("/healthz");
+  expect(health.status()).toBe(200);
+  expect((await health.json()).status).toBe("ok");
+  const ready = await request.get("/readyz");
+  expect(ready.status()).toBe(200);
+  expect((await ready.json()).status).toBe("ready");
+  const metrics = await request.get("/metrics");
+  expect(metrics.status()).toBe(200);
+  expect(await metrics.text()).toContain("meetmind_http_requests_total");
+});

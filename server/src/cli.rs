@@ -1,0 +1,56 @@
+//! The `meetmind` command line.
+
+use std::{collections::HashMap, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "meetmind", version, about = "Durable job scheduler and AI interview assistant")]
+pub struct Cli {
+    /// Configuration file (default: ./meetmind.toml when present; or MEETMIND_CONFIG).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a node: the web app and API, workers and maintenance, as --roles says.
+    Serve(Overrides),
+    /// Apply database migrations and exit.
+    Migrate(Overrides),
+    /// Print the effective configuration and where each value came from.
+    Config(Overrides),
+}
+
+/// Flags that override the configuration layers below them.
+#[derive(Debug, Args, Default, Clone)]
+pub struct Overrides {
+    /// Roles of this node: a comma-separated subset of web, worker, maintenance.
+    #[arg(long, value_name = "ROLES")]
+    pub roles: Option<String>,
+    /// Address to listen on, e.g. 127.0.0.1:3000.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<String>,
+    /// Database: sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+impl Overrides {
+    pub fn flags(&self) -> HashMap<&'static str, String> {
+        let mut flags = HashMap::new();
+        if let Some(v) = &self.roles {
+            flags.insert("roles", v.clone());
+        }
+        if let Some(v) = &self.addr {
+            flags.insert("addr", v.clone());
+        }
+        if let Some(v) = &self.database_url {
+            flags.insert("database_url", v.clone());
+        }
+        flags
+    }
+}

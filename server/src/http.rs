@@ -1,0 +1,59 @@
+//! The axum application: operational routes, the Leptos app and static files.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use app::{shell, App};
+use axum::{extract::FromRef, http::StatusCode, middleware, routing::get, Router};
+use leptos::config::{Env, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+
+use crate::{config::Config, metrics::Metrics, ops, store::Store};
+
+/// Largest request body accepted anywhere; specific routes may lower it.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+    pub node_id: Arc<str>,
+}
+
+/// Leptos settings derived from our configuration rather than cargo-leptos'
+/// environment, so a binary started by hand finds its site.
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("meetmind")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .env(Env::PROD)
+        .build()
+}
+
+/// Warns early when the wasm bundle is missing: the pages would render but
+/// never become interactive.
+pub fn check_site(options: &LeptosOptions) {
+    let wasm = Path::new(&*options.site_root).join(&*options.site_pkg_dir).join("meetmind.wasm");
+    if !wasm.exists() {
+        tracing::warn!(path = %wasm.display(), "site bundle not found; build it with `cargo leptos build` or set MEETMIND_SITE_ROOT");
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,72 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use meetmind::{
+    cli::{Cli, Command, Overrides},
+    config::{Config, Layers},
+    serve, store, telemetry,
+};
+
+fn load(cli_config: Option<std::path::PathBuf>, overrides: &Overrides) -> Result<Config, ExitCode> {
+    Config::load(&Layers::from_process(cli_config, overrides.flags())).map_err(|e| {
+        // One line naming the key and what it accepts; nothing else.
+        eprintln!("meetmind: {e}");
+        ExitCode::from(2)
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Config(o) => match load(cli.config, &o) {
+            Ok(config) => {
+                print!("{}", config.table());
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Migrate(o) => {
+            let config = match load(cli.config, &o) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            telemetry::init(&config);
+            let result = async {
+                let store = store::connect(&config).await?;
+                store.migrate().await?;
+                store.close().await;
+                Ok::<_, store::StoreError>(())
+            }
+            .await;
+            match result {
+                Ok(()) => {
+                    println!("migrations applied ({:?})", config.backend);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("meetmind: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Serve(o) => {
+            let config = match load(cli.config, &o) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            telemetry::init(&config);
+            for p in &config.provenance {
+                tracing::info!(target: "meetmind::config", key = p.key, env = p.env, value = %p.shown, source = %p.source, "config");
+            }
+            match serve::run(config, serve::shutdown_signal()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "serve failed");
+                    eprintln!("meetmind: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

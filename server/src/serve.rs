@@ -1,0 +1,160 @@
+//! `meetmind serve`: one node of the cluster.
+
+use std::{future::Future, sync::Arc};
+
+use chrono::Utc;
+use tokio::{net::TcpListener, sync::watch};
+use tracing::{info, warn};
+
+use crate::{
+    config::{Config, Role},
+    http::{self, AppState},
+    metrics::Metrics,
+    store::{self, NodeRecord, Store},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+fn node_id() -> String {
+    let host = hostname();
+    let short = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}", &short[..8])
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "node".into())
+}
+
+/// Runs a node until `shutdown` resolves, then drains within the grace period.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    let store = store::connect(&config).await?;
+    store.migrate().await?;
+    info!(backend = ?config.backend, "database ready, migrations applied");
+
+    let id: Arc<str> = node_id().into();
+    let now = Utc::now();
+    let record = NodeRecord {
+        id: id.to_string(),
+        hostname: hostname(),
+        roles: config.roles.iter().map(|r| r.as_str().to_string()).collect(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: now,
+        heartbeat_at: now,
+    };
+    store.register_node(&record).await?;
+    info!(node = %id, roles = ?record.roles, "node registered");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let heartbeat = tokio::spawn(heartbeat_loop(store.clone(), record, config.clone(), stop_rx.clone()));
+
+    let web = if config.has_role(Role::Web) {
+        let options = http::leptos_options(&config);
+        http::check_site(&options);
+        let state = AppState {
+            leptos_options: options,
+            store: store.clone(),
+            metrics: Arc::new(Metrics::default()),
+            node_id: id.clone(),
+        };
+        let listener =
+            TcpListener::bind(config.addr).await.map_err(|source| ServeError::Bind { addr: config.addr, source })?;
+        info!("listening on http://{}", config.addr);
+        let mut rx = stop_rx.clone();
+        let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        });
+        Some(tokio::spawn(async move { server.await }))
+    } else {
+        None
+    };
+
+    shutdown.await;
+    info!(grace = ?config.shutdown_grace, "shutting down: no new connections; draining in-flight requests");
+    let _ = stop_tx.send(true);
+
+    if let Some(web) = web {
+        match tokio::time::timeout(config.shutdown_grace, web).await {
+            Ok(Ok(Ok(()))) => info!("in-flight requests drained"),
+            Ok(Ok(Err(e))) => warn!(error = %e, "server ended with an error"),
+            Ok(Err(e)) => warn!(error = %e, "server task failed"),
+            Err(_) => warn!("grace period over; dropping the connections still open"),
+        }
+    }
+    let _ = heartbeat.await;
+    if let Err(e) = store.remove_node(&id).await {
+        warn!(error = %e, "could not deregister node");
+    }
+    store.close().await;
+    info!("stopped");
+    Ok(())
+}
+
+/// Keeps this node's registration fresh; maintenance nodes also prune nodes
+/// that stopped heartbeating (crashed without deregistering).
+async fn heartbeat_loop(store: Arc<dyn Store>, record: NodeRecord, config: Config, mut stop: watch::Receiver<bool>) {
+    let every = config.node_heartbeat;
+    let dead_after = chrono::Duration::from_std(every * 6).unwrap_or(chrono::Duration::seconds(30));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let now = Utc::now();
+        match store.heartbeat_node(&record.id, now).await {
+            Ok(true) => {}
+            Ok(false) => {
+                warn!(node = %record.id, "registration was pruned; registering again");
+                let again = NodeRecord { heartbeat_at: now, ..record.clone() };
+                if let Err(e) = store.register_node(&again).await {
+                    warn!(error = %e, "re-registration failed");
+                }
+            }
+            Err(e) => warn!(error = %e, "heartbeat failed"),
+        }
+        if config.has_role(Role::Maintenance) {
+            match store.prune_nodes(now - dead_after).await {
+                Ok(0) => {}
+                Ok(n) => info!(pruned = n, "removed nodes that stopped heartbeating"),
+                Err(e) => warn!(error = %e, "pruning nodes failed"),
+            }
+        }
+    }
+}
+
+/// Used by tests and embedders: a shutdown future driven by a watch channel.
+pub fn shutdown_on(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }
+}
+

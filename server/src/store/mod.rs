@@ -1,0 +1,106 @@
+//! Storage: one `Store` trait, one driver per database (River's layout).
+//! Everything above this module talks to `dyn Store` only.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+use crate::config::{Backend, Config};
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot prepare the database location: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A node of the cluster as the store records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRecord {
+    pub id: String,
+    pub hostname: String,
+    pub roles: Vec<String>,
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
+}
+
+/// What `/readyz` needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    /// Versions of embedded migrations the database has not applied.
+    pub pending_migrations: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Applies the embedded migrations for this backend. Safe to run from
+    /// several nodes at once (PostgreSQL takes an advisory lock).
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// Fails when the database is unreachable; otherwise lists what is pending.
+    async fn readiness(&self) -> Result<Readiness, StoreError>;
+
+    fn pool_stats(&self) -> PoolStats;
+
+    /// Inserts or replaces a node's registration.
+    async fn register_node(&self, node: &NodeRecord) -> Result<(), StoreError>;
+
+    /// Records a heartbeat; false when the node is not registered (it was
+    /// pruned as dead and must register again).
+    async fn heartbeat_node(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    async fn list_nodes(&self) -> Result<Vec<NodeRecord>, StoreError>;
+
+    async fn remove_node(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Removes nodes whose last heartbeat is older than `before`; returns how many.
+    async fn prune_nodes(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    async fn close(&self);
+}
+
+/// Opens the store the configuration names.
+pub async fn connect(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match config.backend {
+        Backend::Sqlite => Arc::new(SqliteStore::connect(&config.database_url, config.db_max_connections).await?),
+        Backend::Postgres => Arc::new(PgStore::connect(&config.database_url, config.db_max_connections).await?),
+    })
+}
+
+/// Versions in `embedded` that are not in `applied`.
+fn pending(embedded: &sqlx::migrate::Migrator, applied: &[i64]) -> Vec<i64> {
+    embedded
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect()
+}
+
+fn roles_to_text(roles: &[String]) -> String {
+    roles.join(",")
+}
+
+fn roles_from_text(text: &str) -> Vec<String> {
+    text.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
