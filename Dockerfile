@@ -41,7 +41,7 @@ ENV MEETMIND_SITE_ROOT=/app/site \
     MEETMIND_LOG_FORMAT=json \
     DATABASE_URL=sqlite:///app/data/meetmind.db
 
-USER meetmind
+USER 10001:10001
 EXPOSE 3000
 VOLUME ["/app/data"]
 
