@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod scheduler;
 pub mod metrics;
 pub mod ops;
 pub mod serve;
