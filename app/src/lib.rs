@@ -1,6 +1,7 @@
 //! MeetMind's shared crate: domain types, pages and components, and server
 //! functions. Compiled for the server (`ssr`) and for the browser (`hydrate`).
 
+pub mod dag;
 pub mod layout;
 pub mod pages;
 
