@@ -30,8 +30,9 @@ export default defineConfig({
     },
   },
   webServer: {
+    // A fresh database with one admin, created the way an operator would.
     command:
-      "rm -rf .tmp && mkdir -p .tmp && exec ../target/debug/meetmind serve",
+      "rm -rf .tmp && mkdir -p .tmp && echo 'e2e admin password' | ../target/debug/meetmind user create --admin --email admin@e2e.test --name 'E2E Admin' && exec ../target/debug/meetmind serve",
     url: `${BASE}/readyz`,
     timeout: 60_000,
     reuseExistingServer: false,

@@ -3,13 +3,20 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// Navigation entries, in display order. One list feeds the header and tests.
-pub const NAV: &[(&str, &str)] = &[
-    ("/", "Dashboard"),
-    ("/jobs", "Jobs"),
-    ("/workflows", "Workflows"),
-    ("/interviews", "Interviews"),
-    ("/providers", "Providers"),
+use crate::account::{provide_current_user, AccountMenu};
+use crate::auth::UserRole;
+
+/// Navigation entries, in display order: (path, label, admins only).
+/// One list feeds the header and tests.
+pub const NAV: &[(&str, &str, bool)] = &[
+    ("/", "Dashboard", true),
+    ("/jobs", "Jobs", true),
+    ("/workflows", "Workflows", true),
+    ("/interviews", "Interviews", false),
+    ("/providers", "Providers", true),
+    ("/admin/users", "Users", true),
+    ("/admin/tokens", "Tokens", true),
+    ("/admin/audit", "Audit", true),
 ];
 
 #[component]
@@ -21,6 +28,12 @@ pub fn Shell(children: Children) -> impl IntoView {
     // Effects run only in the browser, so this flips once hydration is done.
     let (hydrated, set_hydrated) = signal(false);
     Effect::new(move |_| set_hydrated.set(true));
+    let user = provide_current_user();
+    // Admin links only for admins; the server refuses those pages to others anyway.
+    let is_admin = move || {
+        user.0.get().and_then(|r| r.ok()).flatten().is_some_and(|me| me.role == UserRole::Admin)
+    };
+    let signed_in = move || user.0.get().and_then(|r| r.ok()).flatten().is_some();
 
     view! {
         <div class="app" data-hydrated=move || hydrated.get().to_string()>
@@ -39,17 +52,24 @@ pub fn Shell(children: Children) -> impl IntoView {
                     "☰"
                 </button>
                 <nav id="main-nav" class="nav" class:open=menu_open aria-label="Main">
-                    {NAV
-                        .iter()
-                        .map(|(href, label)| {
-                            view! {
-                                <A href=*href exact=true on:click=close_menu>
-                                    {*label}
-                                </A>
-                            }
-                        })
-                        .collect_view()}
+                    <Transition fallback=|| ()>
+                        {move || {
+                            let admin = is_admin();
+                            let signed_in = signed_in();
+                            NAV.iter()
+                                .filter(move |(_, _, admin_only)| signed_in && (admin || !*admin_only))
+                                .map(|(href, label, _)| {
+                                    view! {
+                                        <A href=*href exact=true on:click=close_menu>
+                                            {*label}
+                                        </A>
+                                    }
+                                })
+                                .collect_view()
+                        }}
+                    </Transition>
                 </nav>
+                <AccountMenu/>
             </header>
             <main class="content">
                 <ErrorBoundary fallback=|errors| {

@@ -1,9 +1,14 @@
 //! MeetMind's shared crate: domain types, pages and components, and server
 //! functions. Compiled for the server (`ssr`) and for the browser (`hydrate`).
 
+pub mod account;
+pub mod admin;
+pub mod auth;
 pub mod dag;
 pub mod layout;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod services;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -12,11 +17,21 @@ use leptos_router::{
     path,
 };
 
+use account::{LoginPage, SetupPage};
+use admin::{AuditPage, TokensPage, UsersPage};
 use layout::Shell;
 use pages::{Dashboard, Interviews, Jobs, NotFound, Providers, Workflows};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The security-headers middleware chose this request's CSP nonce; the
+    // hydration scripts must carry the same one.
+    #[cfg(feature = "ssr")]
+    if let Some(nonce) = use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<services::CspNonce>().cloned())
+    {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -53,6 +68,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/workflows") view=Workflows/>
                     <Route path=path!("/interviews") view=Interviews/>
                     <Route path=path!("/providers") view=Providers/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/setup") view=SetupPage/>
+                    <Route path=path!("/admin/users") view=UsersPage/>
+                    <Route path=path!("/admin/tokens") view=TokensPage/>
+                    <Route path=path!("/admin/audit") view=AuditPage/>
                 </Routes>
             </Shell>
         </Router>

@@ -1,4 +1,5 @@
-import { test, expect, type ConsoleMessage, type Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
+import { ADMIN, hydrated, signIn, watchConsole } from "./helpers";
 
 const NAV = [
   { href: "/", label: "Dashboard" },
@@ -6,21 +7,15 @@ const NAV = [
   { href: "/workflows", label: "Workflows" },
   { href: "/interviews", label: "Interviews" },
   { href: "/providers", label: "Providers" },
+  { href: "/admin/users", label: "Users" },
+  { href: "/admin/tokens", label: "Tokens" },
+  { href: "/admin/audit", label: "Audit" },
 ];
 
-/** Collects console errors and uncaught exceptions for the whole test. */
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  page.on("console", (msg: ConsoleMessage) => {
-    if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
-  });
-  page.on("pageerror", (err) => problems.push(`pageerror: ${err.message}`));
-  return problems;
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-}
+test.beforeEach(async ({ page }, info) => {
+  if (info.title.startsWith("operational")) return;
+  await signIn(page, ADMIN.email, ADMIN.password);
+});
 
 test("the shell loads, hydrates and navigates without console errors", async ({ page }) => {
   const problems = watchConsole(page);
@@ -32,7 +27,7 @@ test("the shell loads, hydrates and navigates without console errors", async ({ 
   for (const { href, label } of NAV) {
     await page.locator("#main-nav").getByRole("link", { name: label, exact: true }).click();
     await expect(page).toHaveURL(href);
-    await expect(page.locator("main h1")).toHaveText(label);
+    await expect(page.locator("main h1")).toHaveText(label === "Audit" ? "Audit log" : label === "Tokens" ? "API tokens" : label);
     await expect(page.locator(`#main-nav a[href="${href}"]`)).toHaveAttribute("aria-current", "page");
   }
   expect(problems).toEqual([]);
@@ -82,7 +77,8 @@ test("operational endpoints answer", async ({ request }) => {
   const ready = await request.get("/readyz");
   expect(ready.status()).toBe(200);
   expect((await ready.json()).status).toBe("ready");
-  const metrics = await request.get("/metrics");
-  expect(metrics.status()).toBe(200);
-  expect(await metrics.text()).toContain("meetmind_http_requests_total");
+  // Metrics need a token with the metrics:read scope.
+  const anonymous = await request.get("/metrics");
+  expect(anonymous.status()).toBe(401);
+  expect((await anonymous.json()).error).toContain("sign in");
 });

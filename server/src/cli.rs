@@ -23,6 +23,47 @@ pub enum Command {
     Migrate(Overrides),
     /// Print the effective configuration and where each value came from.
     Config(Overrides),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. Prompts for the password, or reads one line from
+    /// stdin when stdin is not a terminal.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Display name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+        /// Make the account an admin (default: interviewer).
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it on stdout, and nothing else.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated scopes, e.g. jobs:read,jobs:write.
+        #[arg(long, default_value = "")]
+        scopes: String,
+        /// Grant the admin scope (every right).
+        #[arg(long)]
+        admin: bool,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
 }
 
 /// Flags that override the configuration layers below them.

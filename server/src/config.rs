@@ -56,6 +56,7 @@ pub const KEYS: &[KeySpec] = &[
     KeySpec { key: "log_level", env: "MEETMIND_LOG", flag: None, default: "info", secret: false, accepts: "a tracing filter such as info or meetmind=debug,info" },
     KeySpec { key: "db_max_connections", env: "MEETMIND_DB_MAX_CONNECTIONS", flag: None, default: "10", secret: false, accepts: "an integer from 1 to 1000" },
     KeySpec { key: "shutdown_grace_secs", env: "MEETMIND_SHUTDOWN_GRACE_SECS", flag: None, default: "20", secret: false, accepts: "an integer number of seconds from 0 to 3600" },
+    KeySpec { key: "secure_cookies", env: "MEETMIND_SECURE_COOKIES", flag: None, default: "false", secret: false, accepts: "true (always mark cookies Secure) or false (only when X-Forwarded-Proto is https)" },
     KeySpec { key: "node_heartbeat_secs", env: "MEETMIND_NODE_HEARTBEAT_SECS", flag: None, default: "5", secret: false, accepts: "an integer number of seconds from 1 to 300" },
 ];
 
@@ -121,6 +122,7 @@ pub struct Config {
     pub db_max_connections: u32,
     pub shutdown_grace: Duration,
     pub node_heartbeat: Duration,
+    pub secure_cookies: bool,
     pub provenance: Vec<Provenance>,
 }
 
@@ -200,6 +202,12 @@ impl Config {
             parse_int(&get("node_heartbeat_secs").0, 1, 300).ok_or_else(|| invalid("node_heartbeat_secs"))?.into(),
         );
 
+        let secure_cookies = match get("secure_cookies").0.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => return Err(invalid("secure_cookies")),
+        };
+
         let provenance = KEYS
             .iter()
             .map(|spec| {
@@ -219,6 +227,7 @@ impl Config {
             db_max_connections,
             shutdown_grace,
             node_heartbeat,
+            secure_cookies,
             provenance,
         })
     }

@@ -8,7 +8,14 @@ use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
-use crate::{config::Config, metrics::Metrics, ops, store::Store};
+use crate::{
+    api::{self, ApiState},
+    auth::{self, Auth},
+    config::Config,
+    metrics::Metrics,
+    ops,
+    store::Store,
+};
 
 /// Largest request body accepted anywhere; specific routes may lower it.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -19,6 +26,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     pub node_id: Arc<str>,
+    pub auth: Arc<Auth>,
 }
 
 /// Leptos settings derived from our configuration rather than cargo-leptos'
@@ -45,15 +53,21 @@ pub fn check_site(options: &LeptosOptions) {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let auth_service: Arc<dyn app::services::AuthService> = state.auth.clone();
+    let context = move || leptos::prelude::provide_context(auth_service.clone());
+    let api = api::router(ApiState { auth: state.auth.clone() });
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state.clone())
+        .merge(api)
+        // Enforcement in one place: every route, page and server function.
+        .layer(middleware::from_fn_with_state(state.auth.clone(), auth::middleware::guard))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }

@@ -1,7 +1,11 @@
 //! The `meetmind` server: configuration, storage, HTTP, and (in later
 //! issues) the scheduler, MeetMind and the LLM engine.
 
+pub mod accounts_cli;
+pub mod api;
+pub mod auth;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;

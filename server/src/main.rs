@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use meetmind::{
-    cli::{Cli, Command, Overrides},
+    cli::{Cli, Command, Overrides, TokenCommand, UserCommand},
     config::{Config, Layers},
     serve, store, telemetry,
 };
@@ -42,6 +42,38 @@ async fn main() -> ExitCode {
             match result {
                 Ok(()) => {
                     println!("migrations applied ({:?})", config.backend);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("meetmind: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::User(UserCommand::Create { email, name, admin, overrides }) => {
+            let config = match load(cli.config, &overrides) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match meetmind::accounts_cli::create_user(&config, &email, name, admin).await {
+                Ok(line) => {
+                    eprintln!("{line}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("meetmind: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Token(TokenCommand::Create { name, scopes, admin, overrides }) => {
+            let config = match load(cli.config, &overrides) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match meetmind::accounts_cli::create_token(&config, &name, &scopes, admin).await {
+                Ok(secret) => {
+                    println!("{secret}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => {

@@ -7,6 +7,8 @@ use tokio::{net::TcpListener, sync::watch};
 use tracing::{info, warn};
 
 use crate::{
+    auth::Auth,
+    clock::SystemClock,
     config::{Config, Role},
     http::{self, AppState},
     metrics::Metrics,
@@ -77,20 +79,33 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let (stop_tx, stop_rx) = watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat_loop(store.clone(), record, config.clone(), stop_rx.clone()));
 
+    let auth = Auth::new(store.clone(), Arc::new(SystemClock), config.secure_cookies);
     let web = if config.has_role(Role::Web) {
         let options = http::leptos_options(&config);
         http::check_site(&options);
+        // No account yet: print a one-time link that creates the first admin.
+        // It goes to stdout, not the log, which must never hold secrets.
+        if let Some(secret) = auth.issue_setup_link().await? {
+            let host = if config.addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { config.addr.ip().to_string() };
+            println!();
+            println!("  No accounts yet. Create the first admin (one use, valid 24 h):");
+            println!("    http://{host}:{}/setup?token={secret}", config.addr.port());
+            println!("  or run: meetmind user create --admin --email you@example.com");
+            println!();
+        }
         let state = AppState {
             leptos_options: options,
             store: store.clone(),
             metrics: Arc::new(Metrics::default()),
             node_id: id.clone(),
+            auth: auth.clone(),
         };
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| ServeError::Bind { addr: config.addr, source })?;
         info!("listening on http://{}", config.addr);
         let mut rx = stop_rx.clone();
-        let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+        let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = rx.wait_for(|stop| *stop).await;
         });
         Some(tokio::spawn(async move { server.await }))
@@ -146,6 +161,11 @@ async fn heartbeat_loop(store: Arc<dyn Store>, record: NodeRecord, config: Confi
                 Ok(0) => {}
                 Ok(n) => info!(pruned = n, "removed nodes that stopped heartbeating"),
                 Err(e) => warn!(error = %e, "pruning nodes failed"),
+            }
+            let policy = crate::auth::session::SessionPolicy::default();
+            let ms = now.timestamp_millis();
+            if let Err(e) = store.prune_sessions(ms - policy.idle_ms, ms - policy.absolute_ms).await {
+                warn!(error = %e, "pruning sessions failed");
             }
         }
     }

@@ -121,3 +121,119 @@ fn serve_answers_then_drains_and_deregisters_on_sigterm() {
         assert!(store.list_nodes().await.unwrap().is_empty());
     });
 }
+
+fn wait_ready(rt: &tokio::runtime::Runtime, base: &str) {
+    rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "server did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+}
+
+#[test]
+fn first_run_prints_a_one_time_setup_link_and_tokens_come_from_the_cli() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = meetmind(dir.path())
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env("MEETMIND_SHUTDOWN_GRACE_SECS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(at) = line.find("/setup?token=") {
+                let _ = tx.send(line[at..].trim().to_string());
+            }
+        }
+    });
+    let link = rx.recv_timeout(Duration::from_secs(20)).expect("serve prints the setup link on an empty database");
+    let token = link.trim_start_matches("/setup?token=").to_string();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    wait_ready(&rt, &base);
+
+    rt.block_on(async {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let page = client.get(format!("{base}{link}")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("Create the first admin"));
+        let setup = |email: &str| {
+            client
+                .post(format!("{base}/api/setup"))
+                .header("origin", &base)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("token={token}&email={email}&name=Root&password=a+long+password"))
+                .send()
+        };
+        let done = setup("root%40example.com").await.unwrap();
+        assert_eq!(done.status(), 200);
+        let cookie = done.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.starts_with("mm_session=") && cookie.contains("HttpOnly"), "{cookie}");
+        let me: serde_json::Value = client
+            .get(format!("{base}/api/v1/me"))
+            .header("cookie", cookie.split(';').next().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["User"]["role"], "admin");
+        // The link stops working.
+        assert_ne!(setup("other%40example.com").await.unwrap().status(), 200);
+        let again = client.get(format!("{base}{link}")).send().await.unwrap().text().await.unwrap();
+        assert!(again.contains("This setup link is not valid") || again.contains("setup-invalid"), "{again}");
+    });
+
+    // `token create` prints the token and nothing else; it works at once.
+    let out = meetmind(dir.path()).args(["token", "create", "--name", "deploy", "--admin"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed.lines().count(), 1, "{printed}");
+    let secret = printed.trim().to_string();
+    assert!(secret.starts_with("mm_"));
+    rt.block_on(async {
+        let users: serde_json::Value = reqwest::Client::new()
+            .get(format!("{base}/api/v1/users"))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(users[0]["email"], "root@example.com");
+    });
+
+    // `user create` reads the password from stdin when it is not a terminal.
+    let mut create = meetmind(dir.path())
+        .args(["user", "create", "--email", "ivy@example.com"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(create.stdin.as_mut().unwrap(), b"ivy's long password\n").unwrap();
+    let out = create.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("created ivy@example.com (interviewer)"));
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    // Nothing secret reached the log.
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains(&token) && !stderr.contains(&secret), "secrets in the log");
+}

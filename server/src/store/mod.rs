@@ -1,6 +1,7 @@
 //! Storage: one `Store` trait, one driver per database (River's layout).
 //! Everything above this module talks to `dyn Store` only.
 
+pub mod auth;
 mod postgres;
 mod sqlite;
 
@@ -10,6 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use thiserror::Error;
 
+pub use auth::{AuditRow, AuthStore, SessionRow, TokenRow, UserRow};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -50,7 +52,7 @@ pub struct PoolStats {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AuthStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations for this backend. Safe to run from

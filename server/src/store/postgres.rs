@@ -11,7 +11,10 @@ use sqlx::{
 };
 
 use super::{pending, roles_from_text, roles_to_text, NodeRecord, PoolStats, Readiness, Store, StoreError};
+use super::auth::{impl_auth_store, AuditRow, SessionRow, TokenRow, UserRow};
 use crate::config::Backend;
+
+impl_auth_store!(PgStore);
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 

@@ -60,3 +60,50 @@ impl TestDb {
         }
     }
 }
+
+/// The full HTTP app over a store, with the auth state it uses.
+pub fn app_with_auth(
+    store: Arc<dyn Store>,
+    clock: meetmind::clock::SharedClock,
+) -> (axum::Router, Arc<meetmind::auth::Auth>) {
+    use meetmind::{
+        config::{Config, Layers},
+        http::{self, AppState},
+        metrics::Metrics,
+    };
+    let config = Config::load(&Layers::default()).unwrap();
+    let auth = meetmind::auth::Auth::new(store.clone(), clock, false);
+    let router = http::router(AppState {
+        leptos_options: http::leptos_options(&config),
+        store,
+        metrics: Arc::new(Metrics::default()),
+        node_id: "test-node".into(),
+        auth: auth.clone(),
+    });
+    (router, auth)
+}
+
+/// Creates an account and a session for it; returns the `Cookie` header value.
+pub async fn signed_in(auth: &meetmind::auth::Auth, email: &str, role: app::auth::UserRole) -> String {
+    use meetmind::{auth::secret, store::SessionRow};
+    let user = auth
+        .add_user(
+            "test",
+            app::auth::NewUser { email: email.into(), name: email.into(), role, password: "correct horse battery".into() },
+        )
+        .await
+        .expect("create user");
+    let secret = secret::random_secret();
+    let now = auth.clock.now_ms();
+    auth.store
+        .insert_session(&SessionRow {
+            id_hash: secret::hash_secret(&secret),
+            user_id: user.id,
+            csrf_token: "csrf-test".into(),
+            created_at: now,
+            last_seen_at: now,
+        })
+        .await
+        .expect("insert session");
+    format!("mm_session={secret}")
+}

@@ -1,0 +1,93 @@
+//! Server-only: the services the server functions call. The `server` crate
+//! implements them over its store and provides them as Leptos context, so
+//! server functions here and REST routes there share one implementation.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use crate::auth::{AppError, AuditEntry, CreatedToken, Me, NewUser, Principal, TokenView, UserRole, UserView};
+
+/// Facts about the request the auth middleware established.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub client_ip: String,
+    /// Served over TLS (directly or behind a proxy that says so).
+    pub https: bool,
+    /// Hash of the session secret, when the request carried a valid session.
+    pub session_hash: Option<String>,
+}
+
+/// The CSP nonce the middleware put in the response header.
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub String);
+
+/// A new session: the secret travels only in this `Set-Cookie` value.
+pub struct NewSession {
+    pub set_cookie: String,
+}
+
+#[async_trait::async_trait]
+pub trait AuthService: Send + Sync + 'static {
+    async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<NewSession, AppError>;
+    /// Ends the session; returns the `Set-Cookie` value that clears the cookie.
+    async fn logout(&self, meta: &RequestMeta) -> Result<String, AppError>;
+    async fn setup_token_valid(&self, token: &str) -> Result<bool, AppError>;
+    async fn complete_setup(&self, token: &str, user: NewUser, meta: &RequestMeta) -> Result<NewSession, AppError>;
+
+    async fn list_users(&self, who: &Principal) -> Result<Vec<UserView>, AppError>;
+    async fn create_user(&self, who: &Principal, user: NewUser) -> Result<UserView, AppError>;
+    async fn set_user_role(&self, who: &Principal, id: &str, role: UserRole) -> Result<(), AppError>;
+    async fn set_user_disabled(&self, who: &Principal, id: &str, disabled: bool) -> Result<(), AppError>;
+
+    async fn list_tokens(&self, who: &Principal) -> Result<Vec<TokenView>, AppError>;
+    async fn create_token(&self, who: &Principal, name: &str, scopes: &str) -> Result<CreatedToken, AppError>;
+    async fn revoke_token(&self, who: &Principal, id: &str) -> Result<(), AppError>;
+
+    async fn audit_log(&self, who: &Principal, limit: u32) -> Result<Vec<AuditEntry>, AppError>;
+}
+
+pub fn auth_service() -> Result<Arc<dyn AuthService>, AppError> {
+    use_context::<Arc<dyn AuthService>>().ok_or_else(|| AppError::Server("auth service missing".into()))
+}
+
+fn parts() -> Result<http::request::Parts, AppError> {
+    use_context::<http::request::Parts>().ok_or_else(|| AppError::Server("request context missing".into()))
+}
+
+pub fn request_meta() -> Result<RequestMeta, AppError> {
+    Ok(parts()?.extensions.get::<RequestMeta>().cloned().unwrap_or_default())
+}
+
+/// The caller, as the middleware authenticated it.
+pub fn principal() -> Option<Principal> {
+    parts().ok()?.extensions.get::<Principal>().cloned()
+}
+
+/// The middleware already enforced the route table; this second check keeps
+/// a server function safe even if it were mounted elsewhere.
+pub fn require_admin() -> Result<Principal, AppError> {
+    let p = principal().ok_or(AppError::Unauthorized)?;
+    if p.is_admin() {
+        Ok(p)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+pub fn require_user() -> Result<Me, AppError> {
+    match principal() {
+        Some(Principal::User(me)) => Ok(me),
+        Some(_) => Err(AppError::Forbidden),
+        None => Err(AppError::Unauthorized),
+    }
+}
+
+/// Sets a response header from inside a server function.
+pub fn set_cookie(value: &str) {
+    if let (Some(resp), Ok(v)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(value))
+    {
+        resp.append_header(http::header::SET_COOKIE, v);
+    }
+}

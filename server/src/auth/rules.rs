@@ -1,0 +1,201 @@
+//! The access table: every route, page and server function, and what its
+//! caller needs. The middleware consults only this table, and the role-matrix
+//! test walks it, so a route without an entry fails the test.
+
+use app::auth::Principal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Anyone, signed in or not.
+    Public,
+    /// A signed-in person or an API token.
+    Authenticated,
+    /// A signed-in person (admin or interviewer), not a token.
+    User,
+    /// An admin, or a token with the `admin` scope.
+    Admin,
+    /// A token or person holding this scope (admins hold all).
+    Scope(&'static str),
+}
+
+/// How a refusal looks: pages send people to the login form, the API
+/// answers JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Page,
+    Api,
+    Asset,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// `*` for any method.
+    pub method: &'static str,
+    /// Segments; `{x}` matches one segment, a trailing `*` the rest.
+    pub path: &'static str,
+    pub kind: Kind,
+    pub need: Need,
+}
+
+const fn page(path: &'static str, need: Need) -> Rule {
+    Rule { method: "GET", path, kind: Kind::Page, need }
+}
+const fn api(method: &'static str, path: &'static str, need: Need) -> Rule {
+    Rule { method, path, kind: Kind::Api, need }
+}
+const fn asset(path: &'static str) -> Rule {
+    Rule { method: "GET", path, kind: Kind::Asset, need: Need::Public }
+}
+
+use Need::*;
+
+pub const RULES: &[Rule] = &[
+    // Operations. Prometheus scrapes with a `metrics:read` token.
+    api("GET", "/healthz", Public),
+    api("GET", "/readyz", Public),
+    api("GET", "/metrics", Scope("metrics:read")),
+    // Static files of the site.
+    asset("/pkg/*"),
+    asset("/favicon.svg"),
+    // Pages.
+    page("/login", Public),
+    page("/setup", Public),
+    page("/", Admin),
+    page("/jobs", Admin),
+    page("/workflows", Admin),
+    page("/providers", Admin),
+    page("/interviews", User),
+    page("/admin/users", Admin),
+    page("/admin/tokens", Admin),
+    page("/admin/audit", Admin),
+    // Server functions (all POST).
+    api("POST", "/api/me", Public),
+    api("POST", "/api/login", Public),
+    api("POST", "/api/setup_check", Public),
+    api("POST", "/api/setup", Public),
+    api("POST", "/api/logout", User),
+    api("POST", "/api/users_list", Admin),
+    api("POST", "/api/users_create", Admin),
+    api("POST", "/api/users_set_role", Admin),
+    api("POST", "/api/users_set_disabled", Admin),
+    api("POST", "/api/tokens_list", Admin),
+    api("POST", "/api/tokens_create", Admin),
+    api("POST", "/api/tokens_revoke", Admin),
+    api("POST", "/api/audit_list", Admin),
+    // REST.
+    api("GET", "/api/v1/me", Authenticated),
+    api("GET", "/api/v1/users", Admin),
+    api("POST", "/api/v1/users", Admin),
+    api("PATCH", "/api/v1/users/{id}", Admin),
+    api("GET", "/api/v1/tokens", Admin),
+    api("POST", "/api/v1/tokens", Admin),
+    api("DELETE", "/api/v1/tokens/{id}", Admin),
+    api("GET", "/api/v1/audit", Admin),
+];
+
+fn matches(pattern: &str, path: &str) -> bool {
+    let mut pat = pattern.trim_end_matches('/').split('/');
+    let mut got = path.trim_end_matches('/').split('/');
+    loop {
+        match (pat.next(), got.next()) {
+            (None, None) => return true,
+            (Some("*"), Some(s)) => return !s.is_empty(),
+            (Some(p), Some(s)) if p.starts_with('{') && p.ends_with('}') => {
+                if s.is_empty() {
+                    return false;
+                }
+            }
+            (Some(p), Some(s)) if p == s => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The rule for a request. HEAD is treated as GET.
+pub fn lookup(method: &str, path: &str) -> Option<&'static Rule> {
+    let method = if method == "HEAD" { "GET" } else { method };
+    RULES.iter().find(|r| (r.method == "*" || r.method == method) && matches(r.path, path))
+}
+
+/// The rule written for exactly this route pattern (as the router matched it).
+pub fn exact(method: &str, route: &str) -> Option<&'static Rule> {
+    let method = if method == "HEAD" { "GET" } else { method };
+    RULES.iter().find(|r| (r.method == "*" || r.method == method) && r.path == route)
+}
+
+/// What to do when no rule matches: unknown pages and API paths still need
+/// someone signed in, so probing reveals nothing; signed-in callers get 404.
+pub fn fallback(path: &str) -> Rule {
+    if path == "/api" || path.starts_with("/api/") {
+        Rule { method: "*", path: "", kind: Kind::Api, need: Authenticated }
+    } else {
+        Rule { method: "*", path: "", kind: Kind::Page, need: User }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    /// No credentials: 401 for the API, a redirect to /login for pages.
+    SignIn,
+    /// Credentials that lack the right: 403.
+    Deny,
+}
+
+pub fn decide(need: Need, who: Option<&Principal>) -> Decision {
+    let Some(p) = who else {
+        return if need == Public { Decision::Allow } else { Decision::SignIn };
+    };
+    let ok = match need {
+        Public | Authenticated => true,
+        User => matches!(p, Principal::User(_)),
+        Admin => p.is_admin(),
+        Scope(s) => p.has_scope(s),
+    };
+    if ok {
+        Decision::Allow
+    } else {
+        Decision::Deny
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::auth::{Me, UserRole};
+
+    #[test]
+    fn patterns() {
+        assert!(matches("/api/v1/tokens/{id}", "/api/v1/tokens/abc"));
+        assert!(!matches("/api/v1/tokens/{id}", "/api/v1/tokens"));
+        assert!(!matches("/api/v1/tokens/{id}", "/api/v1/tokens/abc/x"));
+        assert!(matches("/pkg/*", "/pkg/meetmind.wasm"));
+        assert!(!matches("/pkg/*", "/pkg"));
+        assert!(matches("/", "/"));
+        assert!(!matches("/", "/jobs"));
+        assert_eq!(lookup("HEAD", "/healthz").map(|r| r.path), Some("/healthz"));
+        assert!(lookup("DELETE", "/healthz").is_none());
+    }
+
+    #[test]
+    fn every_rule_is_reachable_and_unique() {
+        for (i, r) in RULES.iter().enumerate() {
+            let first = RULES.iter().position(|o| o.method == r.method && o.path == r.path).unwrap();
+            assert_eq!(first, i, "duplicate rule {} {}", r.method, r.path);
+        }
+    }
+
+    #[test]
+    fn decisions() {
+        let interviewer =
+            Principal::User(Me { id: "1".into(), email: "i@x.io".into(), name: "I".into(), role: UserRole::Interviewer });
+        let token = Principal::Token { id: "t".into(), name: "svc".into(), scopes: vec!["jobs:write".into()] };
+        assert_eq!(decide(Public, None), Decision::Allow);
+        assert_eq!(decide(User, None), Decision::SignIn);
+        assert_eq!(decide(Admin, Some(&interviewer)), Decision::Deny);
+        assert_eq!(decide(User, Some(&token)), Decision::Deny);
+        assert_eq!(decide(Scope("jobs:write"), Some(&token)), Decision::Allow);
+        assert_eq!(decide(Scope("metrics:read"), Some(&token)), Decision::Deny);
+        assert_eq!(decide(Authenticated, Some(&token)), Decision::Allow);
+    }
+}
