@@ -80,7 +80,8 @@ run: build-release
 	@echo
 	@echo "  MeetMind is starting on http://127.0.0.1:3000"
 	@echo "  Database: SQLite at ./data/meetmind.db (no PostgreSQL needed)."
-	@echo "  Sign-in: none yet; accounts and the first-admin setup link arrive with the auth work."
+	@echo "  Sign-in: on an empty database the server prints a one-time setup link below;"
+	@echo "  open it to create the first admin (or run: ./target/release/meetmind user create --admin --email you@example.com)."
 	@echo "  Stop with Ctrl-C."
 	@echo
 	DATABASE_URL=sqlite://data/meetmind.db MEETMIND_SITE_ROOT=target/site ./target/release/meetmind serve

@@ -40,9 +40,9 @@ pub const SCOPES: &[(&str, &str)] = &[
 ];
 
 /// What an interviewer may do without being an admin, expressed as scopes so
-/// one check covers people and tokens. Handlers still filter to their own
-/// interviews' jobs.
-pub const INTERVIEWER_SCOPES: &[&str] = &["jobs:read"];
+/// one check covers people and tokens. Empty until interviews exist: then
+/// interviewers get read access to their own interviews' jobs.
+pub const INTERVIEWER_SCOPES: &[&str] = &[];
 
 /// Parses a comma- or space-separated scope list, rejecting unknown names.
 pub fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
@@ -268,8 +268,7 @@ mod tests {
         assert!(writer.has_scope("jobs:write") && !writer.has_scope("jobs:read") && !writer.is_admin());
         assert!(user(UserRole::Admin).has_scope("metrics:read"));
         let interviewer = user(UserRole::Interviewer);
-        assert!(interviewer.has_scope("jobs:read"));
-        assert!(!interviewer.has_scope("jobs:write") && !interviewer.is_admin());
+        assert!(!interviewer.has_scope("jobs:write") && !interviewer.has_scope("jobs:read") && !interviewer.is_admin());
     }
 
     #[test]

@@ -2,8 +2,11 @@
 //! Everything above this module talks to `dyn Store` only.
 
 pub mod auth;
+pub mod jobs;
 mod postgres;
+mod postgres_jobs;
 mod sqlite;
+mod sqlite_jobs;
 
 use std::sync::Arc;
 
@@ -12,6 +15,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 pub use auth::{AuditRow, AuthStore, SessionRow, TokenRow, UserRow};
+pub use jobs::{JobRow, JobStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -52,7 +56,7 @@ pub struct PoolStats {
 }
 
 #[async_trait]
-pub trait Store: AuthStore + Send + Sync + 'static {
+pub trait Store: AuthStore + JobStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations for this backend. Safe to run from

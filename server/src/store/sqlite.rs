@@ -21,7 +21,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 fn to_ms(t: DateTime<Utc>) -> i64 {

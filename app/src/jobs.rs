@@ -1,0 +1,216 @@
+//! Jobs as the API and the pages see them, and the checks on a submitted job
+//! that need no database.
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::AppError;
+
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+pub const MAX_BATCH: usize = 10_000;
+pub const MAX_PRIORITY: i32 = 9;
+pub const DEFAULT_QUEUE: &str = "default";
+pub const DEFAULT_PRIORITY: i32 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Scheduled,
+    Blocked,
+    Available,
+    Running,
+    Retrying,
+    Succeeded,
+    Dead,
+    Cancelled,
+    UpstreamFailed,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 9] = [
+        JobState::Scheduled,
+        JobState::Blocked,
+        JobState::Available,
+        JobState::Running,
+        JobState::Retrying,
+        JobState::Succeeded,
+        JobState::Dead,
+        JobState::Cancelled,
+        JobState::UpstreamFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Scheduled => "scheduled",
+            JobState::Blocked => "blocked",
+            JobState::Available => "available",
+            JobState::Running => "running",
+            JobState::Retrying => "retrying",
+            JobState::Succeeded => "succeeded",
+            JobState::Dead => "dead",
+            JobState::Cancelled => "cancelled",
+            JobState::UpstreamFailed => "upstream_failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobState> {
+        JobState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, JobState::Succeeded | JobState::Dead | JobState::Cancelled | JobState::UpstreamFailed)
+    }
+}
+
+/// One job as submitted to `POST /api/v1/jobs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewJob {
+    pub kind: String,
+    #[serde(default)]
+    pub payload: serde_json::Value,
+    #[serde(default)]
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub priority: Option<i32>,
+    /// Unix milliseconds; absent or past means now.
+    #[serde(default)]
+    pub run_at: Option<i64>,
+    #[serde(default)]
+    pub max_attempts: Option<i32>,
+    #[serde(default)]
+    pub timeout_ms: Option<i64>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+pub fn check_queue_name(name: &str) -> Result<(), AppError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid("queue", "use 1 to 64 letters, digits, '_', '-', '.' or ':'"))
+    }
+}
+
+impl NewJob {
+    /// Field checks that need no registry or database. `index` names the job
+    /// in a batch ("jobs[3].priority").
+    pub fn check(&self, index: Option<usize>) -> Result<(), AppError> {
+        let field = |f: &str| match index {
+            Some(i) => format!("jobs[{i}].{f}"),
+            None => f.to_string(),
+        };
+        let wrap = |e: AppError, f: &str| match e {
+            AppError::Invalid { message, .. } => AppError::Invalid { field: field(f), message },
+            other => other,
+        };
+        if self.kind.trim().is_empty() || self.kind.len() > 64 {
+            return Err(AppError::invalid(&field("kind"), "a job needs a kind of 1 to 64 characters"));
+        }
+        if let Some(q) = &self.queue {
+            check_queue_name(q).map_err(|e| wrap(e, "queue"))?;
+        }
+        if let Some(p) = self.priority {
+            if !(0..=MAX_PRIORITY).contains(&p) {
+                return Err(AppError::invalid(&field("priority"), format!("priority must be 0 (most urgent) to {MAX_PRIORITY}")));
+            }
+        }
+        if let Some(m) = self.max_attempts {
+            if !(1..=100).contains(&m) {
+                return Err(AppError::invalid(&field("max_attempts"), "max_attempts must be 1 to 100"));
+            }
+        }
+        if let Some(t) = self.timeout_ms {
+            if !(1..=86_400_000).contains(&t) {
+                return Err(AppError::invalid(&field("timeout_ms"), "timeout_ms must be 1 ms to 24 h"));
+            }
+        }
+        if let Some(k) = &self.idempotency_key {
+            if k.is_empty() || k.len() > 200 {
+                return Err(AppError::invalid(&field("idempotency_key"), "idempotency_key must be 1 to 200 characters"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn payload_bytes(&self) -> usize {
+        serde_json::to_string(&self.payload).map(|s| s.len()).unwrap_or(usize::MAX)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub id: i64,
+    pub queue: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub priority: i32,
+    pub state: JobState,
+    pub run_at_ms: i64,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub lease_owner: Option<String>,
+    pub workflow_id: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub created_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptView {
+    pub attempt: i32,
+    pub node: String,
+    pub started_at_ms: i64,
+    pub finished_at_ms: i64,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobDetail {
+    #[serde(flatten)]
+    pub job: JobView,
+    pub attempts: Vec<AttemptView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueView {
+    pub name: String,
+    pub concurrency: i32,
+    pub paused: bool,
+    pub max_attempts: Option<i32>,
+    pub retry_delays_ms: Option<Vec<i64>>,
+    pub starvation_after_ms: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(json: &str) -> NewJob {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn checks_name_the_field_and_the_batch_index() {
+        assert!(job(r#"{"kind":"noop"}"#).check(None).is_ok());
+        let e = job(r#"{"kind":"noop","priority":10}"#).check(Some(3)).unwrap_err();
+        assert!(matches!(e, AppError::Invalid { ref field, .. } if field == "jobs[3].priority"), "{e:?}");
+        let e = job(r#"{"kind":"noop","queue":"bad queue"}"#).check(None).unwrap_err();
+        assert!(matches!(e, AppError::Invalid { ref field, .. } if field == "queue"));
+        assert!(job(r#"{"kind":""}"#).check(None).is_err());
+        assert!(job(r#"{"kind":"x","max_attempts":0}"#).check(None).is_err());
+        assert!(serde_json::from_str::<NewJob>(r#"{"kind":"x","colour":1}"#).is_err(), "unknown fields are refused");
+    }
+
+    #[test]
+    fn states_round_trip() {
+        for s in JobState::ALL {
+            assert_eq!(JobState::parse(s.as_str()), Some(s));
+        }
+        assert!(JobState::Dead.is_final() && !JobState::Retrying.is_final());
+    }
+}

@@ -1,0 +1,189 @@
+//! PostgreSQL's batch paths for jobs: one UNNEST insert, claims with
+//! `FOR UPDATE SKIP LOCKED`, completions as one statement.
+
+use async_trait::async_trait;
+
+use super::{
+    jobs::{
+        impl_job_store_common, AttemptRow, Changed, Completion, Failure, InsertJob, Inserted, JobFilter, JobRow,
+        JobStore, QueueRow, StateCount, JOB_COLUMNS,
+    },
+    PgStore, StoreError,
+};
+
+#[async_trait]
+impl JobStore for PgStore {
+    async fn insert_jobs(&self, jobs: &[InsertJob], now: i64) -> Result<Vec<Inserted>, StoreError> {
+        let mut out = vec![None; jobs.len()];
+        let (plain, keyed): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(|&i| jobs[i].idempotency_key.is_none());
+        let mut tx = self.pool.begin().await?;
+        if !plain.is_empty() {
+            let col = |f: fn(&InsertJob) -> String| plain.iter().map(|&i| f(&jobs[i])).collect::<Vec<_>>();
+            let queues = col(|j| j.queue.clone());
+            let kinds = col(|j| j.kind.clone());
+            let payloads = col(|j| j.payload.clone());
+            let states = col(|j| j.state.clone());
+            let priorities: Vec<i32> = plain.iter().map(|&i| jobs[i].priority).collect();
+            let run_ats: Vec<i64> = plain.iter().map(|&i| jobs[i].run_at).collect();
+            let max_attempts: Vec<i32> = plain.iter().map(|&i| jobs[i].max_attempts).collect();
+            let delays: Vec<Option<String>> = plain.iter().map(|&i| jobs[i].retry_delays_ms.clone()).collect();
+            let timeouts: Vec<Option<i64>> = plain.iter().map(|&i| jobs[i].timeout_ms).collect();
+            let workflows: Vec<Option<String>> = plain.iter().map(|&i| jobs[i].workflow_id.clone()).collect();
+            // WITH ORDINALITY + ORDER BY keeps the returned ids in input order.
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "WITH input AS (
+                    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[],
+                                         $7::int[], $8::text[], $9::bigint[], $10::text[])
+                        WITH ORDINALITY AS t(queue, kind, payload, priority, run_at, state, max_attempts,
+                                             retry_delays_ms, timeout_ms, workflow_id, ord)
+                 ), ins AS (
+                    INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
+                                      timeout_ms, workflow_id, created_at, updated_at)
+                    SELECT queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms, timeout_ms,
+                           workflow_id, $11, $11
+                    FROM input ORDER BY ord
+                    RETURNING id
+                 )
+                 SELECT id FROM ins ORDER BY id",
+            )
+            .bind(&queues).bind(&kinds).bind(&payloads).bind(&priorities).bind(&run_ats).bind(&states)
+            .bind(&max_attempts).bind(&delays).bind(&timeouts).bind(&workflows).bind(now)
+            .fetch_all(&mut *tx)
+            .await?;
+            // Ids come from one sequence in insertion order within the statement.
+            for (slot, (&i, id)) in plain.iter().zip(ids).enumerate() {
+                let _ = slot;
+                out[i] = Some(Inserted { id, state: jobs[i].state.clone(), existing: false });
+            }
+        }
+        for &i in &keyed {
+            let j = &jobs[i];
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
+                                   timeout_ms, idempotency_key, workflow_id, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                 RETURNING id",
+            )
+            .bind(&j.queue).bind(&j.kind).bind(&j.payload).bind(j.priority).bind(j.run_at).bind(&j.state)
+            .bind(j.max_attempts).bind(&j.retry_delays_ms).bind(j.timeout_ms).bind(&j.idempotency_key)
+            .bind(&j.workflow_id).bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            out[i] = Some(match id {
+                Some(id) => Inserted { id, state: j.state.clone(), existing: false },
+                None => {
+                    let (id, state): (i64, String) =
+                        sqlx::query_as("SELECT id, state FROM jobs WHERE idempotency_key = $1")
+                            .bind(&j.idempotency_key)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    Inserted { id, state, existing: true }
+                }
+            });
+        }
+        tx.commit().await?;
+        Ok(out.into_iter().map(|o| o.expect("every job was written")).collect())
+    }
+
+    async fn claim(
+        &self,
+        node: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        exclude: &[String],
+        only: Option<&str>,
+    ) -> Result<Vec<JobRow>, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = fence + 1, lease_owner = $1,
+                    lease_expires_at = $2, updated_at = $3
+             WHERE id IN (
+                SELECT id FROM jobs
+                WHERE state = 'available' AND run_at <= $3 AND NOT (queue = ANY($4))
+                  AND ($5::text IS NULL OR queue = $5)
+                ORDER BY priority, run_at, id
+                LIMIT $6
+                FOR UPDATE SKIP LOCKED)
+             RETURNING {JOB_COLUMNS}"
+        );
+        let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
+            .bind(node).bind(lease_until).bind(now).bind(exclude).bind(only).bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.sort_by_key(|r| (r.priority, r.run_at, r.id));
+        Ok(rows)
+    }
+
+    async fn claim_limited(
+        &self,
+        node: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        queue: &str,
+        concurrency: i64,
+    ) -> Result<Vec<JobRow>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Serialises claims for this queue across nodes for the transaction.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('meetmind.queue:' || $1))")
+            .bind(queue)
+            .execute(&mut *tx)
+            .await?;
+        let running: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'running' AND queue = $1")
+            .bind(queue)
+            .fetch_one(&mut *tx)
+            .await?;
+        let room = (concurrency - running).min(limit);
+        if room <= 0 {
+            tx.rollback().await?;
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = fence + 1, lease_owner = $1,
+                    lease_expires_at = $2, updated_at = $3
+             WHERE id IN (
+                SELECT id FROM jobs WHERE state = 'available' AND run_at <= $3 AND queue = $4
+                ORDER BY priority, run_at, id LIMIT $5 FOR UPDATE SKIP LOCKED)
+             RETURNING {JOB_COLUMNS}"
+        );
+        let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
+            .bind(node).bind(lease_until).bind(now).bind(queue).bind(room)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        rows.sort_by_key(|r| (r.priority, r.run_at, r.id));
+        Ok(rows)
+    }
+
+    async fn complete(&self, node: &str, done: &[Completion]) -> Result<Vec<i64>, StoreError> {
+        if done.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = done.iter().map(|c| c.id).collect();
+        let fences: Vec<i64> = done.iter().map(|c| c.fence).collect();
+        let attempts: Vec<i32> = done.iter().map(|c| c.attempt).collect();
+        let started: Vec<i64> = done.iter().map(|c| c.started_at).collect();
+        let finished: Vec<i64> = done.iter().map(|c| c.finished_at).collect();
+        Ok(sqlx::query_scalar(
+            "WITH c AS (
+                SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], $5::bigint[])
+                    AS c(id, fence, attempt, started_at, finished_at)
+             ), done AS (
+                UPDATE jobs j SET state = 'succeeded', finished_at = c.finished_at, updated_at = c.finished_at,
+                       lease_owner = NULL, lease_expires_at = NULL
+                FROM c WHERE j.id = c.id AND j.fence = c.fence AND j.state = 'running'
+                RETURNING j.id
+             ), attempts AS (
+                INSERT INTO job_attempts (job_id, attempt, node, started_at, finished_at, outcome)
+                SELECT c.id, c.attempt, $6, c.started_at, c.finished_at, 'succeeded' FROM c JOIN done ON done.id = c.id
+             )
+             SELECT id FROM done",
+        )
+        .bind(&ids).bind(&fences).bind(&attempts).bind(&started).bind(&finished).bind(node)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    impl_job_store_common!();
+}

@@ -1,0 +1,133 @@
+//! SQLite's batch paths for jobs: the single writer makes each statement
+//! atomic, so claims need no row locks; batches share one transaction.
+
+use async_trait::async_trait;
+
+use super::{
+    jobs::{
+        impl_job_store_common, AttemptRow, Changed, Completion, Failure, InsertJob, Inserted, JobFilter, JobRow,
+        JobStore, QueueRow, StateCount, JOB_COLUMNS,
+    },
+    SqliteStore, StoreError,
+};
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn insert_jobs(&self, jobs: &[InsertJob], now: i64) -> Result<Vec<Inserted>, StoreError> {
+        let mut out = Vec::with_capacity(jobs.len());
+        let mut tx = self.pool.begin().await?;
+        for j in jobs {
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
+                                   timeout_ms, idempotency_key, workflow_id, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                 ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                 RETURNING id",
+            )
+            .bind(&j.queue).bind(&j.kind).bind(&j.payload).bind(j.priority).bind(j.run_at).bind(&j.state)
+            .bind(j.max_attempts).bind(&j.retry_delays_ms).bind(j.timeout_ms).bind(&j.idempotency_key)
+            .bind(&j.workflow_id).bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            out.push(match id {
+                Some(id) => Inserted { id, state: j.state.clone(), existing: false },
+                None => {
+                    let (id, state): (i64, String) =
+                        sqlx::query_as("SELECT id, state FROM jobs WHERE idempotency_key = $1")
+                            .bind(&j.idempotency_key)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    Inserted { id, state, existing: true }
+                }
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn claim(
+        &self,
+        node: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        exclude: &[String],
+        only: Option<&str>,
+    ) -> Result<Vec<JobRow>, StoreError> {
+        let exclude = serde_json::to_string(exclude).unwrap_or_else(|_| "[]".into());
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = fence + 1, lease_owner = $1,
+                    lease_expires_at = $2, updated_at = $3
+             WHERE id IN (
+                SELECT id FROM jobs
+                WHERE state = 'available' AND run_at <= $3 AND queue NOT IN (SELECT value FROM json_each($4))
+                  AND ($5 IS NULL OR queue = $5)
+                ORDER BY priority, run_at, id
+                LIMIT $6)
+             RETURNING {JOB_COLUMNS}"
+        );
+        let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
+            .bind(node).bind(lease_until).bind(now).bind(exclude).bind(only).bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.sort_by_key(|r| (r.priority, r.run_at, r.id));
+        Ok(rows)
+    }
+
+    async fn claim_limited(
+        &self,
+        node: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+        queue: &str,
+        concurrency: i64,
+    ) -> Result<Vec<JobRow>, StoreError> {
+        // One statement: the count and the claim see the same snapshot under
+        // SQLite's single writer.
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = fence + 1, lease_owner = $1,
+                    lease_expires_at = $2, updated_at = $3
+             WHERE id IN (
+                SELECT id FROM jobs WHERE state = 'available' AND run_at <= $3 AND queue = $4
+                ORDER BY priority, run_at, id
+                LIMIT MAX(0, MIN($5, $6 - (SELECT count(*) FROM jobs WHERE state = 'running' AND queue = $4))))
+             RETURNING {JOB_COLUMNS}"
+        );
+        let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
+            .bind(node).bind(lease_until).bind(now).bind(queue).bind(limit).bind(concurrency)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.sort_by_key(|r| (r.priority, r.run_at, r.id));
+        Ok(rows)
+    }
+
+    async fn complete(&self, node: &str, done: &[Completion]) -> Result<Vec<i64>, StoreError> {
+        let mut accepted = Vec::with_capacity(done.len());
+        let mut tx = self.pool.begin().await?;
+        for c in done {
+            let updated = sqlx::query(
+                "UPDATE jobs SET state = 'succeeded', finished_at = $1, updated_at = $1, lease_owner = NULL,
+                        lease_expires_at = NULL
+                 WHERE id = $2 AND fence = $3 AND state = 'running'",
+            )
+            .bind(c.finished_at).bind(c.id).bind(c.fence)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() == 1 {
+                sqlx::query(
+                    "INSERT INTO job_attempts (job_id, attempt, node, started_at, finished_at, outcome)
+                     VALUES ($1, $2, $3, $4, $5, 'succeeded')",
+                )
+                .bind(c.id).bind(c.attempt).bind(node).bind(c.started_at).bind(c.finished_at)
+                .execute(&mut *tx)
+                .await?;
+                accepted.push(c.id);
+            }
+        }
+        tx.commit().await?;
+        Ok(accepted)
+    }
+
+    impl_job_store_common!();
+}
