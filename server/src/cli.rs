@@ -78,6 +78,9 @@ pub struct Overrides {
     /// Database: sqlite://PATH or postgres://USER@HOST/DB.
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// Timer structure for dispatch: heap or wheel.
+    #[arg(long, value_name = "KIND")]
+    pub scheduler: Option<String>,
 }
 
 impl Overrides {
@@ -91,6 +94,9 @@ impl Overrides {
         }
         if let Some(v) = &self.database_url {
             flags.insert("database_url", v.clone());
+        }
+        if let Some(v) = &self.scheduler {
+            flags.insert("scheduler", v.clone());
         }
         flags
     }

@@ -56,6 +56,9 @@ pub const KEYS: &[KeySpec] = &[
     KeySpec { key: "log_level", env: "MEETMIND_LOG", flag: None, default: "info", secret: false, accepts: "a tracing filter such as info or meetmind=debug,info" },
     KeySpec { key: "db_max_connections", env: "MEETMIND_DB_MAX_CONNECTIONS", flag: None, default: "10", secret: false, accepts: "an integer from 1 to 1000" },
     KeySpec { key: "shutdown_grace_secs", env: "MEETMIND_SHUTDOWN_GRACE_SECS", flag: None, default: "20", secret: false, accepts: "an integer number of seconds from 0 to 3600" },
+    KeySpec { key: "scheduler", env: "MEETMIND_SCHEDULER", flag: Some("--scheduler"), default: "heap", secret: false, accepts: "heap or wheel" },
+    KeySpec { key: "worker_concurrency", env: "MEETMIND_WORKER_CONCURRENCY", flag: None, default: "16", secret: false, accepts: "an integer from 1 to 10000" },
+    KeySpec { key: "job_lease_secs", env: "MEETMIND_JOB_LEASE_SECS", flag: None, default: "30", secret: false, accepts: "an integer number of seconds from 1 to 3600" },
     KeySpec { key: "secure_cookies", env: "MEETMIND_SECURE_COOKIES", flag: None, default: "false", secret: false, accepts: "true (always mark cookies Secure) or false (only when X-Forwarded-Proto is https)" },
     KeySpec { key: "node_heartbeat_secs", env: "MEETMIND_NODE_HEARTBEAT_SECS", flag: None, default: "5", secret: false, accepts: "an integer number of seconds from 1 to 300" },
 ];
@@ -123,6 +126,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub node_heartbeat: Duration,
     pub secure_cookies: bool,
+    pub scheduler: crate::scheduler::QueueKind,
+    pub worker_concurrency: u32,
+    pub job_lease: Duration,
     pub provenance: Vec<Provenance>,
 }
 
@@ -208,6 +214,13 @@ impl Config {
             _ => return Err(invalid("secure_cookies")),
         };
 
+        let scheduler = get("scheduler").0.trim().parse().map_err(|_| invalid("scheduler"))?;
+        let worker_concurrency =
+            parse_int(&get("worker_concurrency").0, 1, 10_000).ok_or_else(|| invalid("worker_concurrency"))?;
+        let job_lease = Duration::from_secs(
+            parse_int(&get("job_lease_secs").0, 1, 3600).ok_or_else(|| invalid("job_lease_secs"))?.into(),
+        );
+
         let provenance = KEYS
             .iter()
             .map(|spec| {
@@ -228,6 +241,9 @@ impl Config {
             shutdown_grace,
             node_heartbeat,
             secure_cookies,
+            scheduler,
+            worker_concurrency,
+            job_lease,
             provenance,
         })
     }

@@ -17,8 +17,35 @@ use crate::{
     store::Store,
 };
 
-/// Largest request body accepted anywhere; specific routes may lower it.
+/// Largest request body accepted, except on the batch routes below.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Batch submissions (10,000 jobs) may be larger.
+pub const MAX_BATCH_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+fn body_limit_for(path: &str) -> usize {
+    if path == "/api/v1/jobs" || path == "/api/v1/workflows" {
+        MAX_BATCH_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
+
+/// Refuses a declared oversized body before any handler reads it; the
+/// streaming limit below catches bodies that do not declare a length.
+async fn body_limit(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = body_limit_for(req.uri().path());
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        let body = serde_json::json!({ "error": format!("request body over the {limit}-byte limit") });
+        return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+    }
+    next.run(req).await
+}
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
@@ -27,6 +54,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub node_id: Arc<str>,
     pub auth: Arc<Auth>,
+    pub engine: Arc<crate::scheduler::engine::Engine>,
 }
 
 /// Leptos settings derived from our configuration rather than cargo-leptos'
@@ -55,7 +83,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let auth_service: Arc<dyn app::services::AuthService> = state.auth.clone();
     let context = move || leptos::prelude::provide_context(auth_service.clone());
-    let api = api::router(ApiState { auth: state.auth.clone() });
+    let api = api::router(ApiState { auth: state.auth.clone(), engine: state.engine.clone() });
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -66,7 +94,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         // Enforcement in one place: every route, page and server function.
         .layer(middleware::from_fn_with_state(state.auth.clone(), auth::middleware::guard))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BATCH_BODY_BYTES))
+        .layer(middleware::from_fn(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         .layer(TraceLayer::new_for_http())

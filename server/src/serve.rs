@@ -8,6 +8,12 @@ use tracing::{info, warn};
 
 use crate::{
     auth::Auth,
+    scheduler::{
+        engine::{Engine, EngineConfig},
+        events::EventHub,
+        handlers::Registry,
+        runtime::{self, RuntimeConfig},
+    },
     clock::SystemClock,
     config::{Config, Role},
     http::{self, AppState},
@@ -79,7 +85,32 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let (stop_tx, stop_rx) = watch::channel(false);
     let heartbeat = tokio::spawn(heartbeat_loop(store.clone(), record, config.clone(), stop_rx.clone()));
 
-    let auth = Auth::new(store.clone(), Arc::new(SystemClock), config.secure_cookies);
+    let clock: crate::clock::SharedClock = Arc::new(SystemClock);
+    let auth = Auth::new(store.clone(), clock.clone(), config.secure_cookies);
+    let engine = Engine::new(
+        store.clone(),
+        clock,
+        id.to_string(),
+        Registry::standard(),
+        EventHub::new(65_536),
+        EngineConfig {
+            // A node without the worker role only enqueues.
+            concurrency: if config.has_role(Role::Worker) { config.worker_concurrency as usize } else { 0 },
+            lease_ms: config.job_lease.as_millis() as i64,
+        },
+    );
+    let scheduler = if config.has_role(Role::Worker) || config.has_role(Role::Maintenance) {
+        let runtime = RuntimeConfig {
+            queue_kind: config.scheduler,
+            maintenance: config.has_role(Role::Maintenance),
+            grace: config.shutdown_grace,
+            ..RuntimeConfig::default()
+        };
+        info!(scheduler = ?config.scheduler, concurrency = engine.config.concurrency, "scheduler starting");
+        Some(tokio::spawn(runtime::run(engine.clone(), runtime, stop_rx.clone())))
+    } else {
+        None
+    };
     let web = if config.has_role(Role::Web) {
         let options = http::leptos_options(&config);
         http::check_site(&options);
@@ -99,6 +130,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             metrics: Arc::new(Metrics::default()),
             node_id: id.clone(),
             auth: auth.clone(),
+            engine: engine.clone(),
         };
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| ServeError::Bind { addr: config.addr, source })?;
@@ -124,6 +156,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             Ok(Err(e)) => warn!(error = %e, "server task failed"),
             Err(_) => warn!("grace period over; dropping the connections still open"),
         }
+    }
+    if let Some(scheduler) = scheduler {
+        // The runtime has its own grace period for in-flight jobs.
+        let _ = tokio::time::timeout(config.shutdown_grace + std::time::Duration::from_secs(5), scheduler).await;
     }
     let _ = heartbeat.await;
     if let Err(e) = store.remove_node(&id).await {

@@ -2,6 +2,7 @@
 //! table; handlers receive the caller through the `Caller` extractor.
 
 mod accounts;
+pub mod jobs;
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use app::auth::Principal;
 use axum::{
     extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
     http::{request::Parts, StatusCode},
-    routing::{delete, get, patch},
+    routing::{delete, get, patch, post},
     Router,
 };
 use serde::de::DeserializeOwned;
@@ -19,6 +20,7 @@ use crate::{auth::Auth, error::ApiError};
 #[derive(Clone)]
 pub struct ApiState {
     pub auth: Arc<Auth>,
+    pub engine: Arc<crate::scheduler::engine::Engine>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -29,6 +31,19 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/tokens", get(accounts::list_tokens).post(accounts::create_token))
         .route("/api/v1/tokens/{id}", delete(accounts::revoke_token))
         .route("/api/v1/audit", get(accounts::audit))
+        .route("/api/v1/jobs", get(jobs::list).post(jobs::enqueue))
+        .route("/api/v1/jobs/{id}", get(jobs::detail))
+        .route("/api/v1/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/api/v1/jobs/{id}/retry", post(jobs::retry))
+        .route("/api/v1/dlq", get(jobs::dlq_list))
+        .route("/api/v1/dlq/requeue", post(jobs::dlq_requeue_matching))
+        .route("/api/v1/dlq/purge", post(jobs::dlq_purge))
+        .route("/api/v1/dlq/{id}", delete(jobs::dlq_delete))
+        .route("/api/v1/dlq/{id}/requeue", post(jobs::dlq_requeue_one))
+        .route("/api/v1/queues", get(jobs::queues))
+        .route("/api/v1/queues/{name}", patch(jobs::patch_queue))
+        .route("/api/v1/queues/{name}/pause", post(jobs::pause_queue))
+        .route("/api/v1/queues/{name}/resume", post(jobs::resume_queue))
         .with_state(state)
 }
 

@@ -91,6 +91,20 @@ pub const RULES: &[Rule] = &[
     api("POST", "/api/v1/tokens", Admin),
     api("DELETE", "/api/v1/tokens/{id}", Admin),
     api("GET", "/api/v1/audit", Admin),
+    api("GET", "/api/v1/jobs", Scope("jobs:read")),
+    api("POST", "/api/v1/jobs", Scope("jobs:write")),
+    api("GET", "/api/v1/jobs/{id}", Scope("jobs:read")),
+    api("POST", "/api/v1/jobs/{id}/cancel", Scope("jobs:write")),
+    api("POST", "/api/v1/jobs/{id}/retry", Scope("jobs:write")),
+    api("GET", "/api/v1/dlq", Scope("jobs:read")),
+    api("POST", "/api/v1/dlq/requeue", Scope("jobs:write")),
+    api("POST", "/api/v1/dlq/purge", Admin),
+    api("DELETE", "/api/v1/dlq/{id}", Admin),
+    api("POST", "/api/v1/dlq/{id}/requeue", Scope("jobs:write")),
+    api("GET", "/api/v1/queues", Scope("jobs:read")),
+    api("PATCH", "/api/v1/queues/{name}", Admin),
+    api("POST", "/api/v1/queues/{name}/pause", Admin),
+    api("POST", "/api/v1/queues/{name}/resume", Admin),
 ];
 
 fn matches(pattern: &str, path: &str) -> bool {

@@ -1,9 +1,13 @@
-//! The scheduler's pure parts. The dispatcher, workers and maintenance
-//! services that drive them against the store come with the scheduler engine.
+//! The scheduler: pure parts (queues, backoff), the engine that applies them
+//! to the store, the handlers, the event hub, and the runtime loops.
 
 pub mod backoff;
+pub mod engine;
+pub mod events;
+pub mod handlers;
 pub mod heap;
 pub mod queue;
+pub mod runtime;
 pub mod wheel;
 
 pub use queue::{Entry, JobId, QueueKind, ReadyQueue};

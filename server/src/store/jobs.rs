@@ -166,6 +166,11 @@ pub trait JobStore: Send + Sync {
     /// accepted. A stale fence (the lease was lost) is refused.
     async fn complete(&self, node: &str, done: &[Completion]) -> Result<Vec<i64>, StoreError>;
 
+}
+
+/// Job operations whose SQL is the same on both drivers.
+#[async_trait]
+pub trait JobQueries: Send + Sync {
     /// Records a failed run: to `retrying` at `retry_at`, or `dead`. False
     /// when the fence is stale.
     async fn fail(&self, failure: &Failure, now: i64) -> Result<bool, StoreError>;
@@ -234,8 +239,10 @@ pub(crate) fn filter_sql(f: &JobFilter, first: usize) -> (String, Vec<String>, O
     (sql, binds, cursor)
 }
 
-macro_rules! impl_job_store_common {
-    () => {
+macro_rules! impl_job_queries {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::jobs::JobQueries for $store {
         async fn fail(&self, f: &Failure, now: i64) -> Result<bool, StoreError> {
             let mut tx = self.pool.begin().await?;
             let (state, run_at, finished) = match f.retry_at {
@@ -451,7 +458,8 @@ macro_rules! impl_job_store_common {
                 .fetch_all(&self.pool)
                 .await?)
         }
+        }
     };
 }
 
-pub(crate) use impl_job_store_common;
+pub(crate) use impl_job_queries;

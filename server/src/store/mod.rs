@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 pub use auth::{AuditRow, AuthStore, SessionRow, TokenRow, UserRow};
-pub use jobs::{JobRow, JobStore};
+pub use jobs::{JobQueries, JobRow, JobStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -56,7 +56,7 @@ pub struct PoolStats {
 }
 
 #[async_trait]
-pub trait Store: AuthStore + JobStore + Send + Sync + 'static {
+pub trait Store: AuthStore + JobStore + JobQueries + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations for this backend. Safe to run from
@@ -83,6 +83,20 @@ pub trait Store: AuthStore + JobStore + Send + Sync + 'static {
     async fn prune_nodes(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 
     async fn close(&self);
+
+    /// Sends a notification to other nodes (PostgreSQL NOTIFY). A single-node
+    /// backend has no one to tell.
+    async fn notify(&self, _channel: &str, _payload: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The pool to LISTEN on, when the backend has cross-node notifications.
+    fn listen_pool(&self) -> Option<sqlx::PgPool> {
+        None
+    }
+
+    /// Takes or renews the lease on a named leadership; true while this node holds it.
+    async fn try_lead(&self, name: &str, node: &str, now: i64, ttl_ms: i64) -> Result<bool, StoreError>;
 }
 
 /// Opens the store the configuration names.

@@ -128,4 +128,27 @@ impl Store for PgStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn listen_pool(&self) -> Option<sqlx::PgPool> {
+        Some(self.pool.clone())
+    }
+
+    async fn try_lead(&self, name: &str, node: &str, now: i64, ttl_ms: i64) -> Result<bool, StoreError> {
+        // Insert, or take over when we hold it already or it expired.
+        let done = sqlx::query(
+            "INSERT INTO leaders (name, node, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at
+             WHERE leaders.node = excluded.node OR leaders.expires_at < $4",
+        )
+        .bind(name).bind(node).bind(now + ttl_ms).bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::{
     jobs::{
-        impl_job_store_common, AttemptRow, Changed, Completion, Failure, InsertJob, Inserted, JobFilter, JobRow,
+        impl_job_queries, AttemptRow, Changed, Completion, Failure, InsertJob, Inserted, JobFilter, JobRow,
         JobStore, QueueRow, StateCount, JOB_COLUMNS,
     },
     PgStore, StoreError,
@@ -185,5 +185,6 @@ impl JobStore for PgStore {
         .await?)
     }
 
-    impl_job_store_common!();
 }
+
+impl_job_queries!(PgStore);

@@ -149,4 +149,18 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    async fn try_lead(&self, name: &str, node: &str, now: i64, ttl_ms: i64) -> Result<bool, StoreError> {
+        // Insert, or take over when we hold it already or it expired.
+        let done = sqlx::query(
+            "INSERT INTO leaders (name, node, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at
+             WHERE leaders.node = excluded.node OR leaders.expires_at < $4",
+        )
+        .bind(name).bind(node).bind(now + ttl_ms).bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
 }

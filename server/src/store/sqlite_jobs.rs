@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::{
     jobs::{
-        impl_job_store_common, AttemptRow, Changed, Completion, Failure, InsertJob, Inserted, JobFilter, JobRow,
+        impl_job_queries, AttemptRow, Changed, Completion, Failure, InsertJob, Inserted, JobFilter, JobRow,
         JobStore, QueueRow, StateCount, JOB_COLUMNS,
     },
     SqliteStore, StoreError,
@@ -129,5 +129,6 @@ impl JobStore for SqliteStore {
         Ok(accepted)
     }
 
-    impl_job_store_common!();
 }
+
+impl_job_queries!(SqliteStore);

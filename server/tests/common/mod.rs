@@ -72,15 +72,26 @@ pub fn app_with_auth(
         metrics::Metrics,
     };
     let config = Config::load(&Layers::default()).unwrap();
-    let auth = meetmind::auth::Auth::new(store.clone(), clock, false);
+    let auth = meetmind::auth::Auth::new(store.clone(), clock.clone(), false);
+    let engine = engine(store.clone(), clock);
     let router = http::router(AppState {
         leptos_options: http::leptos_options(&config),
         store,
         metrics: Arc::new(Metrics::default()),
         node_id: "test-node".into(),
         auth: auth.clone(),
+        engine,
     });
     (router, auth)
+}
+
+/// A scheduler engine over a store, on the given clock.
+pub fn engine(
+    store: Arc<dyn Store>,
+    clock: meetmind::clock::SharedClock,
+) -> Arc<meetmind::scheduler::engine::Engine> {
+    use meetmind::scheduler::{engine::{Engine, EngineConfig}, events::EventHub, handlers::Registry};
+    Engine::new(store, clock, "test-node", Registry::standard(), EventHub::new(1024), EngineConfig::default())
 }
 
 /// Creates an account and a session for it; returns the `Cookie` header value.

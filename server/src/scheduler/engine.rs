@@ -1,0 +1,364 @@
+//! The scheduler's service layer: enqueue with validation, claim respecting
+//! queue pauses and limits, run a claimed job, and record the outcome with
+//! the retry policy. Time comes from the injected clock, so tests drive
+//! retries and leases without sleeping; the runtime module adds the loops.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use app::{
+    auth::AppError,
+    jobs::{NewJob, DEFAULT_PRIORITY, DEFAULT_QUEUE, MAX_BATCH, MAX_PAYLOAD_BYTES},
+};
+use rand::Rng as _;
+use tokio::sync::RwLock;
+
+use super::{
+    backoff::{AfterFailure, RetryPolicy},
+    events::{notify_payloads, EventHub, JobEvent, CHANNEL},
+    handlers::{HandlerError, JobContext, Registry},
+};
+use crate::{
+    clock::SharedClock,
+    store::{
+        jobs::{Completion, Failure, InsertJob, Inserted, QueueRow},
+        JobRow, Store, StoreError,
+    },
+};
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Jobs this node runs at once.
+    pub concurrency: usize,
+    /// How long a claim holds a job without a heartbeat.
+    pub lease_ms: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { concurrency: 16, lease_ms: 30_000 }
+    }
+}
+
+/// How a run ended, ready to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded(Completion),
+    Failed { failure: Failure, permanent: bool },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub clock: SharedClock,
+    pub node: String,
+    pub registry: Registry,
+    pub events: EventHub,
+    pub config: EngineConfig,
+    /// Queue settings, refreshed by the dispatcher and after edits.
+    queues: RwLock<HashMap<String, QueueRow>>,
+}
+
+fn internal(e: StoreError) -> AppError {
+    tracing::error!(error = %e, "store error");
+    AppError::Server("internal error; see the server log".into())
+}
+
+/// Parses a stored delay list ("1000,5000,25000").
+pub fn parse_delays(text: &str) -> Option<Vec<Duration>> {
+    let v: Option<Vec<Duration>> =
+        text.split(',').map(|s| s.trim().parse::<u64>().ok().map(Duration::from_millis)).collect();
+    v.filter(|d| !d.is_empty())
+}
+
+impl Engine {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        node: impl Into<String>,
+        registry: Registry,
+        events: EventHub,
+        config: EngineConfig,
+    ) -> Arc<Engine> {
+        Arc::new(Engine {
+            store,
+            clock,
+            node: node.into(),
+            registry,
+            events,
+            config,
+            queues: RwLock::new(HashMap::new()),
+        })
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub async fn refresh_queues(&self) -> Result<(), StoreError> {
+        let rows = self.store.list_queues().await?;
+        *self.queues.write().await = rows.into_iter().map(|q| (q.name.clone(), q)).collect();
+        Ok(())
+    }
+
+    async fn queue(&self, name: &str) -> Option<QueueRow> {
+        self.queues.read().await.get(name).cloned()
+    }
+
+    /// Validates and writes jobs; the reply lists each job's id and state in
+    /// input order. Nothing is written unless every job is valid.
+    pub async fn enqueue(&self, jobs: Vec<NewJob>, batch: bool) -> Result<Vec<Inserted>, AppError> {
+        if jobs.len() > MAX_BATCH {
+            return Err(AppError::Invalid {
+                field: "jobs".into(),
+                message: format!("a batch holds at most {MAX_BATCH} jobs; got {}", jobs.len()),
+            });
+        }
+        if jobs.is_empty() {
+            return Err(AppError::invalid("jobs", "send at least one job"));
+        }
+        let now = self.now();
+        let mut rows = Vec::with_capacity(jobs.len());
+        let mut queue_names: Vec<String> = Vec::new();
+        for (i, job) in jobs.into_iter().enumerate() {
+            let index = batch.then_some(i);
+            let field = |f: &str| match index {
+                Some(i) => format!("jobs[{i}].{f}"),
+                None => f.to_string(),
+            };
+            job.check(index)?;
+            let Some(handler) = self.registry.get(&job.kind) else {
+                return Err(AppError::Invalid {
+                    field: field("kind"),
+                    message: format!("unknown kind {:?}; known kinds: {}", job.kind, self.registry.kinds().join(", ")),
+                });
+            };
+            let payload = serde_json::to_string(&job.payload).unwrap_or_else(|_| "null".into());
+            if payload.len() > MAX_PAYLOAD_BYTES {
+                return Err(AppError::Invalid {
+                    field: field("payload"),
+                    message: format!("payload is {} bytes; the limit is {MAX_PAYLOAD_BYTES}", payload.len()),
+                });
+            }
+            handler.validate(&job.payload).map_err(|m| AppError::Invalid { field: field("payload"), message: m })?;
+            let queue = job.queue.unwrap_or_else(|| DEFAULT_QUEUE.to_string());
+            let qconf = self.queue(&queue).await;
+            let run_at = job.run_at.unwrap_or(now).max(0);
+            let state = if run_at > now { "scheduled" } else { "available" };
+            let max_attempts = job.max_attempts.or(qconf.as_ref().and_then(|q| q.max_attempts)).unwrap_or(4);
+            if !queue_names.contains(&queue) {
+                queue_names.push(queue.clone());
+            }
+            rows.push(InsertJob {
+                queue,
+                kind: job.kind,
+                payload,
+                priority: job.priority.unwrap_or(DEFAULT_PRIORITY),
+                run_at,
+                state: state.to_string(),
+                max_attempts,
+                retry_delays_ms: None,
+                timeout_ms: job.timeout_ms,
+                idempotency_key: job.idempotency_key,
+                workflow_id: None,
+            });
+        }
+        self.store.ensure_queues(&queue_names, now).await.map_err(internal)?;
+        let inserted = self.store.insert_jobs(&rows, now).await.map_err(internal)?;
+        let events: Vec<JobEvent> = rows
+            .iter()
+            .zip(&inserted)
+            .filter(|(_, ins)| !ins.existing)
+            .map(|(row, ins)| JobEvent {
+                id: ins.id,
+                queue: row.queue.clone(),
+                kind: row.kind.clone(),
+                state: ins.state.clone(),
+                run_at: (ins.state == "scheduled").then_some(row.run_at),
+                at: now,
+                node: self.node.clone(),
+            })
+            .collect();
+        self.publish(events).await;
+        Ok(inserted)
+    }
+
+    /// Publishes locally and, on PostgreSQL, to the other nodes.
+    pub async fn publish(&self, events: Vec<JobEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        if self.store.listen_pool().is_some() {
+            for payload in notify_payloads(&events) {
+                if let Err(e) = self.store.notify(CHANNEL, &payload).await {
+                    tracing::warn!(error = %e, "NOTIFY failed; other nodes fall back to polling");
+                }
+            }
+        }
+        for e in events {
+            self.events.publish(e);
+        }
+    }
+
+    fn event(&self, id: i64, queue: &str, kind: &str, state: &str, run_at: Option<i64>) -> JobEvent {
+        JobEvent {
+            id,
+            queue: queue.to_string(),
+            kind: kind.to_string(),
+            state: state.to_string(),
+            run_at,
+            at: self.now(),
+            node: self.node.clone(),
+        }
+    }
+
+    /// Claims up to `free` jobs: queues without a limit in one statement,
+    /// limited queues each under their cluster-wide count.
+    pub async fn claim(&self, free: usize) -> Result<Vec<JobRow>, StoreError> {
+        if free == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.now();
+        let lease_until = now + self.config.lease_ms;
+        let queues: Vec<QueueRow> = self.queues.read().await.values().cloned().collect();
+        let exclude: Vec<String> =
+            queues.iter().filter(|q| q.paused || q.concurrency > 0).map(|q| q.name.clone()).collect();
+        let mut claimed =
+            self.store.claim(&self.node, now, lease_until, free as i64, &exclude, None).await?;
+        for q in queues.iter().filter(|q| !q.paused && q.concurrency > 0) {
+            let room = free.saturating_sub(claimed.len());
+            if room == 0 {
+                break;
+            }
+            let more = self
+                .store
+                .claim_limited(&self.node, now, lease_until, room as i64, &q.name, i64::from(q.concurrency))
+                .await?;
+            claimed.extend(more);
+        }
+        claimed.sort_by_key(|r| (r.priority, r.run_at, r.id));
+        let events = claimed.iter().map(|j| self.event(j.id, &j.queue, &j.kind, "running", None)).collect();
+        self.publish(events).await;
+        Ok(claimed)
+    }
+
+    /// Runs one claimed job with its timeout. Never panics on a bad payload:
+    /// that is a permanent failure of the job.
+    pub async fn run(&self, job: &JobRow) -> Outcome {
+        let started = self.now();
+        let result = match self.registry.get(&job.kind) {
+            None => Err((HandlerError::permanent(format!("no handler for kind {:?} on this node", job.kind)), "failed")),
+            Some(handler) => {
+                let timeout = job.timeout_ms.map(|ms| Duration::from_millis(ms as u64)).unwrap_or_else(|| handler.timeout());
+                let payload = serde_json::from_str(&job.payload).unwrap_or(serde_json::Value::Null);
+                let ctx = JobContext { id: job.id, attempt: job.attempt, payload };
+                match tokio::time::timeout(timeout, handler.run(ctx)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err((e, "failed")),
+                    Err(_) => Err((HandlerError::retry(format!("timed out after {} ms", timeout.as_millis())), "timeout")),
+                }
+            }
+        };
+        let finished = self.now();
+        match result {
+            Ok(()) => Outcome::Succeeded(Completion {
+                id: job.id,
+                fence: job.fence,
+                attempt: job.attempt,
+                started_at: started,
+                finished_at: finished,
+            }),
+            Err((e, outcome)) => {
+                Outcome::Failed { failure: self.failure(job, &e, outcome, started, finished), permanent: e.permanent }
+            }
+        }
+    }
+
+    /// The retry policy of a job: its own, else its queue's, else the default.
+    pub async fn policy(&self, job: &JobRow) -> RetryPolicy {
+        let q = self.queue(&job.queue).await;
+        let delays = job
+            .retry_delays_ms
+            .as_deref()
+            .and_then(parse_delays)
+            .or_else(|| q.as_ref().and_then(|q| q.retry_delays_ms.as_deref()).and_then(parse_delays));
+        let mut policy = RetryPolicy { max_attempts: job.max_attempts.max(1) as u32, ..RetryPolicy::default() };
+        if let Some(d) = delays {
+            policy.delays = d;
+        }
+        policy
+    }
+
+    fn failure(&self, job: &JobRow, e: &HandlerError, outcome: &str, started: i64, finished: i64) -> Failure {
+        Failure {
+            id: job.id,
+            fence: job.fence,
+            attempt: job.attempt,
+            node: self.node.clone(),
+            started_at: started,
+            finished_at: finished,
+            outcome: outcome.to_string(),
+            error: if e.permanent { format!("{} (permanent)", e.message) } else { e.message.clone() },
+            // Set by `record_failure` from the retry policy.
+            retry_at: None,
+        }
+    }
+
+    /// Writes a failure: retry after the policy's delay with jitter, or the DLQ.
+    pub async fn record_failure(&self, job: &JobRow, mut f: Failure, permanent: bool) -> Result<bool, StoreError> {
+        let policy = self.policy(job).await;
+        let unit: f64 = rand::rng().random();
+        f.retry_at = match policy.after_failure(f.attempt.max(1) as u32, permanent, unit) {
+            AfterFailure::RetryIn(d) => Some(self.now() + d.as_millis() as i64),
+            AfterFailure::DeadLetter => None,
+        };
+        let accepted = self.store.fail(&f, self.now()).await?;
+        if accepted {
+            let state = if f.retry_at.is_some() { "retrying" } else { "dead" };
+            let event = self.event(job.id, &job.queue, &job.kind, state, f.retry_at);
+            self.publish(vec![event]).await;
+        } else {
+            tracing::warn!(job = job.id, fence = job.fence, "stale failure refused: the lease was lost");
+        }
+        Ok(accepted)
+    }
+
+    /// Writes a batch of successes; returns the ids the fences accepted.
+    pub async fn record_completions(&self, done: &[Completion], jobs: &HashMap<i64, (String, String)>) -> Result<Vec<i64>, StoreError> {
+        let accepted = self.store.complete(&self.node, done).await?;
+        if accepted.len() < done.len() {
+            tracing::warn!(refused = done.len() - accepted.len(), "stale completions refused: leases were lost");
+        }
+        let events = accepted
+            .iter()
+            .filter_map(|id| jobs.get(id).map(|(q, k)| self.event(*id, q, k, "succeeded", None)))
+            .collect();
+        self.publish(events).await;
+        Ok(accepted)
+    }
+
+    /// Due scheduled and retrying jobs become available.
+    pub async fn promote_due(&self) -> Result<usize, StoreError> {
+        let changed = self.store.promote_due(self.now()).await?;
+        let n = changed.len();
+        let events = changed.iter().map(|c| self.event(c.id, &c.queue, &c.kind, &c.state, None)).collect();
+        self.publish(events).await;
+        Ok(n)
+    }
+
+    /// Jobs of crashed or partitioned workers go back to the queue.
+    pub async fn rescue_expired(&self) -> Result<usize, StoreError> {
+        let changed = self.store.rescue_expired(self.now()).await?;
+        if !changed.is_empty() {
+            tracing::warn!(jobs = changed.len(), "rescued jobs whose lease expired");
+        }
+        let n = changed.len();
+        let events = changed.iter().map(|c| self.event(c.id, &c.queue, &c.kind, &c.state, None)).collect();
+        self.publish(events).await;
+        Ok(n)
+    }
+}

@@ -1,0 +1,337 @@
+//! The loops that drive the engine on a node:
+//! - the dispatcher claims jobs when slots are free, woken by local events,
+//!   NOTIFY from other nodes, or its timer structure (heap or wheel) exactly
+//!   when the next scheduled job or retry is due; polling is a slow fallback;
+//! - the completer writes successes in batches;
+//! - the heartbeat renews this node's leases;
+//! - on maintenance nodes, the leader rescues expired leases.
+//! On shutdown the dispatcher stops claiming, in-flight jobs get the grace
+//! period, and whatever is still running is released for other nodes.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use tokio::{
+    sync::{mpsc, watch, Notify, Semaphore},
+    task::JoinSet,
+};
+use tracing::{info, warn};
+
+use super::{
+    engine::{Engine, Outcome},
+    events::{JobEvent, CHANNEL},
+    queue::{Entry, QueueKind, ReadyQueue},
+};
+use crate::store::jobs::Completion;
+
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub queue_kind: QueueKind,
+    /// Fallback poll when nothing wakes the dispatcher.
+    pub poll: Duration,
+    /// How far ahead future jobs are loaded into the timer structure.
+    pub horizon_ms: i64,
+    pub maintenance: bool,
+    pub grace: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            queue_kind: QueueKind::Heap,
+            poll: Duration::from_secs(2),
+            horizon_ms: 60_000,
+            maintenance: true,
+            grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Runs the node's scheduler until `stop` turns true, then drains.
+pub async fn run(engine: Arc<Engine>, config: RuntimeConfig, mut stop: watch::Receiver<bool>) {
+    if let Err(e) = engine.refresh_queues().await {
+        warn!(error = %e, "could not load queue settings");
+    }
+    let wake = Arc::new(Notify::new());
+    let (done_tx, done_rx) = mpsc::unbounded_channel::<(Completion, String, String)>();
+    let mut tasks = JoinSet::new();
+
+    tasks.spawn(completer(engine.clone(), done_rx));
+    tasks.spawn(heartbeat(engine.clone(), stop.clone()));
+    tasks.spawn(listen_remote(engine.clone(), wake.clone(), stop.clone()));
+    if config.maintenance {
+        tasks.spawn(maintenance(engine.clone(), stop.clone()));
+    }
+
+    dispatcher(engine.clone(), &config, wake, done_tx, &mut stop).await;
+
+    // Dispatcher returned: in-flight jobs were drained or released. The
+    // completer ends when the last sender (the job tasks) is gone.
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    info!("scheduler stopped");
+}
+
+async fn dispatcher(
+    engine: Arc<Engine>,
+    config: &RuntimeConfig,
+    wake: Arc<Notify>,
+    done_tx: mpsc::UnboundedSender<(Completion, String, String)>,
+    stop: &mut watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(engine.config.concurrency));
+    let mut timers: Box<dyn ReadyQueue> = config.queue_kind.build(engine.now());
+    let mut events = engine.events.subscribe();
+    let mut running = JoinSet::new();
+    let mut next_refresh = 0i64;
+    let mut next_queue_refresh = 0i64;
+
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let now = engine.now();
+        // Keep the timer structure loaded with what is due soon.
+        if now >= next_refresh {
+            match engine.store.upcoming(now + config.horizon_ms, 100_000).await {
+                Ok(rows) => {
+                    for (id, priority, run_at) in rows {
+                        timers.insert(Entry { id, priority: priority as i16, run_at });
+                    }
+                }
+                Err(e) => warn!(error = %e, "could not load upcoming jobs"),
+            }
+            next_refresh = now + config.horizon_ms / 2;
+        }
+        if now >= next_queue_refresh {
+            let _ = engine.refresh_queues().await;
+            next_queue_refresh = now + 1_000;
+        }
+        // Timers that fired: their jobs become available now.
+        timers.advance(now);
+        let mut fired = false;
+        while timers.pop_ready().is_some() {
+            fired = true;
+        }
+        if fired {
+            if let Err(e) = engine.promote_due().await {
+                warn!(error = %e, "promoting due jobs failed");
+            }
+        }
+
+        // Fill the free slots.
+        let free = slots.available_permits();
+        let mut full_batch = false;
+        if free > 0 {
+            match engine.claim(free).await {
+                Ok(jobs) => {
+                    full_batch = jobs.len() == free;
+                    for job in jobs {
+                        let permit = slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
+                        let engine = engine.clone();
+                        let done_tx = done_tx.clone();
+                        running.spawn(async move {
+                            let _permit = permit;
+                            match engine.run(&job).await {
+                                Outcome::Succeeded(c) => {
+                                    let _ = done_tx.send((c, job.queue.clone(), job.kind.clone()));
+                                }
+                                Outcome::Failed { failure, permanent } => {
+                                    if let Err(e) = engine.record_failure(&job, failure, permanent).await {
+                                        warn!(job = job.id, error = %e, "could not record a failure; the lease will expire and the job run again");
+                                    }
+                                }
+                            }
+                        });
+                    }
+                }
+                Err(e) => {
+                    warn!(error = %e, "claiming jobs failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        while running.try_join_next().is_some() {}
+        if full_batch && slots.available_permits() > 0 {
+            continue;
+        }
+
+        // Sleep until something can change: a wake, an event, a free slot,
+        // the next timer, the fallback poll, or shutdown.
+        let until_timer = timers
+            .next_wake()
+            .map(|at| Duration::from_millis((at - engine.now()).max(0) as u64))
+            .unwrap_or(config.poll)
+            .min(config.poll);
+        let slot_freed = async {
+            if slots.available_permits() == 0 && !running.is_empty() {
+                // Wait for one job to end.
+                let _ = running.join_next().await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            _ = wake.notified() => {}
+            ev = events.recv() => {
+                if let Ok(ev) = ev {
+                    note_event(&mut *timers, &ev);
+                }
+                // Drain a burst of events in one go.
+                while let Ok(ev) = events.try_recv() {
+                    note_event(&mut *timers, &ev);
+                }
+            }
+            _ = slot_freed => {}
+            _ = tokio::time::sleep(until_timer) => {}
+            _ = stop.changed() => {}
+        }
+    }
+
+    // Shutdown: take nothing new; give in-flight jobs the grace period.
+    let in_flight = running.len();
+    if in_flight > 0 {
+        info!(in_flight, grace = ?config.grace, "finishing in-flight jobs");
+        let drained = tokio::time::timeout(config.grace, async { while running.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            warn!(left = running.len(), "grace period over; releasing the rest to other nodes");
+            running.abort_all();
+            while running.join_next().await.is_some() {}
+        }
+    }
+    drop(done_tx);
+    // Let the completer write what finished, then give back any lease still held.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    match engine.store.release_leases(&engine.node, engine.now()).await {
+        Ok(0) => {}
+        Ok(n) => info!(released = n, "released unfinished jobs"),
+        Err(e) => warn!(error = %e, "releasing leases failed; they will expire instead"),
+    }
+}
+
+fn note_event(timers: &mut dyn ReadyQueue, ev: &JobEvent) {
+    if let Some(at) = ev.run_at {
+        if ev.state == "scheduled" || ev.state == "retrying" {
+            timers.insert(Entry { id: ev.id, priority: 0, run_at: at });
+        }
+    }
+}
+
+/// Writes successes in batches: whatever arrived while the last write ran.
+async fn completer(engine: Arc<Engine>, mut rx: mpsc::UnboundedReceiver<(Completion, String, String)>) {
+    let mut batch = Vec::new();
+    let mut meta = HashMap::new();
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < 5_000 {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let done: Vec<Completion> = batch.iter().map(|(c, _, _)| c.clone()).collect();
+        meta.clear();
+        for (c, q, k) in batch.drain(..) {
+            meta.insert(c.id, (q, k));
+        }
+        for attempt in 0..3 {
+            match engine.record_completions(&done, &meta).await {
+                Ok(_) => break,
+                Err(e) => {
+                    warn!(error = %e, attempt, "writing completions failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn heartbeat(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_millis((engine.config.lease_ms / 3).max(100) as u64);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+        // Keep renewing through the drain: stop only when aborted.
+        let until = engine.now() + engine.config.lease_ms;
+        if let Err(e) = engine.store.extend_leases(&engine.node, until).await {
+            warn!(error = %e, "lease heartbeat failed");
+        }
+    }
+}
+
+/// Leader-only maintenance: lease rescue, plus a promotion sweep as a safety
+/// net for timers missed while a node was down.
+async fn maintenance(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let mut leading = false;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => { if *stop.borrow() { return; } }
+        }
+        let now = engine.now();
+        match engine.store.try_lead("maintenance", &engine.node, now, 10_000).await {
+            Ok(l) => {
+                if l != leading {
+                    info!(node = %engine.node, leader = l, "maintenance leadership changed");
+                }
+                leading = l;
+            }
+            Err(e) => {
+                warn!(error = %e, "leader election failed");
+                leading = false;
+            }
+        }
+        if !leading {
+            continue;
+        }
+        if let Err(e) = engine.rescue_expired().await {
+            warn!(error = %e, "lease rescue failed");
+        }
+        if let Err(e) = engine.promote_due().await {
+            warn!(error = %e, "promotion sweep failed");
+        }
+    }
+}
+
+/// Wakes the dispatcher when another node inserts or reschedules jobs.
+async fn listen_remote(engine: Arc<Engine>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    let Some(pool) = engine.store.listen_pool() else { return };
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                warn!(error = %e, "LISTEN failed; polling until it works");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            warn!(error = %e, "LISTEN failed");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
+        }
+        loop {
+            tokio::select! {
+                msg = listener.recv() => match msg {
+                    Ok(n) => {
+                        if let Ok(events) = serde_json::from_str::<Vec<JobEvent>>(n.payload()) {
+                            for ev in events.into_iter().filter(|e| e.node != engine.node) {
+                                let wakes = matches!(ev.state.as_str(), "available" | "scheduled" | "retrying");
+                                engine.events.publish(ev);
+                                if wakes {
+                                    wake.notify_one();
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "LISTEN connection lost; reconnecting");
+                        break;
+                    }
+                },
+                _ = stop.changed() => { if *stop.borrow() { return; } }
+            }
+        }
+    }
+}

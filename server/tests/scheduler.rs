@@ -1,0 +1,251 @@
+//! The scheduler engine on both databases, on a manual clock: retries with
+//! jitter to the dead-letter queue and back, leases and fencing, pause,
+//! concurrency limits, priorities and idempotency. Then the real runtime
+//! loops working a batch to the end.
+
+mod common;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use app::{auth::AppError, jobs::NewJob};
+use common::TestDb;
+use meetmind::{
+    clock::{Clock, ManualClock},
+    scheduler::engine::Outcome,
+    store::jobs::{JobFilter, QueueRow},
+};
+
+const T0: i64 = 1_800_000_000_000;
+
+fn job(kind: &str, payload: serde_json::Value) -> NewJob {
+    serde_json::from_value(serde_json::json!({ "kind": kind, "payload": payload })).unwrap()
+}
+
+fn with(kind: &str, extra: serde_json::Value) -> NewJob {
+    let mut v = serde_json::json!({ "kind": kind });
+    v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    serde_json::from_value(v).unwrap()
+}
+
+async fn bad_jobs_are_refused_naming_the_field(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let field = |r: Result<_, AppError>| match r {
+        Err(AppError::Invalid { field, .. }) => field,
+        other => panic!("expected a field error, got {other:?}"),
+    };
+    assert_eq!(field(engine.enqueue(vec![job("nope", serde_json::json!({}))], false).await), "kind");
+    assert_eq!(field(engine.enqueue(vec![with("noop", serde_json::json!({"priority": 12}))], false).await), "priority");
+    let big = serde_json::json!({ "blob": "x".repeat(300 * 1024) });
+    assert_eq!(field(engine.enqueue(vec![job("noop", big)], false).await), "payload");
+    assert_eq!(field(engine.enqueue(vec![job("sleep", serde_json::json!({"ms": "soon"}))], false).await), "payload");
+    let batch = vec![job("noop", serde_json::json!({})), with("noop", serde_json::json!({"queue": "a b"}))];
+    assert_eq!(field(engine.enqueue(batch, true).await), "jobs[1].queue");
+    // Nothing of a refused batch was written.
+    assert!(db.store.list_jobs(&JobFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
+    db
+}
+
+async fn failures_retry_with_jitter_then_dead_letter_and_redrive(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(T0);
+    let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
+    let id = engine.enqueue(vec![job("fail", serde_json::json!({}))], false).await.unwrap()[0].id;
+    let expected_delays = [1_000i64, 5_000, 25_000];
+    for attempt in 1..=4 {
+        let claimed = engine.claim(4).await.unwrap();
+        assert_eq!(claimed.len(), 1, "attempt {attempt}");
+        assert_eq!(claimed[0].attempt, attempt);
+        let Outcome::Failed { failure, permanent } = engine.run(&claimed[0]).await else { panic!("fail succeeded") };
+        assert!(engine.record_failure(&claimed[0], failure, permanent).await.unwrap());
+        let row = db.store.get_job(id).await.unwrap().unwrap();
+        if attempt < 4 {
+            assert_eq!(row.state, "retrying");
+            let delay = row.run_at - clock.now_ms();
+            let base = expected_delays[attempt as usize - 1];
+            assert!(delay >= base * 8 / 10 && delay <= base * 12 / 10, "attempt {attempt}: {delay} ms");
+            // Not yet due: nothing to claim.
+            clock.advance_ms(delay - 1);
+            assert_eq!(engine.promote_due().await.unwrap(), 0);
+            assert!(engine.claim(4).await.unwrap().is_empty());
+            clock.advance_ms(1);
+            assert_eq!(engine.promote_due().await.unwrap(), 1);
+        } else {
+            assert_eq!(row.state, "dead");
+            assert!(row.last_error.unwrap().contains("injected failure on attempt 4"));
+        }
+    }
+    let attempts = db.store.job_attempts(id).await.unwrap();
+    assert_eq!(attempts.len(), 4);
+    assert!(attempts.iter().all(|a| a.outcome == "failed" && a.node == "test-node" && a.error.is_some()));
+    let dead = db.store.list_jobs(&JobFilter { state: Some("dead".into()), limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(dead.len(), 1);
+
+    // Redrive: back to available with a fresh set of attempts.
+    let n = db.store.requeue_dead(&JobFilter { kind: Some("fail".into()), ..Default::default() }, clock.now_ms()).await.unwrap();
+    assert_eq!(n, 1);
+    let row = db.store.get_job(id).await.unwrap().unwrap();
+    assert_eq!((row.state.as_str(), row.attempt), ("available", 0));
+    db
+}
+
+async fn permanent_errors_and_timeouts(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(T0);
+    let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
+    let ids: Vec<i64> = engine
+        .enqueue(
+            vec![
+                job("fail", serde_json::json!({"permanent": true})),
+                with("sleep", serde_json::json!({"payload": {"ms": 5000}, "timeout_ms": 20})),
+            ],
+            true,
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    for j in engine.claim(4).await.unwrap() {
+        let Outcome::Failed { failure, permanent } = engine.run(&j).await else { panic!("{} succeeded", j.kind) };
+        engine.record_failure(&j, failure, permanent).await.unwrap();
+    }
+    let permanent = db.store.get_job(ids[0]).await.unwrap().unwrap();
+    assert_eq!(permanent.state, "dead", "a permanent error skips the retries");
+    let timed_out = db.store.get_job(ids[1]).await.unwrap().unwrap();
+    assert_eq!(timed_out.state, "retrying", "a timeout is a failure that retries");
+    assert!(timed_out.last_error.unwrap().contains("timed out after 20 ms"));
+    assert_eq!(db.store.job_attempts(ids[1]).await.unwrap()[0].outcome, "timeout");
+    db
+}
+
+async fn expired_leases_return_jobs_and_stale_completions_are_refused(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(T0);
+    let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
+    let id = engine.enqueue(vec![job("noop", serde_json::json!({}))], false).await.unwrap()[0].id;
+    let first = engine.claim(1).await.unwrap().remove(0);
+    // The worker goes quiet; its lease runs out and maintenance rescues the job.
+    clock.advance_ms(engine.config.lease_ms + 1);
+    assert_eq!(engine.rescue_expired().await.unwrap(), 1);
+    let second = engine.claim(1).await.unwrap().remove(0);
+    assert_eq!(second.id, id);
+    assert!(second.fence > first.fence);
+    let Outcome::Succeeded(stale) = engine.run(&first).await else { panic!() };
+    let meta = HashMap::from([(id, ("default".to_string(), "noop".to_string()))]);
+    assert!(engine.record_completions(&[stale], &meta).await.unwrap().is_empty(), "the stale worker is fenced off");
+    let Outcome::Succeeded(fresh) = engine.run(&second).await else { panic!() };
+    assert_eq!(engine.record_completions(&[fresh], &meta).await.unwrap(), vec![id]);
+    let attempts = db.store.job_attempts(id).await.unwrap();
+    let outcomes: Vec<&str> = attempts.iter().map(|a| a.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["lost", "succeeded"]);
+    db
+}
+
+async fn priorities_pauses_limits_and_idempotency(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(T0);
+    let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
+    let jobs = vec![
+        with("noop", serde_json::json!({"priority": 9})),
+        with("noop", serde_json::json!({"priority": 0})),
+        with("noop", serde_json::json!({"priority": 5})),
+        with("noop", serde_json::json!({"queue": "slow"})),
+        with("noop", serde_json::json!({"queue": "slow"})),
+        with("noop", serde_json::json!({"queue": "slow"})),
+        with("noop", serde_json::json!({"queue": "held"})),
+        with("noop", serde_json::json!({"run_at": T0 + 60_000})),
+    ];
+    let inserted = engine.enqueue(jobs, true).await.unwrap();
+    assert_eq!(inserted[7].state, "scheduled");
+    let queue = |name: &str, concurrency: i32, paused: bool| QueueRow {
+        name: name.into(),
+        concurrency,
+        paused,
+        max_attempts: None,
+        retry_delays_ms: None,
+        starvation_after_ms: None,
+        updated_at: T0,
+    };
+    db.store.update_queue(&queue("slow", 2, false)).await.unwrap();
+    db.store.update_queue(&queue("held", 0, true)).await.unwrap();
+    engine.refresh_queues().await.unwrap();
+
+    let claimed = engine.claim(100).await.unwrap();
+    let priorities: Vec<i32> = claimed.iter().filter(|j| j.queue == "default").map(|j| j.priority).collect();
+    assert_eq!(priorities, [0, 5, 9], "most urgent first");
+    assert_eq!(claimed.iter().filter(|j| j.queue == "slow").count(), 2, "the queue's limit holds");
+    assert!(claimed.iter().all(|j| j.queue != "held"), "a paused queue is not served");
+    assert!(engine.claim(100).await.unwrap().is_empty());
+
+    db.store.update_queue(&queue("held", 0, false)).await.unwrap();
+    engine.refresh_queues().await.unwrap();
+    assert_eq!(engine.claim(100).await.unwrap().len(), 1, "resumed");
+
+    // An idempotency key returns the existing job.
+    let keyed = with("noop", serde_json::json!({"idempotency_key": "order-42"}));
+    let a = engine.enqueue(vec![keyed.clone()], false).await.unwrap().remove(0);
+    let b = engine.enqueue(vec![keyed], false).await.unwrap().remove(0);
+    assert!(!a.existing && b.existing && a.id == b.id);
+
+    // Cancel: once cancelled it is never claimed.
+    let c = engine.enqueue(vec![job("noop", serde_json::json!({}))], false).await.unwrap().remove(0);
+    db.store.cancel_job(c.id, clock.now_ms()).await.unwrap().unwrap();
+    assert!(engine.claim(100).await.unwrap().iter().all(|j| j.id != c.id));
+    assert!(db.store.cancel_job(c.id, clock.now_ms()).await.unwrap().is_none(), "already ended");
+    db
+}
+
+async fn the_runtime_works_a_batch_to_the_end(db: TestDb) -> TestDb {
+    use meetmind::scheduler::runtime::{self, RuntimeConfig};
+    let clock = Arc::new(meetmind::clock::SystemClock);
+    let engine = common::engine(db.store.clone(), clock.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let config = RuntimeConfig { poll: Duration::from_millis(500), grace: Duration::from_secs(2), ..RuntimeConfig::default() };
+    let handle = tokio::spawn(runtime::run(engine.clone(), config, stop_rx));
+    let now = clock.now_ms();
+    let mut jobs: Vec<NewJob> = (0..300).map(|i| with("noop", serde_json::json!({"priority": i % 10}))).collect();
+    // A delayed job: the timer wakes the node when it is due.
+    jobs.push(with("noop", serde_json::json!({"run_at": now + 300})));
+    engine.enqueue(jobs, true).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let counts = db.store.state_counts().await.unwrap();
+        let done: i64 = counts.iter().filter(|c| c.state == "succeeded").map(|c| c.count).sum();
+        if done == 301 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "only {done} of 301 jobs finished: {counts:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle).await.expect("the runtime stops").unwrap();
+    db
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = super::TestDb::sqlite().await.migrated().await;
+                    super::$name(db).await.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::TestDb::postgres().await else { return };
+                    super::$name(db.migrated().await).await.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    bad_jobs_are_refused_naming_the_field,
+    failures_retry_with_jitter_then_dead_letter_and_redrive,
+    permanent_errors_and_timeouts,
+    expired_leases_return_jobs_and_stale_completions_are_refused,
+    priorities_pauses_limits_and_idempotency,
+    the_runtime_works_a_batch_to_the_end,
+);
