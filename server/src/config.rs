@@ -56,6 +56,7 @@ pub const KEYS: &[KeySpec] = &[
     KeySpec { key: "log_level", env: "MEETMIND_LOG", flag: None, default: "info", secret: false, accepts: "a tracing filter such as info or meetmind=debug,info" },
     KeySpec { key: "db_max_connections", env: "MEETMIND_DB_MAX_CONNECTIONS", flag: None, default: "10", secret: false, accepts: "an integer from 1 to 1000" },
     KeySpec { key: "shutdown_grace_secs", env: "MEETMIND_SHUTDOWN_GRACE_SECS", flag: None, default: "20", secret: false, accepts: "an integer number of seconds from 0 to 3600" },
+    KeySpec { key: "node_id", env: "MEETMIND_NODE_ID", flag: None, default: "", secret: false, accepts: "empty (hostname plus a random suffix) or 1 to 64 letters, digits, '-', '_' or '.'" },
     KeySpec { key: "scheduler", env: "MEETMIND_SCHEDULER", flag: Some("--scheduler"), default: "heap", secret: false, accepts: "heap or wheel" },
     KeySpec { key: "worker_concurrency", env: "MEETMIND_WORKER_CONCURRENCY", flag: None, default: "16", secret: false, accepts: "an integer from 1 to 10000" },
     KeySpec { key: "job_lease_secs", env: "MEETMIND_JOB_LEASE_SECS", flag: None, default: "30", secret: false, accepts: "an integer number of seconds from 1 to 3600" },
@@ -127,6 +128,8 @@ pub struct Config {
     pub node_heartbeat: Duration,
     pub secure_cookies: bool,
     pub scheduler: crate::scheduler::QueueKind,
+    /// Fixed node name; None means hostname plus a random suffix.
+    pub node_id: Option<String>,
     pub worker_concurrency: u32,
     pub job_lease: Duration,
     pub provenance: Vec<Provenance>,
@@ -214,6 +217,11 @@ impl Config {
             _ => return Err(invalid("secure_cookies")),
         };
 
+        let node_id = get("node_id").0.trim().to_string();
+        if node_id.len() > 64 || !node_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+            return Err(invalid("node_id"));
+        }
+        let node_id = (!node_id.is_empty()).then_some(node_id);
         let scheduler = get("scheduler").0.trim().parse().map_err(|_| invalid("scheduler"))?;
         let worker_concurrency =
             parse_int(&get("worker_concurrency").0, 1, 10_000).ok_or_else(|| invalid("worker_concurrency"))?;
@@ -242,6 +250,7 @@ impl Config {
             node_heartbeat,
             secure_cookies,
             scheduler,
+            node_id,
             worker_concurrency,
             job_lease,
             provenance,

@@ -69,7 +69,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     store.migrate().await?;
     info!(backend = ?config.backend, "database ready, migrations applied");
 
-    let id: Arc<str> = node_id().into();
+    let id: Arc<str> = config.node_id.clone().unwrap_or_else(node_id).into();
     let now = Utc::now();
     let record = NodeRecord {
         id: id.to_string(),

@@ -1,0 +1,214 @@
+//! Several real nodes on one PostgreSQL: one web node and two workers work
+//! 5,000 jobs with none lost; a SIGKILLed worker's job finishes on another
+//! node after its lease expires; a frozen worker's late completion is refused.
+//! Needs TEST_DATABASE_URL (CI sets it; without it the test says so and passes).
+
+use std::{
+    io::Read,
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::{json, Value};
+use sqlx::{Connection, Executor, PgConnection};
+
+const BIN: &str = env!("CARGO_BIN_EXE_meetmind");
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    url: String,
+    admin_url: String,
+    schema: String,
+    children: Vec<(String, Child)>,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, c) in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let (admin, schema) = (self.admin_url.clone(), self.schema.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = PgConnection::connect(&admin).await {
+                    let _ = c.execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str()).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+impl Cluster {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(self.dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("MEETMIND_") || k == "DATABASE_URL" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.args(args)
+            .env("DATABASE_URL", &self.url)
+            .env("MEETMIND_JOB_LEASE_SECS", "2")
+            .env("MEETMIND_SHUTDOWN_GRACE_SECS", "2")
+            .env("MEETMIND_WORKER_CONCURRENCY", "24")
+            .env("MEETMIND_NODE_HEARTBEAT_SECS", "1");
+        cmd
+    }
+
+    fn start(&mut self, name: &str, roles: &str, port: u16) {
+        let child = self
+            .command(&["serve", "--roles", roles, "--addr", &format!("127.0.0.1:{port}")])
+            .env("MEETMIND_NODE_ID", name)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        self.children.push((name.to_string(), child));
+    }
+
+    fn pid(&self, name: &str) -> u32 {
+        self.children.iter().find(|(n, _)| n == name).unwrap().1.id()
+    }
+
+    fn signal(&self, name: &str, sig: &str) {
+        assert!(Command::new("kill").args([sig, &self.pid(name).to_string()]).status().unwrap().success());
+    }
+
+    fn stderr_of(&mut self, name: &str) -> String {
+        let (_, child) = self.children.iter_mut().find(|(n, _)| n == name).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        let mut s = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut s).unwrap();
+        s
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls an async condition until it holds, or fails the test.
+macro_rules! wait_until {
+    ($what:expr, $secs:expr, $cond:expr) => {{
+        let deadline = Instant::now() + Duration::from_secs($secs);
+        loop {
+            if $cond {
+                break;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {}", $what);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }};
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "TEST_DATABASE_URL must be set under CI");
+        eprintln!("TEST_DATABASE_URL unset: skipping the multi-node test");
+        return;
+    };
+    let schema = format!("mmcluster_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+    admin.execute(format!("CREATE SCHEMA {schema}").as_str()).await.unwrap();
+    let sep = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+    let mut cluster =
+        Cluster { dir: tempfile::tempdir().unwrap(), url: url.clone(), admin_url: admin_url.clone(), schema, children: vec![] };
+    assert!(cluster.command(&["migrate"]).status().unwrap().success());
+    let out = cluster.command(&["token", "create", "--name", "cluster-test", "--admin"]).output().unwrap();
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+
+    let web_port = free_port();
+    let base = format!("http://127.0.0.1:{web_port}");
+    cluster.start("web", "web", web_port);
+    cluster.start("a", "worker", free_port());
+    let http = reqwest::Client::new();
+    wait_until!("the web node", 30, http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200));
+    let post = |body: Value| http.post(format!("{base}/api/v1/jobs")).bearer_auth(&token).json(&body).send();
+
+    // 1. A crash: worker A is killed while running two jobs.
+    let r: Value = post(json!([{"kind": "sleep", "payload": {"ms": 1500}}, {"kind": "sleep", "payload": {"ms": 1500}}]))
+        .await.unwrap().json().await.unwrap();
+    let crash_ids: Vec<i64> = r["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_i64().unwrap()).collect();
+    wait_until!("worker A to start both jobs", 30, {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'running'").fetch_one(&db).await.unwrap();
+        n == 2
+    });
+    cluster.signal("a", "-KILL");
+    cluster.start("b", "worker,maintenance", free_port());
+    wait_until!("the crashed worker's jobs to finish elsewhere", 40, {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded' AND id = ANY($1)")
+            .bind(&crash_ids).fetch_one(&db).await.unwrap();
+        n == 2
+    });
+    let outcomes: Vec<(String, String)> =
+        sqlx::query_as("SELECT outcome, node FROM job_attempts WHERE job_id = $1 ORDER BY id").bind(crash_ids[0]).fetch_all(&db).await.unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert_eq!(outcomes[0].0, "lost");
+    assert_eq!(outcomes[1].0, "succeeded");
+    assert_ne!(outcomes[0].1, outcomes[1].1, "finished on another node");
+
+    // 2. Two workers, 5,000 jobs: all succeed exactly once.
+    cluster.start("c", "worker,maintenance", free_port());
+    for chunk in 0..5 {
+        let batch: Vec<Value> = (0..1000).map(|i| json!({"kind": "noop", "payload": {"n": chunk * 1000 + i}, "priority": i % 10})).collect();
+        let r = post(Value::Array(batch)).await.unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    wait_until!("5,000 jobs", 60, {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'noop' AND state = 'succeeded'").fetch_one(&db).await.unwrap();
+        n == 5000
+    });
+    let (jobs, attempts, nodes): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM jobs WHERE kind = 'noop'),
+                (SELECT count(*) FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.kind = 'noop'),
+                (SELECT count(DISTINCT a.node) FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.kind = 'noop')",
+    )
+    .fetch_one(&db)
+    .await
+    .unwrap();
+    assert_eq!((jobs, attempts), (5000, 5000), "none lost, none run twice");
+    assert_eq!(nodes, 2, "both workers took part");
+
+    // 3. A freeze: the worker running a job stops (SIGSTOP), loses its lease,
+    //    the job completes elsewhere, and its late completion is refused.
+    let r: Value = post(json!({"kind": "sleep", "payload": {"ms": 1000}})).await.unwrap().json().await.unwrap();
+    let id = r["id"].as_i64().unwrap();
+    let mut owner = String::new();
+    wait_until!("the job to start", 30, {
+        let o: Option<String> = sqlx::query_scalar("SELECT lease_owner FROM jobs WHERE id = $1 AND state = 'running'")
+            .bind(id).fetch_optional(&db).await.unwrap().flatten();
+        if let Some(o) = o {
+            owner = o;
+            true
+        } else {
+            false
+        }
+    });
+    let frozen = match owner.as_str() {
+        "b" => "b",
+        "c" => "c",
+        other => panic!("unexpected owner {other}"),
+    };
+    cluster.signal(frozen, "-STOP");
+    wait_until!("the frozen worker's job to finish elsewhere", 40, {
+        let s: String = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
+        s == "succeeded"
+    });
+    cluster.signal(frozen, "-CONT");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let outcomes: Vec<String> =
+        sqlx::query_scalar("SELECT outcome FROM job_attempts WHERE job_id = $1 ORDER BY id").bind(id).fetch_all(&db).await.unwrap();
+    assert_eq!(outcomes, ["lost", "succeeded"], "exactly one success");
+    let log = cluster.stderr_of(frozen);
+    assert!(log.contains("stale completions refused"), "the late completion was refused: {log}");
+}
+
