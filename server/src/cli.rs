@@ -29,6 +29,33 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Load generators for the scheduler (in a throw-away schema or file).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Insert N no-op jobs, then work them; prints jobs/s for both.
+    BurnDown {
+        #[arg(long, default_value_t = 50_000)]
+        jobs: usize,
+        /// Worker slots (jobs run at once).
+        #[arg(long, default_value_t = 200)]
+        workers: usize,
+        /// Jobs per insert statement.
+        #[arg(long, default_value_t = 10_000)]
+        batch: usize,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Sequential enqueue→start samples; prints p50, p99 and max.
+    Latency {
+        #[arg(long, default_value_t = 1_000)]
+        samples: usize,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
 }
 
 #[derive(Debug, Subcommand)]

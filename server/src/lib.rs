@@ -4,6 +4,7 @@
 pub mod accounts_cli;
 pub mod api;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

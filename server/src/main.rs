@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use meetmind::{
-    cli::{Cli, Command, Overrides, TokenCommand, UserCommand},
+    cli::{BenchCommand, Cli, Command, Overrides, TokenCommand, UserCommand},
     config::{Config, Layers},
     serve, store, telemetry,
 };
@@ -78,6 +78,31 @@ async fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("meetmind: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Bench(bench) => {
+            let overrides = match &bench {
+                BenchCommand::BurnDown { overrides, .. } | BenchCommand::Latency { overrides, .. } => overrides.clone(),
+            };
+            let config = match load(cli.config, &overrides) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let result = match bench {
+                BenchCommand::BurnDown { jobs, workers, batch, .. } => {
+                    let b = meetmind::bench::BurnDown { jobs, workers, batch: batch.max(1), scheduler: config.scheduler };
+                    meetmind::bench::burn_down(&config, &b).await
+                }
+                BenchCommand::Latency { samples, .. } => {
+                    meetmind::bench::latency(&config, samples.max(1), config.scheduler).await
+                }
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("meetmind: bench failed: {e}");
                     ExitCode::FAILURE
                 }
             }

@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod jobs;
+pub mod openapi;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub struct ApiState {
 
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/api/v1/openapi.json", get(openapi::serve))
         .route("/api/v1/me", get(accounts::me))
         .route("/api/v1/users", get(accounts::list_users).post(accounts::create_user))
         .route("/api/v1/users/{id}", patch(accounts::update_user))

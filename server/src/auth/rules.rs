@@ -83,6 +83,7 @@ pub const RULES: &[Rule] = &[
     api("POST", "/api/tokens_revoke", Admin),
     api("POST", "/api/audit_list", Admin),
     // REST.
+    api("GET", "/api/v1/openapi.json", Authenticated),
     api("GET", "/api/v1/me", Authenticated),
     api("GET", "/api/v1/users", Admin),
     api("POST", "/api/v1/users", Admin),

@@ -61,6 +61,34 @@ pub struct Engine {
     pub config: EngineConfig,
     /// Queue settings, refreshed by the dispatcher and after edits.
     queues: RwLock<HashMap<String, QueueRow>>,
+    /// High-volume events (running, succeeded, ...) bound for other nodes,
+    /// sent by a background task in coalesced NOTIFYs off the hot path.
+    coalesced: Option<tokio::sync::mpsc::UnboundedSender<JobEvent>>,
+}
+
+/// How often coalesced events cross to other nodes.
+const COALESCE: Duration = Duration::from_millis(100);
+
+async fn coalescer(store: Arc<dyn Store>, mut rx: tokio::sync::mpsc::UnboundedReceiver<JobEvent>) {
+    let mut batch = Vec::new();
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        tokio::time::sleep(COALESCE).await;
+        while let Ok(e) = rx.try_recv() {
+            batch.push(e);
+        }
+        for payload in notify_payloads(&batch) {
+            if let Err(e) = store.notify(CHANNEL, &payload).await {
+                tracing::warn!(error = %e, "NOTIFY failed; other nodes see these changes in their next refresh");
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// States other nodes must hear about at once: they may have work to claim.
+fn wakes_others(state: &str) -> bool {
+    matches!(state, "available" | "scheduled" | "retrying")
 }
 
 fn internal(e: StoreError) -> AppError {
@@ -84,6 +112,14 @@ impl Engine {
         events: EventHub,
         config: EngineConfig,
     ) -> Arc<Engine> {
+        let coalesced = match (store.listen_pool(), tokio::runtime::Handle::try_current()) {
+            (Some(_), Ok(handle)) => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                handle.spawn(coalescer(store.clone(), rx));
+                Some(tx)
+            }
+            _ => None,
+        };
         Arc::new(Engine {
             store,
             clock,
@@ -92,6 +128,7 @@ impl Engine {
             events,
             config,
             queues: RwLock::new(HashMap::new()),
+            coalesced,
         })
     }
 
@@ -192,15 +229,22 @@ impl Engine {
         if events.is_empty() {
             return;
         }
-        if self.store.listen_pool().is_some() {
-            for payload in notify_payloads(&events) {
-                if let Err(e) = self.store.notify(CHANNEL, &payload).await {
-                    tracing::warn!(error = %e, "NOTIFY failed; other nodes fall back to polling");
+        // Local subscribers first: this node's dispatcher reacts at once.
+        let mut urgent = Vec::new();
+        for e in events {
+            self.events.publish(e.clone());
+            match &self.coalesced {
+                Some(_) if wakes_others(&e.state) => urgent.push(e),
+                Some(tx) => {
+                    let _ = tx.send(e);
                 }
+                None => {}
             }
         }
-        for e in events {
-            self.events.publish(e);
+        for payload in notify_payloads(&urgent) {
+            if let Err(e) = self.store.notify(CHANNEL, &payload).await {
+                tracing::warn!(error = %e, "NOTIFY failed; other nodes fall back to polling");
+            }
         }
     }
 

@@ -18,7 +18,7 @@ use tracing::{info, warn};
 
 use super::{
     engine::{Engine, Outcome},
-    events::{JobEvent, CHANNEL},
+    events::{decode_payload, JobEvent, CHANNEL},
     queue::{Entry, QueueKind, ReadyQueue},
 };
 use crate::store::jobs::Completion;
@@ -84,6 +84,8 @@ async fn dispatcher(
     let mut running = JoinSet::new();
     let mut next_refresh = 0i64;
     let mut next_queue_refresh = 0i64;
+    let mut should_claim = true;
+    let concurrency = engine.config.concurrency;
 
     loop {
         if *stop.borrow() {
@@ -121,7 +123,7 @@ async fn dispatcher(
         // Fill the free slots.
         let free = slots.available_permits();
         let mut full_batch = false;
-        if free > 0 {
+        if free > 0 && (should_claim || fired) {
             match engine.claim(free).await {
                 Ok(jobs) => {
                     full_batch = jobs.len() == free;
@@ -162,29 +164,48 @@ async fn dispatcher(
             .map(|at| Duration::from_millis((at - engine.now()).max(0) as u64))
             .unwrap_or(config.poll)
             .min(config.poll);
+        // When every slot is busy, refill in one claim once half of them
+        // are free again (or after a moment), rather than one job at a time.
+        let saturated = slots.available_permits() == 0 && !running.is_empty();
         let slot_freed = async {
-            if slots.available_permits() == 0 && !running.is_empty() {
-                // Wait for one job to end.
+            if saturated {
                 let _ = running.join_next().await;
+                let settle = tokio::time::sleep(Duration::from_millis(2));
+                tokio::pin!(settle);
+                while slots.available_permits() < concurrency.div_ceil(2) {
+                    tokio::select! {
+                        r = running.join_next() => if r.is_none() { break },
+                        _ = &mut settle => break,
+                    }
+                }
             } else {
                 std::future::pending::<()>().await;
             }
         };
-        tokio::select! {
-            _ = wake.notified() => {}
+        should_claim = tokio::select! {
+            _ = wake.notified() => true,
             ev = events.recv() => {
-                if let Ok(ev) = ev {
-                    note_event(&mut *timers, &ev);
+                // Only news that may mean claimable work triggers a claim; this
+                // node's own running/succeeded events do not.
+                let mut claim = ev.is_err();
+                let mut note = |ev: &JobEvent| {
+                    note_event(&mut *timers, ev);
+                    matches!(ev.state.as_str(), "available" | "retrying" | "scheduled" | "cancelled")
+                        || ev.node != engine.node
+                };
+                if let Ok(ev) = &ev {
+                    claim |= note(ev);
                 }
                 // Drain a burst of events in one go.
                 while let Ok(ev) = events.try_recv() {
-                    note_event(&mut *timers, &ev);
+                    claim |= note(&ev);
                 }
+                claim
             }
-            _ = slot_freed => {}
-            _ = tokio::time::sleep(until_timer) => {}
-            _ = stop.changed() => {}
-        }
+            _ = slot_freed => true,
+            _ = tokio::time::sleep(until_timer) => true,
+            _ = stop.changed() => true,
+        };
     }
 
     // Shutdown: take nothing new; give in-flight jobs the grace period.
@@ -315,14 +336,13 @@ async fn listen_remote(engine: Arc<Engine>, wake: Arc<Notify>, mut stop: watch::
             tokio::select! {
                 msg = listener.recv() => match msg {
                     Ok(n) => {
-                        if let Ok(events) = serde_json::from_str::<Vec<JobEvent>>(n.payload()) {
-                            for ev in events.into_iter().filter(|e| e.node != engine.node) {
-                                let wakes = matches!(ev.state.as_str(), "available" | "scheduled" | "retrying");
-                                engine.events.publish(ev);
-                                if wakes {
-                                    wake.notify_one();
-                                }
-                            }
+                        let mut wakes = false;
+                        for ev in decode_payload(n.payload()).into_iter().filter(|e| e.node != engine.node) {
+                            wakes |= matches!(ev.state.as_str(), "available" | "scheduled" | "retrying");
+                            engine.events.publish(ev);
+                        }
+                        if wakes {
+                            wake.notify_one();
                         }
                     }
                     Err(e) => {

@@ -282,7 +282,7 @@ macro_rules! impl_job_queries {
 
         async fn release_leases(&self, node: &str, now: i64) -> Result<u64, StoreError> {
             let done = sqlx::query(
-                "UPDATE jobs SET state = 'available', attempt = attempt - 1, lease_owner = NULL,
+                "UPDATE jobs SET state = 'available', attempt = attempt - 1, fence = fence + 1, lease_owner = NULL,
                         lease_expires_at = NULL, updated_at = $1
                  WHERE lease_owner = $2 AND state = 'running'",
             )
@@ -307,7 +307,7 @@ macro_rules! impl_job_queries {
                     state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'available' END,
                     finished_at = CASE WHEN attempt >= max_attempts THEN $1 ELSE NULL END,
                     last_error = 'lease expired: the worker stopped renewing it',
-                    lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+                    fence = fence + 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
                  WHERE state = 'running' AND lease_expires_at < $1
                  RETURNING id, queue, kind, state",
             )
@@ -374,7 +374,7 @@ macro_rules! impl_job_queries {
         async fn cancel_job(&self, id: i64, now: i64) -> Result<Option<JobRow>, StoreError> {
             let sql = format!(
                 "UPDATE jobs SET state = 'cancelled', finished_at = $1, updated_at = $1, lease_owner = NULL,
-                        lease_expires_at = NULL
+                        lease_expires_at = NULL, fence = fence + 1
                  WHERE id = $2 AND state IN ('scheduled', 'blocked', 'available', 'running', 'retrying')
                  RETURNING {}",
                 $crate::store::jobs::JOB_COLUMNS
@@ -407,19 +407,33 @@ macro_rules! impl_job_queries {
         }
 
         async fn delete_dead(&self, id: i64) -> Result<bool, StoreError> {
-            let done = sqlx::query("DELETE FROM jobs WHERE id = $1 AND state = 'dead'").bind(id).execute(&self.pool).await?;
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query("DELETE FROM jobs WHERE id = $1 AND state = 'dead'").bind(id).execute(&mut *tx).await?;
+            if done.rows_affected() == 1 {
+                sqlx::query("DELETE FROM job_attempts WHERE job_id = $1").bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
             Ok(done.rows_affected() == 1)
         }
 
         async fn purge_dead(&self, f: &JobFilter) -> Result<u64, StoreError> {
             let f = JobFilter { state: Some("dead".into()), before_id: None, ..f.clone() };
             let (clause, binds, _) = $crate::store::jobs::filter_sql(&f, 1);
+            let mut tx = self.pool.begin().await?;
+            let attempts = format!("DELETE FROM job_attempts WHERE job_id IN (SELECT id FROM jobs WHERE {clause})");
+            let mut q = sqlx::query(&attempts);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.execute(&mut *tx).await?;
             let sql = format!("DELETE FROM jobs WHERE {clause}");
             let mut q = sqlx::query(&sql);
             for b in &binds {
                 q = q.bind(b);
             }
-            Ok(q.execute(&self.pool).await?.rows_affected())
+            let n = q.execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok(n)
         }
 
         async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), StoreError> {

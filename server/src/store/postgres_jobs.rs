@@ -95,17 +95,25 @@ impl JobStore for PgStore {
         exclude: &[String],
         only: Option<&str>,
     ) -> Result<Vec<JobRow>, StoreError> {
+        // A materialised pick joined on the primary key keeps the plan an
+        // index walk even on fresh tables without planner statistics.
+        let queue_filter = match (only.is_some(), exclude.is_empty()) {
+            (true, _) => "AND queue = $5",
+            (false, true) => "AND $5::text IS NULL",
+            (false, false) => "AND $5::text IS NULL AND NOT (queue = ANY($4))",
+        };
         let sql = format!(
-            "UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = fence + 1, lease_owner = $1,
-                    lease_expires_at = $2, updated_at = $3
-             WHERE id IN (
+            "WITH picked AS MATERIALIZED (
                 SELECT id FROM jobs
-                WHERE state = 'available' AND run_at <= $3 AND NOT (queue = ANY($4))
-                  AND ($5::text IS NULL OR queue = $5)
+                WHERE state = 'available' AND run_at <= $3 {queue_filter} AND $4::text[] IS NOT NULL
                 ORDER BY priority, run_at, id
                 LIMIT $6
                 FOR UPDATE SKIP LOCKED)
-             RETURNING {JOB_COLUMNS}"
+             UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = fence + 1, lease_owner = $1,
+                    lease_expires_at = $2, updated_at = $3
+             FROM picked WHERE jobs.id = picked.id
+             RETURNING {}",
+            JOB_COLUMNS.split(", ").map(|c| format!("jobs.{c}")).collect::<Vec<_>>().join(", ")
         );
         let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
             .bind(node).bind(lease_until).bind(now).bind(exclude).bind(only).bind(limit)
@@ -172,7 +180,10 @@ impl JobStore for PgStore {
              ), done AS (
                 UPDATE jobs j SET state = 'succeeded', finished_at = c.finished_at, updated_at = c.finished_at,
                        lease_owner = NULL, lease_expires_at = NULL
-                FROM c WHERE j.id = c.id AND j.fence = c.fence AND j.state = 'running'
+                -- The fence alone decides: every way out of `running` other
+                -- than this completion bumps it. (A state condition here
+                -- tempts the planner into scanning all running jobs.)
+                FROM c WHERE j.id = c.id AND j.fence = c.fence
                 RETURNING j.id
              ), attempts AS (
                 INSERT INTO job_attempts (job_id, attempt, node, started_at, finished_at, outcome)

@@ -1,0 +1,177 @@
+//! The OpenAPI 3.1 document for `/api/v1`, served at `/api/v1/openapi.json`.
+//! A test checks that it lists exactly the REST routes of the access table.
+
+use serde_json::{json, Map, Value};
+
+struct Op {
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    body: Option<&'static str>,
+    ok: (&'static str, &'static str),
+}
+
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    body: Option<&'static str>,
+    ok: (&'static str, &'static str),
+) -> Op {
+    Op { method, path, summary, body, ok }
+}
+
+const OPS: &[Op] = &[
+    op("GET", "/api/v1/openapi.json", "This document", None, ("200", "")),
+    op("GET", "/api/v1/me", "The caller: a user or a token with its scopes", None, ("200", "")),
+    op("GET", "/api/v1/users", "List accounts", None, ("200", "")),
+    op("POST", "/api/v1/users", "Create an account", Some("NewUser"), ("201", "")),
+    op("PATCH", "/api/v1/users/{id}", "Change an account's role or disable it", Some("UserPatch"), ("204", "")),
+    op("GET", "/api/v1/tokens", "List API tokens (never their secrets)", None, ("200", "")),
+    op("POST", "/api/v1/tokens", "Create an API token; the secret is in this reply only", Some("NewToken"), ("201", "")),
+    op("DELETE", "/api/v1/tokens/{id}", "Revoke a token", None, ("204", "")),
+    op("GET", "/api/v1/audit", "The audit log of admin actions", None, ("200", "")),
+    op("GET", "/api/v1/jobs", "List jobs: filters state, queue, kind, q (text); cursor pagination", None, ("200", "JobPage")),
+    op("POST", "/api/v1/jobs", "Enqueue one job (object) or up to 10,000 (array)", Some("NewJobOrBatch"), ("201", "Enqueued")),
+    op("GET", "/api/v1/jobs/{id}", "A job with its attempts", None, ("200", "JobDetail")),
+    op("POST", "/api/v1/jobs/{id}/cancel", "Cancel a job that has not ended", None, ("200", "Job")),
+    op("POST", "/api/v1/jobs/{id}/retry", "Run a dead, cancelled or retrying job again now", None, ("200", "Job")),
+    op("GET", "/api/v1/dlq", "The dead-letter queue: filters queue, kind, q; cursor pagination", None, ("200", "JobPage")),
+    op("POST", "/api/v1/dlq/requeue", "Requeue every dead job matching a filter", Some("DlqFilter"), ("200", "")),
+    op("POST", "/api/v1/dlq/purge", "Delete every dead job matching a filter", Some("DlqFilter"), ("200", "")),
+    op("DELETE", "/api/v1/dlq/{id}", "Delete one dead job", None, ("204", "")),
+    op("POST", "/api/v1/dlq/{id}/requeue", "Requeue one dead job", None, ("200", "Job")),
+    op("GET", "/api/v1/queues", "Queues with their settings and counts per state", None, ("200", "")),
+    op("PATCH", "/api/v1/queues/{name}", "Change a queue's concurrency, pause, retry policy or starvation_after_ms", Some("QueuePatch"), ("200", "Queue")),
+    op("POST", "/api/v1/queues/{name}/pause", "Pause a queue", None, ("200", "Queue")),
+    op("POST", "/api/v1/queues/{name}/resume", "Resume a queue", None, ("200", "Queue")),
+];
+
+fn schemas() -> Value {
+    let job_state = json!({"type": "string", "enum": ["scheduled", "blocked", "available", "running", "retrying", "succeeded", "dead", "cancelled", "upstream_failed"]});
+    json!({
+        "Error": {"type": "object", "required": ["error"], "properties": {
+            "error": {"type": "string"}, "field": {"type": "string", "description": "the field at fault"},
+            "retry_after_secs": {"type": "integer"}}},
+        "NewJob": {"type": "object", "required": ["kind"], "additionalProperties": false, "properties": {
+            "kind": {"type": "string", "description": "a registered handler: noop, sleep, fail, http.request"},
+            "payload": {"description": "JSON, 256 KiB at most"},
+            "queue": {"type": "string", "default": "default"},
+            "priority": {"type": "integer", "minimum": 0, "maximum": 9, "default": 5, "description": "0 runs first"},
+            "run_at": {"type": "integer", "description": "Unix ms; absent means now"},
+            "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100, "default": 4},
+            "timeout_ms": {"type": "integer", "minimum": 1},
+            "idempotency_key": {"type": "string", "description": "a second submission returns the first job"}}},
+        "NewJobOrBatch": {"oneOf": [{"$ref": "#/components/schemas/NewJob"},
+            {"type": "array", "maxItems": 10000, "items": {"$ref": "#/components/schemas/NewJob"}}]},
+        "Enqueued": {"description": "an object {id, state, existing} for one job, or {jobs: [...]} for a batch, in input order"},
+        "JobState": job_state,
+        "Job": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "queue": {"type": "string"}, "kind": {"type": "string"}, "payload": {},
+            "priority": {"type": "integer"}, "state": {"$ref": "#/components/schemas/JobState"},
+            "run_at_ms": {"type": "integer"}, "attempt": {"type": "integer"}, "max_attempts": {"type": "integer"},
+            "last_error": {"type": ["string", "null"]}, "lease_owner": {"type": ["string", "null"]},
+            "workflow_id": {"type": ["string", "null"]}, "idempotency_key": {"type": ["string", "null"]},
+            "created_at_ms": {"type": "integer"}, "finished_at_ms": {"type": ["integer", "null"]}}},
+        "JobDetail": {"allOf": [{"$ref": "#/components/schemas/Job"}, {"type": "object", "properties": {
+            "attempts": {"type": "array", "items": {"type": "object", "properties": {
+                "attempt": {"type": "integer"}, "node": {"type": "string"}, "started_at_ms": {"type": "integer"},
+                "finished_at_ms": {"type": "integer"}, "outcome": {"type": "string", "enum": ["succeeded", "failed", "timeout", "lost"]},
+                "error": {"type": ["string", "null"]}}}}}}]},
+        "JobPage": {"type": "object", "properties": {
+            "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
+            "next_cursor": {"type": ["integer", "null"], "description": "pass as cursor for the next page"}}},
+        "DlqFilter": {"type": "object", "additionalProperties": false, "properties": {
+            "queue": {"type": "string"}, "kind": {"type": "string"}, "q": {"type": "string"}}},
+        "Queue": {"type": "object", "properties": {
+            "name": {"type": "string"}, "concurrency": {"type": "integer", "description": "0 = no limit"},
+            "paused": {"type": "boolean"}, "max_attempts": {"type": ["integer", "null"]},
+            "retry_delays_ms": {"type": ["array", "null"], "items": {"type": "integer"}},
+            "starvation_after_ms": {"type": ["integer", "null"]}}},
+        "QueuePatch": {"type": "object", "additionalProperties": false, "description": "absent fields stay; null resets to the default",
+            "properties": {"concurrency": {"type": "integer"}, "paused": {"type": "boolean"},
+            "max_attempts": {"type": ["integer", "null"]}, "retry_delays_ms": {"type": ["array", "null"]},
+            "starvation_after_ms": {"type": ["integer", "null"]}}},
+        "NewUser": {"type": "object", "required": ["email", "name", "role", "password"], "properties": {
+            "email": {"type": "string"}, "name": {"type": "string"},
+            "role": {"type": "string", "enum": ["admin", "interviewer"]}, "password": {"type": "string", "minLength": 10}}},
+        "UserPatch": {"type": "object", "properties": {"role": {"type": "string"}, "disabled": {"type": "boolean"}}},
+        "NewToken": {"type": "object", "required": ["name", "scopes"], "properties": {
+            "name": {"type": "string"}, "scopes": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}}},
+    })
+}
+
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for o in OPS {
+        let entry = paths.entry(o.path.to_string()).or_insert_with(|| json!({}));
+        let rule = crate::auth::rules::exact(o.method, o.path);
+        let access = match rule.map(|r| r.need) {
+            Some(crate::auth::rules::Need::Admin) => "admin (user or token with the admin scope)".to_string(),
+            Some(crate::auth::rules::Need::Scope(s)) => format!("scope {s} (admins hold every scope)"),
+            Some(crate::auth::rules::Need::Authenticated) => "any signed-in user or token".to_string(),
+            _ => "see the access table".to_string(),
+        };
+        let mut operation = json!({
+            "summary": o.summary,
+            "description": format!("Access: {access}."),
+            "responses": {
+                o.ok.0: if o.ok.1.is_empty() { json!({"description": "OK"}) } else {
+                    json!({"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{}", o.ok.1)}}}})
+                },
+                "401": {"$ref": "#/components/responses/Error"},
+                "403": {"$ref": "#/components/responses/Error"},
+                "422": {"$ref": "#/components/responses/Error"}
+            }
+        });
+        if let Some(body) = o.body {
+            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
+        }
+        let params: Vec<Value> = ["id", "name"]
+            .iter()
+            .filter(|p| o.path.contains(&format!("{{{p}}}")))
+            .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !params.is_empty() {
+            operation["parameters"] = Value::Array(params);
+        }
+        entry[o.method.to_ascii_lowercase()] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "MeetMind API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Send an API token as Authorization: Bearer mm_… . Errors are JSON: {error, field?}."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "responses": {"Error": {"description": "An error naming the field at fault",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
+        },
+        "security": [{"bearer": []}]
+    })
+}
+
+pub async fn serve() -> axum::Json<Value> {
+    axum::Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_lists_exactly_the_rest_routes() {
+        let doc = document();
+        let rest: Vec<(&str, &str)> = crate::auth::rules::RULES
+            .iter()
+            .filter(|r| r.path.starts_with("/api/v1/"))
+            .map(|r| (r.method, r.path))
+            .collect();
+        for (method, path) in &rest {
+            assert!(doc["paths"][path][method.to_ascii_lowercase()].is_object(), "{method} {path} is not documented");
+        }
+        let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+        assert_eq!(documented, rest.len(), "the document lists a route the access table does not");
+    }
+}

@@ -1,0 +1,247 @@
+//! `meetmind bench`: the project's own load generator for the scheduler.
+//! - burn-down: insert N no-op jobs in batches, then work them with W slots;
+//!   reports insert and work rates on fresh tables and after ANALYZE.
+//! - latency: warm-up, then sequential enqueue→start samples; p50, p99, max.
+//! On PostgreSQL it works in a throw-away schema, so it never touches real
+//! data; on SQLite in a temporary file.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use tokio::sync::{mpsc, watch};
+
+use crate::{
+    clock::SystemClock,
+    config::{Backend, Config},
+    scheduler::{
+        engine::{Engine, EngineConfig},
+        events::EventHub,
+        handlers::{Handler, HandlerError, JobContext, Registry},
+        runtime::{self, RuntimeConfig},
+        QueueKind,
+    },
+    store::{self, jobs::InsertJob, Store},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub struct BurnDown {
+    pub jobs: usize,
+    pub workers: usize,
+    pub batch: usize,
+    pub scheduler: QueueKind,
+}
+
+/// A scratch database: a fresh PostgreSQL schema or a temporary SQLite file.
+struct Scratch {
+    store: Arc<dyn Store>,
+    drop_schema: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn scratch(config: &Config, max_connections: u32) -> Result<Scratch, BenchError> {
+    match config.backend {
+        Backend::Postgres => {
+            use sqlx::{Connection, Executor};
+            let schema = format!("meetmind_bench_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+            let mut admin = sqlx::PgConnection::connect(&config.database_url).await?;
+            admin.execute(format!("CREATE SCHEMA {schema}").as_str()).await?;
+            let options: sqlx::postgres::PgConnectOptions = config.database_url.parse()?;
+            let options = options.options([("search_path", schema.as_str())]);
+            let store = store::PgStore::connect_with(options, max_connections).await?;
+            store.migrate().await?;
+            Ok(Scratch { store: Arc::new(store), drop_schema: Some((config.database_url.clone(), schema)), _dir: None })
+        }
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().map_err(|e| BenchError::Other(e.to_string()))?;
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            let store = store::SqliteStore::connect(&url, max_connections).await?;
+            store.migrate().await?;
+            Ok(Scratch { store: Arc::new(store), drop_schema: None, _dir: Some(dir) })
+        }
+    }
+}
+
+impl Scratch {
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some((url, schema)) = self.drop_schema {
+            use sqlx::{Connection, Executor};
+            if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                let _ = c.execute(format!("DROP SCHEMA {schema} CASCADE").as_str()).await;
+            }
+        }
+    }
+}
+
+async fn describe(config: &Config, store: &Arc<dyn Store>) -> String {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut line = format!("machine: {cpus} cores; backend: {:?}", config.backend);
+    if let Some(pool) = store.listen_pool() {
+        let version: String = sqlx::query_scalar("SHOW server_version").fetch_one(&pool).await.unwrap_or_default();
+        let sync: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&pool).await.unwrap_or_default();
+        let buffers: String = sqlx::query_scalar("SHOW shared_buffers").fetch_one(&pool).await.unwrap_or_default();
+        line.push_str(&format!("; PostgreSQL {version}, synchronous_commit={sync}, shared_buffers={buffers}"));
+    }
+    line
+}
+
+fn noop_rows(n: usize) -> Vec<InsertJob> {
+    (0..n)
+        .map(|i| InsertJob {
+            queue: "bench".into(),
+            kind: "noop".into(),
+            payload: "{}".into(),
+            priority: (i % 10) as i32,
+            run_at: 0,
+            state: "available".into(),
+            max_attempts: 4,
+            retry_delays_ms: None,
+            timeout_ms: None,
+            idempotency_key: None,
+            workflow_id: None,
+        })
+        .collect()
+}
+
+/// Inserts `n` jobs in batches; returns jobs per second.
+async fn insert(store: &Arc<dyn Store>, n: usize, batch: usize) -> Result<f64, BenchError> {
+    store.ensure_queues(&["bench".to_string()], 0).await?;
+    let rows = noop_rows(batch.min(n));
+    let started = Instant::now();
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(batch);
+        store.insert_jobs(&rows[..take], 0).await?;
+        left -= take;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Works every available job with `workers` slots; returns jobs per second,
+/// timed from the first claim to the last completion.
+async fn work(store: &Arc<dyn Store>, n: usize, workers: usize, kind: QueueKind) -> Result<f64, BenchError> {
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        "bench",
+        Registry::standard(),
+        EventHub::new(1 << 20),
+        EngineConfig { concurrency: workers, lease_ms: 60_000 },
+    );
+    let mut events = engine.events.subscribe();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let config = RuntimeConfig { queue_kind: kind, maintenance: false, ..RuntimeConfig::default() };
+    let handle = tokio::spawn(runtime::run(engine.clone(), config, stop_rx));
+    let mut first: Option<Instant> = None;
+    let mut done = 0usize;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while done < n {
+        match tokio::time::timeout(Duration::from_secs(30), events.recv()).await {
+            Ok(Ok(ev)) => match ev.state.as_str() {
+                "running" if first.is_none() => first = Some(Instant::now()),
+                "succeeded" => done += 1,
+                _ => {}
+            },
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(missed))) => {
+                return Err(BenchError::Other(format!("event stream lagged by {missed}; raise the hub capacity")));
+            }
+            Ok(Err(_)) | Err(_) => return Err(BenchError::Other(format!("stalled after {done} of {n} jobs"))),
+        }
+        if Instant::now() > deadline {
+            return Err(BenchError::Other("gave up after 10 minutes".into()));
+        }
+    }
+    let elapsed = first.map(|f| f.elapsed()).unwrap_or_default();
+    let _ = stop_tx.send(true);
+    let _ = handle.await;
+    Ok(n as f64 / elapsed.as_secs_f64())
+}
+
+pub async fn burn_down(config: &Config, b: &BurnDown) -> Result<(), BenchError> {
+    let scratch = scratch(config, 20).await?;
+    let store = scratch.store.clone();
+    println!("{}", describe(config, &store).await);
+    println!("burn-down: {} no-op jobs, insert batches of {}, {} worker slots in one process, {:?} timers", b.jobs, b.batch, b.workers, b.scheduler);
+    let ins = insert(&store, b.jobs, b.batch).await?;
+    println!("  insert:               {:>10.0} jobs/s", ins);
+    let fresh = work(&store, b.jobs, b.workers, b.scheduler).await?;
+    println!("  worked, fresh tables: {:>10.0} jobs/s", fresh);
+    if let Some(pool) = store.listen_pool() {
+        insert(&store, b.jobs, b.batch).await?;
+        sqlx::query("ANALYZE jobs").execute(&pool).await?;
+        sqlx::query("ANALYZE job_attempts").execute(&pool).await?;
+        let analyzed = work(&store, b.jobs, b.workers, b.scheduler).await?;
+        println!("  worked, after ANALYZE:{:>10.0} jobs/s", analyzed);
+    }
+    scratch.finish().await;
+    Ok(())
+}
+
+/// Marks when the handler starts, for the latency bench.
+struct Mark(mpsc::UnboundedSender<Instant>);
+
+#[async_trait::async_trait]
+impl Handler for Mark {
+    fn kind(&self) -> &'static str {
+        "bench.mark"
+    }
+
+    async fn run(&self, _ctx: JobContext) -> Result<(), HandlerError> {
+        let _ = self.0.send(Instant::now());
+        Ok(())
+    }
+}
+
+pub async fn latency(config: &Config, samples: usize, kind: QueueKind) -> Result<(), BenchError> {
+    let scratch = scratch(config, 10).await?;
+    let store = scratch.store.clone();
+    println!("{}", describe(config, &store).await);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut registry = Registry::standard();
+    registry.register(Mark(tx));
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        "bench",
+        registry,
+        EventHub::new(1 << 16),
+        EngineConfig { concurrency: 8, lease_ms: 60_000 },
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let config_rt = RuntimeConfig { queue_kind: kind, maintenance: false, ..RuntimeConfig::default() };
+    let handle = tokio::spawn(runtime::run(engine.clone(), config_rt, stop_rx));
+    let job: app::jobs::NewJob = serde_json::from_value(serde_json::json!({"kind": "bench.mark"})).unwrap_or_else(|_| unreachable!());
+    let mut us = Vec::with_capacity(samples);
+    for i in 0..(100 + samples) {
+        let t0 = Instant::now();
+        engine.enqueue(vec![job.clone()], false).await.map_err(|e| BenchError::Other(e.to_string()))?;
+        let started = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .map_err(|_| BenchError::Other("a job never started".into()))?
+            .ok_or_else(|| BenchError::Other("handler gone".into()))?;
+        if i >= 100 {
+            us.push(started.saturating_duration_since(t0).as_micros() as u64);
+        }
+    }
+    us.sort_unstable();
+    let pct = |p: f64| us[((us.len() as f64 * p).ceil() as usize).saturating_sub(1).min(us.len() - 1)] as f64 / 1000.0;
+    println!(
+        "latency: {samples} sequential samples after 100 warm-up, from before the INSERT to the handler's start, {kind:?} timers"
+    );
+    println!("  p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms", pct(0.50), pct(0.99), pct(1.0));
+    let _ = stop_tx.send(true);
+    let _ = handle.await;
+    scratch.finish().await;
+    Ok(())
+}
