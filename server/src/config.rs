@@ -60,6 +60,10 @@ pub const KEYS: &[KeySpec] = &[
     KeySpec { key: "scheduler", env: "MEETMIND_SCHEDULER", flag: Some("--scheduler"), default: "heap", secret: false, accepts: "heap or wheel" },
     KeySpec { key: "worker_concurrency", env: "MEETMIND_WORKER_CONCURRENCY", flag: None, default: "16", secret: false, accepts: "an integer from 1 to 10000" },
     KeySpec { key: "job_lease_secs", env: "MEETMIND_JOB_LEASE_SECS", flag: None, default: "30", secret: false, accepts: "an integer number of seconds from 1 to 3600" },
+    KeySpec { key: "smtp_url", env: "SMTP_URL", flag: None, default: "", secret: true, accepts: "empty (write to the outbox folder) or smtp[s]://USER:PASSWORD@HOST:PORT" },
+    KeySpec { key: "email_outbox", env: "MEETMIND_EMAIL_OUTBOX", flag: None, default: "data/outbox", secret: false, accepts: "a folder for .eml files when SMTP_URL is empty" },
+    KeySpec { key: "email_from", env: "MEETMIND_EMAIL_FROM", flag: None, default: "MeetMind <meetmind@localhost>", secret: false, accepts: "a mailbox such as MeetMind <noreply@example.com>" },
+    KeySpec { key: "email_failure_rate", env: "EMAIL_FAILURE_RATE", flag: None, default: "0", secret: false, accepts: "a number from 0 to 1 (the share of sends that fail, for demos)" },
     KeySpec { key: "secure_cookies", env: "MEETMIND_SECURE_COOKIES", flag: None, default: "false", secret: false, accepts: "true (always mark cookies Secure) or false (only when X-Forwarded-Proto is https)" },
     KeySpec { key: "node_heartbeat_secs", env: "MEETMIND_NODE_HEARTBEAT_SECS", flag: None, default: "5", secret: false, accepts: "an integer number of seconds from 1 to 300" },
 ];
@@ -127,6 +131,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub node_heartbeat: Duration,
     pub secure_cookies: bool,
+    pub email: crate::scheduler::handlers::email_send::EmailConfig,
     pub scheduler: crate::scheduler::QueueKind,
     /// Fixed node name; None means hostname plus a random suffix.
     pub node_id: Option<String>,
@@ -217,6 +222,27 @@ impl Config {
             _ => return Err(invalid("secure_cookies")),
         };
 
+        let smtp_url = get("smtp_url").0.trim().to_string();
+        if !smtp_url.is_empty() && !(smtp_url.starts_with("smtp://") || smtp_url.starts_with("smtps://")) {
+            return Err(invalid("smtp_url"));
+        }
+        let failure_rate = get("email_failure_rate")
+            .0
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|r| (0.0..=1.0).contains(r))
+            .ok_or_else(|| invalid("email_failure_rate"))?;
+        let from = get("email_from").0.trim().to_string();
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid("email_from"));
+        }
+        let email = crate::scheduler::handlers::email_send::EmailConfig {
+            smtp_url: (!smtp_url.is_empty()).then_some(smtp_url),
+            outbox: PathBuf::from(get("email_outbox").0.trim()),
+            from,
+            failure_rate,
+        };
         let node_id = get("node_id").0.trim().to_string();
         if node_id.len() > 64 || !node_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
             return Err(invalid("node_id"));
@@ -249,6 +275,7 @@ impl Config {
             shutdown_grace,
             node_heartbeat,
             secure_cookies,
+            email,
             scheduler,
             node_id,
             worker_concurrency,
@@ -443,6 +470,10 @@ mod tests {
             ("MEETMIND_DB_MAX_CONNECTIONS", "0", "from 1 to 1000"),
             ("MEETMIND_SHUTDOWN_GRACE_SECS", "-3", "from 0 to 3600"),
             ("MEETMIND_LOG_FORMAT", "yaml", "text or json"),
+            ("EMAIL_FAILURE_RATE", "1.5", "from 0 to 1"),
+            ("SMTP_URL", "mail.example.com", "smtp[s]://"),
+            ("MEETMIND_SCHEDULER", "treap", "heap or wheel"),
+            ("MEETMIND_NODE_ID", "a b", "letters, digits"),
         ];
         for (env, value, expect) in cases {
             let mut l = layers();

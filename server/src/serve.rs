@@ -25,6 +25,8 @@ use crate::{
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Setup(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
 }
@@ -91,7 +93,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         store.clone(),
         clock,
         id.to_string(),
-        Registry::standard(),
+        Registry::with_email(&config.email).map_err(ServeError::Setup)?,
         EventHub::new(65_536),
         EngineConfig {
             // A node without the worker role only enqueues.

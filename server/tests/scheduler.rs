@@ -249,3 +249,53 @@ both_backends!(
     priorities_pauses_limits_and_idempotency,
     the_runtime_works_a_batch_to_the_end,
 );
+
+#[tokio::test]
+async fn email_send_writes_to_the_outbox_and_injected_failures_retry() {
+    use meetmind::scheduler::{
+        engine::{Engine, EngineConfig},
+        events::EventHub,
+        handlers::{email_send::EmailConfig, Registry},
+    };
+    let db = TestDb::sqlite().await.migrated().await;
+    let outbox = tempfile::tempdir().unwrap();
+    let engine_with = |rate: f64| {
+        let config = EmailConfig {
+            smtp_url: None,
+            outbox: outbox.path().to_path_buf(),
+            from: "MeetMind <noreply@example.com>".into(),
+            failure_rate: rate,
+        };
+        Engine::new(
+            db.store.clone(),
+            Arc::new(ManualClock::at(T0)),
+            "test-node",
+            Registry::with_email(&config).unwrap(),
+            EventHub::new(64),
+            EngineConfig::default(),
+        )
+    };
+    let engine = engine_with(0.0);
+    let bad = engine.enqueue(vec![job("email.send", serde_json::json!({"to": "not an address", "subject": "s", "text": "t"}))], false).await;
+    assert!(matches!(bad, Err(AppError::Invalid { ref field, .. }) if field == "payload"), "{bad:?}");
+    engine
+        .enqueue(vec![job("email.send", serde_json::json!({"to": "Ada <ada@example.com>", "subject": "Your report", "text": "Hello"}))], false)
+        .await
+        .unwrap();
+    let j = engine.claim(1).await.unwrap().remove(0);
+    assert!(matches!(engine.run(&j).await, Outcome::Succeeded(_)));
+    let files: Vec<_> = std::fs::read_dir(outbox.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1);
+    let eml = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(eml.contains("Subject: Your report") && eml.contains("To: Ada <ada@example.com>"), "{eml}");
+
+    let failing = engine_with(1.0);
+    failing
+        .enqueue(vec![job("email.send", serde_json::json!({"to": "ada@example.com", "subject": "x", "text": "y"}))], false)
+        .await
+        .unwrap();
+    let j = failing.claim(1).await.unwrap().remove(0);
+    let Outcome::Failed { failure, permanent } = failing.run(&j).await else { panic!("EMAIL_FAILURE_RATE=1 must fail") };
+    assert!(!permanent && failure.error.contains("injected"));
+    db.finish().await;
+}

@@ -1,6 +1,7 @@
 //! Job handlers. A new kind is one file implementing `Handler`, registered in
 //! `Registry::standard`.
 
+pub mod email_send;
 mod fail;
 mod http_request;
 mod noop;
@@ -67,6 +68,13 @@ impl Registry {
         r.register(fail::Fail);
         r.register(http_request::HttpRequest::new());
         r
+    }
+
+    /// Every built-in kind, with email delivery as configured.
+    pub fn with_email(email: &email_send::EmailConfig) -> Result<Registry, String> {
+        let mut r = Registry::standard();
+        r.register(email_send::EmailSend::new(email)?);
+        Ok(r)
     }
 
     pub fn register(&mut self, handler: impl Handler) {
