@@ -77,6 +77,9 @@ pub struct NewJob {
     pub run_at: Option<i64>,
     #[serde(default)]
     pub max_attempts: Option<i32>,
+    /// This job's own retry delays (ms), overriding its queue's.
+    #[serde(default)]
+    pub retry_delays_ms: Option<Vec<i64>>,
     #[serde(default)]
     pub timeout_ms: Option<i64>,
     #[serde(default)]
@@ -120,6 +123,11 @@ impl NewJob {
         if let Some(m) = self.max_attempts {
             if !(1..=100).contains(&m) {
                 return Err(AppError::invalid(&field("max_attempts"), "max_attempts must be 1 to 100"));
+            }
+        }
+        if let Some(d) = &self.retry_delays_ms {
+            if d.is_empty() || d.len() > 20 || d.iter().any(|v| !(0..=86_400_000).contains(v)) {
+                return Err(AppError::invalid(&field("retry_delays_ms"), "1 to 20 delays, each 0 ms to 24 h"));
             }
         }
         if let Some(t) = self.timeout_ms {

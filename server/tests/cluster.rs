@@ -210,5 +210,38 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
     assert_eq!(outcomes, ["lost", "succeeded"], "exactly one success");
     let log = cluster.stderr_of(frozen);
     assert!(log.contains("stale completions refused"), "the late completion was refused: {log}");
-}
 
+    // 4. SIGTERM: the worker stops taking jobs, gets the grace period (2 s)
+    //    for a 6 s job, then releases it; another worker runs it to the end.
+    cluster.start("d", "worker,maintenance", free_port());
+    let r: Value = post(json!({"kind": "sleep", "payload": {"ms": 6000}})).await.unwrap().json().await.unwrap();
+    let id = r["id"].as_i64().unwrap();
+    let mut owner = String::new();
+    wait_until!("the long job to start", 30, {
+        let o: Option<String> = sqlx::query_scalar("SELECT lease_owner FROM jobs WHERE id = $1 AND state = 'running'")
+            .bind(id).fetch_optional(&db).await.unwrap().flatten();
+        if let Some(o) = o {
+            owner = o;
+            true
+        } else {
+            false
+        }
+    });
+    let stopping = if owner == "d" { "d" } else if owner == "b" { "b" } else { "c" };
+    let started = Instant::now();
+    cluster.signal(stopping, "-TERM");
+    let (_, child) = cluster.children.iter_mut().find(|(n, _)| n == stopping).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "a clean exit after SIGTERM");
+    assert!(started.elapsed() < Duration::from_secs(6), "it did not wait for the whole job");
+    let log = cluster.stderr_of(stopping);
+    assert!(log.contains("released unfinished jobs"), "{log}");
+    wait_until!("the released job to finish on another worker", 40, {
+        let s: String = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
+        s == "succeeded"
+    });
+    let attempts: Vec<(String, String)> = sqlx::query_as("SELECT outcome, node FROM job_attempts WHERE job_id = $1")
+        .bind(id).fetch_all(&db).await.unwrap();
+    assert_eq!(attempts.len(), 1, "a released run is not a failed attempt: {attempts:?}");
+    assert_ne!(attempts[0].1, stopping);
+}

@@ -299,3 +299,50 @@ async fn email_send_writes_to_the_outbox_and_injected_failures_retry() {
     assert!(!permanent && failure.error.contains("injected"));
     db.finish().await;
 }
+
+#[tokio::test]
+async fn job_policies_override_the_queue_and_http_requests_classify_errors() {
+    use axum::{http::StatusCode, routing::get, Router};
+    let db = TestDb::sqlite().await.migrated().await;
+    let clock = ManualClock::at(T0);
+    let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
+
+    // A local server: /flaky answers 503, /gone 404, /ok 200.
+    let app = Router::new()
+        .route("/flaky", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
+        .route("/gone", get(|| async { StatusCode::NOT_FOUND }))
+        .route("/ok", get(|| async { "fine" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let jobs = vec![
+        with("http.request", serde_json::json!({"payload": {"url": format!("{base}/flaky")}, "retry_delays_ms": [50], "max_attempts": 2})),
+        job("http.request", serde_json::json!({"url": format!("{base}/gone")})),
+        job("http.request", serde_json::json!({"url": format!("{base}/ok")})),
+    ];
+    let ids: Vec<i64> = engine.enqueue(jobs, true).await.unwrap().iter().map(|i| i.id).collect();
+    let bad = engine.enqueue(vec![job("http.request", serde_json::json!({"url": "ftp://x"}))], false).await;
+    assert!(matches!(bad, Err(AppError::Invalid { ref field, .. }) if field == "payload"));
+    for j in engine.claim(10).await.unwrap() {
+        match engine.run(&j).await {
+            Outcome::Succeeded(c) => {
+                engine.record_completions(&[c], &Default::default()).await.unwrap();
+            }
+            Outcome::Failed { failure, permanent } => {
+                engine.record_failure(&j, failure, permanent).await.unwrap();
+            }
+        }
+    }
+    let state = |id| {
+        let store = db.store.clone();
+        async move { store.get_job(id).await.unwrap().unwrap() }
+    };
+    let flaky = state(ids[0]).await;
+    assert_eq!(flaky.state, "retrying", "5xx is retried");
+    let delay = flaky.run_at - clock.now_ms();
+    assert!((40..=60).contains(&delay), "the job's own delay, with jitter: {delay}");
+    assert_eq!(state(ids[1]).await.state, "dead", "4xx is permanent");
+    assert_eq!(state(ids[2]).await.state, "succeeded");
+    db.finish().await;
+}

@@ -61,6 +61,7 @@ fn schemas() -> Value {
             "run_at": {"type": "integer", "description": "Unix ms; absent means now"},
             "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100, "default": 4},
             "timeout_ms": {"type": "integer", "minimum": 1},
+            "retry_delays_ms": {"type": "array", "items": {"type": "integer"}, "description": "this job's retry delays, overriding its queue's (default 1000, 5000, 25000, each ×[0.8, 1.2])"},
             "idempotency_key": {"type": "string", "description": "a second submission returns the first job"}}},
         "NewJobOrBatch": {"oneOf": [{"$ref": "#/components/schemas/NewJob"},
             {"type": "array", "maxItems": 10000, "items": {"$ref": "#/components/schemas/NewJob"}}]},

@@ -198,7 +198,10 @@ impl Engine {
                 run_at,
                 state: state.to_string(),
                 max_attempts,
-                retry_delays_ms: None,
+                retry_delays_ms: job
+                    .retry_delays_ms
+                    .as_ref()
+                    .map(|d| d.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
                 timeout_ms: job.timeout_ms,
                 idempotency_key: job.idempotency_key,
                 workflow_id: None,
