@@ -357,3 +357,43 @@ mod tests {
         assert!(validate(&s).is_ok());
     }
 }
+
+/// A workflow as lists and pages show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowSummary {
+    pub id: String,
+    pub name: String,
+    /// running, succeeded, failed or cancelled.
+    pub state: String,
+    pub total: i32,
+    /// Jobs per state.
+    pub counts: std::collections::BTreeMap<String, i64>,
+    pub created_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowNode {
+    pub job_id: i64,
+    pub key: String,
+    pub kind: String,
+    pub queue: String,
+    pub state: String,
+    /// The priority it is dispatched at, after inheritance.
+    pub priority: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowEdge {
+    pub parent: String,
+    pub child: String,
+    pub policy: EdgePolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowDetail {
+    #[serde(flatten)]
+    pub summary: WorkflowSummary,
+    pub nodes: Vec<WorkflowNode>,
+    pub edges: Vec<WorkflowEdge>,
+}

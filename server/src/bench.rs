@@ -110,6 +110,7 @@ fn noop_rows(n: usize) -> Vec<InsertJob> {
             timeout_ms: None,
             idempotency_key: None,
             workflow_id: None,
+            workflow_key: None,
         })
         .collect()
 }

@@ -163,6 +163,50 @@ async fn queues_pause_resume_and_policies(db: TestDb) -> TestDb {
     db
 }
 
+async fn workflows_over_rest(db: TestDb) -> TestDb {
+    let api = Api::new(&db).await;
+    let cycle = json!({"name": "loop", "jobs": [
+        {"key": "a", "kind": "noop", "depends_on": ["b"]},
+        {"key": "c", "kind": "noop", "depends_on": ["a"]},
+        {"key": "b", "kind": "noop", "depends_on": ["c"]}]});
+    let (status, e) = api.post("/api/v1/workflows", cycle).await;
+    assert_eq!(status, 422, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("a → b → c → a") || e["error"].as_str().unwrap().contains("→"), "{e}");
+    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop", "depends_on": ["ghost"]}]})).await;
+    assert_eq!(status, 422);
+    assert!(e["error"].as_str().unwrap().contains("ghost"), "{e}");
+    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop"}, {"key": "a", "kind": "noop"}]})).await;
+    assert_eq!(status, 422);
+    assert!(e["error"].as_str().unwrap().contains("duplicate job key \"a\""), "{e}");
+    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "warp"}]})).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("jobs[0].kind")));
+    let huge: Vec<serde_json::Value> = (0..10_001).map(|i| json!({"key": format!("k{i}"), "kind": "noop"})).collect();
+    let (status, _) = api.post("/api/v1/workflows", json!({"name": "huge", "jobs": huge})).await;
+    assert_eq!(status, 413);
+
+    let (status, created) = api.post("/api/v1/workflows", json!({"name": "report", "jobs": [
+        {"key": "fetch", "kind": "noop", "priority": 9},
+        {"key": "email", "kind": "noop", "priority": 1, "depends_on": ["fetch"]}]})).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let (_, detail) = api.call("GET", &format!("/api/v1/workflows/{id}"), None).await;
+    assert_eq!(detail["state"], "running");
+    assert_eq!(detail["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(detail["edges"], json!([{"parent": "fetch", "child": "email", "policy": "fail"}]));
+    assert!(detail["nodes"].as_array().unwrap().iter().all(|n| n["priority"] == 1), "inherited: {detail}");
+    let (_, list) = api.call("GET", "/api/v1/workflows", None).await;
+    assert_eq!(list["workflows"][0]["id"], id.as_str());
+    assert_eq!(list["workflows"][0]["counts"]["available"], 1);
+    assert_eq!(list["workflows"][0]["counts"]["blocked"], 1);
+    let (status, cancelled) = api.post(&format!("/api/v1/workflows/{id}/cancel"), json!({})).await;
+    assert_eq!((status, cancelled["state"].as_str()), (200, Some("cancelled")));
+    assert_eq!(api.post(&format!("/api/v1/workflows/{id}/cancel"), json!({})).await.0, 409);
+    let (status, retried) = api.post(&format!("/api/v1/workflows/{id}/retry"), json!({})).await;
+    assert_eq!((status, retried["rearmed"].as_u64()), (200, Some(2)));
+    assert_eq!(api.call("GET", "/api/v1/workflows/nope", None).await.0, 404);
+    db
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -186,4 +230,9 @@ macro_rules! both_backends {
     };
 }
 
-both_backends!(submission_and_its_errors, listing_detail_cancel_retry_and_the_dlq, queues_pause_resume_and_policies);
+both_backends!(
+    submission_and_its_errors,
+    listing_detail_cancel_retry_and_the_dlq,
+    queues_pause_resume_and_policies,
+    workflows_over_rest,
+);

@@ -4,6 +4,7 @@
 mod accounts;
 pub mod jobs;
 pub mod openapi;
+pub mod workflows;
 
 use std::sync::Arc;
 
@@ -42,6 +43,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/dlq/purge", post(jobs::dlq_purge))
         .route("/api/v1/dlq/{id}", delete(jobs::dlq_delete))
         .route("/api/v1/dlq/{id}/requeue", post(jobs::dlq_requeue_one))
+        .route("/api/v1/workflows", get(workflows::list).post(workflows::submit))
+        .route("/api/v1/workflows/{id}", get(workflows::detail))
+        .route("/api/v1/workflows/{id}/cancel", post(workflows::cancel))
+        .route("/api/v1/workflows/{id}/retry", post(workflows::retry))
         .route("/api/v1/queues", get(jobs::queues))
         .route("/api/v1/queues/{name}", patch(jobs::patch_queue))
         .route("/api/v1/queues/{name}/pause", post(jobs::pause_queue))

@@ -41,6 +41,11 @@ const OPS: &[Op] = &[
     op("POST", "/api/v1/dlq/purge", "Delete every dead job matching a filter", Some("DlqFilter"), ("200", "")),
     op("DELETE", "/api/v1/dlq/{id}", "Delete one dead job", None, ("204", "")),
     op("POST", "/api/v1/dlq/{id}/requeue", "Requeue one dead job", None, ("200", "Job")),
+    op("GET", "/api/v1/workflows", "Workflows, newest first, with job counts per state; cursor pagination", None, ("200", "")),
+    op("POST", "/api/v1/workflows", "Submit a DAG of jobs in one transaction; 422 names a cycle's path, an unknown or duplicate key; 413 over 10,000 jobs", Some("WorkflowSpec"), ("201", "")),
+    op("GET", "/api/v1/workflows/{id}", "A workflow's nodes (with states and inherited priorities) and edges", None, ("200", "")),
+    op("POST", "/api/v1/workflows/{id}/cancel", "Cancel every job that has not ended", None, ("200", "")),
+    op("POST", "/api/v1/workflows/{id}/retry", "Re-run what failed and re-arm what sits below it", None, ("200", "")),
     op("GET", "/api/v1/queues", "Queues with their settings and counts per state", None, ("200", "")),
     op("PATCH", "/api/v1/queues/{name}", "Change a queue's concurrency, pause, retry policy or starvation_after_ms", Some("QueuePatch"), ("200", "Queue")),
     op("POST", "/api/v1/queues/{name}/pause", "Pause a queue", None, ("200", "Queue")),
@@ -93,6 +98,13 @@ fn schemas() -> Value {
             "properties": {"concurrency": {"type": "integer"}, "paused": {"type": "boolean"},
             "max_attempts": {"type": ["integer", "null"]}, "retry_delays_ms": {"type": ["array", "null"]},
             "starvation_after_ms": {"type": ["integer", "null"]}}},
+        "WorkflowSpec": {"type": "object", "required": ["name", "jobs"], "properties": {
+            "name": {"type": "string"},
+            "jobs": {"type": "array", "maxItems": 10000, "items": {"type": "object", "required": ["key", "kind"], "properties": {
+                "key": {"type": "string"}, "kind": {"type": "string"}, "payload": {}, "queue": {"type": "string"},
+                "priority": {"type": "integer", "minimum": 0, "maximum": 9},
+                "depends_on": {"type": "array", "items": {"type": "string"}},
+                "on_parent_failure": {"type": "string", "enum": ["fail", "continue"], "default": "fail"}}}}}},
         "NewUser": {"type": "object", "required": ["email", "name", "role", "password"], "properties": {
             "email": {"type": "string"}, "name": {"type": "string"},
             "role": {"type": "string", "enum": ["admin", "interviewer"]}, "password": {"type": "string", "minLength": 10}}},

@@ -20,7 +20,7 @@ use super::{
 use crate::{
     clock::SharedClock,
     store::{
-        jobs::{Completion, Failure, InsertJob, Inserted, QueueRow},
+        jobs::{Completion, Failure, InsertJob, Inserted, NewEdge, QueueRow, WorkflowRow},
         JobRow, Store, StoreError,
     },
 };
@@ -44,6 +44,15 @@ impl Default for EngineConfig {
 pub enum Outcome {
     Succeeded(Completion),
     Failed { failure: Failure, permanent: bool },
+}
+
+/// Why a workflow was refused: its graph, or a job in it.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error(transparent)]
+    Graph(app::dag::DagError),
+    #[error(transparent)]
+    App(AppError),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +214,7 @@ impl Engine {
                 timeout_ms: job.timeout_ms,
                 idempotency_key: job.idempotency_key,
                 workflow_id: None,
+                workflow_key: None,
             });
         }
         self.store.ensure_queues(&queue_names, now).await.map_err(internal)?;
@@ -225,6 +235,86 @@ impl Engine {
             .collect();
         self.publish(events).await;
         Ok(inserted)
+    }
+
+    /// Validates a workflow with the same graph checks the browser runs, then
+    /// writes it, its jobs and its edges in one transaction. Each job is
+    /// dispatched at the most urgent priority of the jobs waiting on it.
+    pub async fn submit_workflow(&self, spec: &app::dag::WorkflowSpec) -> Result<(String, Vec<i64>), WorkflowError> {
+        let dag = app::dag::validate(spec).map_err(WorkflowError::Graph)?;
+        let now = self.now();
+        let mut queue_names: Vec<String> = Vec::new();
+        for (i, job) in spec.jobs.iter().enumerate() {
+            let field = |f: &str| format!("jobs[{i}].{f}");
+            let Some(handler) = self.registry.get(&job.kind) else {
+                return Err(WorkflowError::App(AppError::Invalid {
+                    field: field("kind"),
+                    message: format!("job {:?}: unknown kind {:?}; known kinds: {}", job.key, job.kind, self.registry.kinds().join(", ")),
+                }));
+            };
+            handler
+                .validate(&job.payload)
+                .map_err(|m| WorkflowError::App(AppError::Invalid { field: field("payload"), message: format!("job {:?}: {m}", job.key) }))?;
+            let queue = job.queue.clone().unwrap_or_else(|| DEFAULT_QUEUE.to_string());
+            app::jobs::check_queue_name(&queue).map_err(WorkflowError::App)?;
+            if !queue_names.contains(&queue) {
+                queue_names.push(queue);
+            }
+        }
+        let own: Vec<i16> = spec.jobs.iter().map(|j| j.priority.unwrap_or(DEFAULT_PRIORITY as i16)).collect();
+        let effective = dag.inherited_priorities(&own);
+        let workflow_id = uuid::Uuid::new_v4().to_string();
+        let mut rows = Vec::with_capacity(spec.jobs.len());
+        for (i, job) in spec.jobs.iter().enumerate() {
+            let queue = job.queue.clone().unwrap_or_else(|| DEFAULT_QUEUE.to_string());
+            let max_attempts = self.queue(&queue).await.and_then(|q| q.max_attempts).unwrap_or(4);
+            rows.push(InsertJob {
+                queue,
+                kind: job.kind.clone(),
+                payload: serde_json::to_string(&job.payload).unwrap_or_else(|_| "null".into()),
+                priority: i32::from(effective[i]),
+                run_at: now,
+                state: if dag.parents[i].is_empty() { "available" } else { "blocked" }.to_string(),
+                max_attempts,
+                retry_delays_ms: None,
+                timeout_ms: None,
+                idempotency_key: None,
+                workflow_id: Some(workflow_id.clone()),
+                workflow_key: Some(job.key.clone()),
+            });
+        }
+        let edges: Vec<NewEdge> = dag
+            .parents
+            .iter()
+            .enumerate()
+            .flat_map(|(child, parents)| {
+                let policy = match spec.jobs[child].on_parent_failure {
+                    app::dag::EdgePolicy::Fail => "fail",
+                    app::dag::EdgePolicy::Continue => "continue",
+                };
+                parents.iter().map(move |&parent| NewEdge { child, parent, policy: policy.to_string() })
+            })
+            .collect();
+        let wf = WorkflowRow {
+            id: workflow_id.clone(),
+            name: spec.name.trim().to_string(),
+            state: "running".into(),
+            cancel_requested: false,
+            total: rows.len() as i32,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+        };
+        self.store.ensure_queues(&queue_names, now).await.map_err(|e| WorkflowError::App(internal(e)))?;
+        let ids = self.store.insert_workflow(&wf, &rows, &edges).await.map_err(|e| WorkflowError::App(internal(e)))?;
+        let events = rows
+            .iter()
+            .zip(&ids)
+            .filter(|(r, _)| r.state == "available")
+            .map(|(r, id)| self.event(*id, &r.queue, &r.kind, "available", None))
+            .collect();
+        self.publish(events).await;
+        Ok((workflow_id, ids))
     }
 
     /// Publishes locally and, on PostgreSQL, to the other nodes.
@@ -315,6 +405,7 @@ impl Engine {
             Ok(()) => Outcome::Succeeded(Completion {
                 id: job.id,
                 fence: job.fence,
+                in_workflow: job.workflow_id.is_some(),
                 attempt: job.attempt,
                 started_at: started,
                 finished_at: finished,
@@ -366,8 +457,11 @@ impl Engine {
         let accepted = self.store.fail(&f, self.now()).await?;
         if accepted {
             let state = if f.retry_at.is_some() { "retrying" } else { "dead" };
-            let event = self.event(job.id, &job.queue, &job.kind, state, f.retry_at);
-            self.publish(vec![event]).await;
+            let mut events = vec![self.event(job.id, &job.queue, &job.kind, state, f.retry_at)];
+            if state == "dead" && job.workflow_id.is_some() {
+                events.push(self.event(0, "", "", "available", None));
+            }
+            self.publish(events).await;
         } else {
             tracing::warn!(job = job.id, fence = job.fence, "stale failure refused: the lease was lost");
         }
@@ -380,10 +474,14 @@ impl Engine {
         if accepted.len() < done.len() {
             tracing::warn!(refused = done.len() - accepted.len(), "stale completions refused: leases were lost");
         }
-        let events = accepted
+        let mut events: Vec<JobEvent> = accepted
             .iter()
             .filter_map(|id| jobs.get(id).map(|(q, k)| self.event(*id, q, k, "succeeded", None)))
             .collect();
+        if done.iter().any(|c| c.in_workflow) {
+            // Children may have become available: wake the dispatchers.
+            events.push(self.event(0, "", "", "available", None));
+        }
         self.publish(events).await;
         Ok(accepted)
     }

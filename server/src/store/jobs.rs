@@ -25,6 +25,7 @@ pub struct JobRow {
     pub fence: i64,
     pub last_error: Option<String>,
     pub workflow_id: Option<String>,
+    pub workflow_key: Option<String>,
     pub idempotency_key: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -32,8 +33,8 @@ pub struct JobRow {
 }
 
 pub(crate) const JOB_COLUMNS: &str = "id, queue, kind, payload, priority, run_at, state, attempt, max_attempts, \
-     retry_delays_ms, timeout_ms, lease_owner, lease_expires_at, fence, last_error, workflow_id, idempotency_key, \
-     created_at, updated_at, finished_at";
+     retry_delays_ms, timeout_ms, lease_owner, lease_expires_at, fence, last_error, workflow_id, workflow_key, \
+     idempotency_key, created_at, updated_at, finished_at";
 
 /// A job ready to be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +50,7 @@ pub struct InsertJob {
     pub timeout_ms: Option<i64>,
     pub idempotency_key: Option<String>,
     pub workflow_id: Option<String>,
+    pub workflow_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +76,9 @@ pub struct AttemptRow {
 pub struct Completion {
     pub id: i64,
     pub fence: i64,
+    /// The job belongs to a workflow: its children are settled in the same
+    /// transaction.
+    pub in_workflow: bool,
     pub attempt: i32,
     pub started_at: i64,
     pub finished_at: i64,
@@ -114,6 +119,33 @@ pub struct QueueRow {
     pub retry_delays_ms: Option<String>,
     pub starvation_after_ms: Option<i64>,
     pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WorkflowRow {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub cancel_requested: bool,
+    pub total: i32,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// An edge of a workflow being inserted, by index into its jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEdge {
+    pub child: usize,
+    pub parent: usize,
+    pub policy: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EdgeRow {
+    pub child_id: i64,
+    pub parent_id: i64,
+    pub policy: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -208,6 +240,21 @@ pub trait JobQueries: Send + Sync {
     /// Deletes every dead job matching the filter.
     async fn purge_dead(&self, filter: &JobFilter) -> Result<u64, StoreError>;
 
+    /// Writes a workflow, its jobs and edges in one transaction; returns the
+    /// job ids in input order.
+    async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError>;
+    async fn get_workflow(&self, id: &str) -> Result<Option<WorkflowRow>, StoreError>;
+    /// Newest first, before the `before` creation time when given.
+    async fn list_workflows(&self, before: Option<i64>, limit: i64) -> Result<Vec<WorkflowRow>, StoreError>;
+    async fn workflow_jobs(&self, id: &str) -> Result<Vec<JobRow>, StoreError>;
+    async fn workflow_edges(&self, id: &str) -> Result<Vec<EdgeRow>, StoreError>;
+    /// Counts per state for each listed workflow: (workflow, state, count).
+    async fn workflow_counts(&self, ids: &[String]) -> Result<Vec<(String, String, i64)>, StoreError>;
+    /// Cancels every job that has not ended; the workflow ends `cancelled`.
+    async fn cancel_workflow(&self, id: &str, now: i64) -> Result<bool, StoreError>;
+    /// Re-runs what failed (dead, cancelled) and re-arms what sits below it.
+    async fn retry_workflow(&self, id: &str, now: i64) -> Result<u64, StoreError>;
+
     async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), StoreError>;
     async fn list_queues(&self) -> Result<Vec<QueueRow>, StoreError>;
     async fn update_queue(&self, queue: &QueueRow) -> Result<bool, StoreError>;
@@ -240,7 +287,110 @@ pub(crate) fn filter_sql(f: &JobFilter, first: usize) -> (String, Vec<String>, O
 }
 
 macro_rules! impl_job_queries {
-    ($store:ty) => {
+    ($store:ty, $db:ty) => {
+        /// After jobs end: children whose parents have all ended are promoted
+        /// (or fail upstream, per edge policy), downwards, then finished
+        /// workflows get their final state. Runs in the caller's transaction,
+        /// so a child becomes available with its last parent's completion.
+        async fn settle(tx: &mut sqlx::Transaction<'_, $db>, finished: &[i64], now: i64) -> Result<(), sqlx::Error> {
+            let mut workflows: Vec<String> = Vec::new();
+            for id in finished {
+                let wf: Option<Option<String>> = sqlx::query_scalar("SELECT workflow_id FROM jobs WHERE id = $1")
+                    .bind(id).fetch_optional(&mut **tx).await?;
+                if let Some(Some(w)) = wf {
+                    if !workflows.contains(&w) {
+                        workflows.push(w);
+                    }
+                }
+            }
+            if workflows.is_empty() {
+                return Ok(());
+            }
+            let mut frontier: Vec<i64> = finished.to_vec();
+            while let Some(parent) = frontier.pop() {
+                let children: Vec<i64> = sqlx::query_scalar("SELECT child_id FROM job_deps WHERE parent_id = $1")
+                    .bind(parent).fetch_all(&mut **tx).await?;
+                for child in children {
+                    if evaluate(tx, child, now).await? == Some("upstream_failed") {
+                        frontier.push(child);
+                    }
+                }
+            }
+            for wf in workflows {
+                finalize_workflow(tx, &wf, now).await?;
+            }
+            Ok(())
+        }
+
+        /// Decides a blocked job from its parents' states; returns what it became.
+        async fn evaluate(tx: &mut sqlx::Transaction<'_, $db>, child: i64, now: i64) -> Result<Option<&'static str>, sqlx::Error> {
+            let (total, satisfied, failed): (i64, i64, i64) = sqlx::query_as(
+                "SELECT count(*),
+                        COALESCE(sum(CASE WHEN p.state = 'succeeded'
+                            OR (d.policy = 'continue' AND p.state IN ('dead', 'cancelled', 'upstream_failed'))
+                            THEN 1 ELSE 0 END), 0),
+                        COALESCE(sum(CASE WHEN d.policy = 'fail' AND p.state IN ('dead', 'cancelled', 'upstream_failed')
+                            THEN 1 ELSE 0 END), 0)
+                 FROM job_deps d JOIN jobs p ON p.id = d.parent_id WHERE d.child_id = $1",
+            )
+            .bind(child).fetch_one(&mut **tx).await?;
+            if failed > 0 {
+                let done = sqlx::query(
+                    "UPDATE jobs SET state = 'upstream_failed', finished_at = $1, updated_at = $1,
+                            last_error = 'a job it depends on ended dead or cancelled'
+                     WHERE id = $2 AND state = 'blocked'",
+                )
+                .bind(now).bind(child).execute(&mut **tx).await?;
+                return Ok((done.rows_affected() == 1).then_some("upstream_failed"));
+            }
+            if satisfied == total {
+                let done = sqlx::query(
+                    "UPDATE jobs SET state = 'available', run_at = $1, updated_at = $1 WHERE id = $2 AND state = 'blocked'",
+                )
+                .bind(now).bind(child).execute(&mut **tx).await?;
+                return Ok((done.rows_affected() == 1).then_some("available"));
+            }
+            Ok(None)
+        }
+
+        async fn finalize_workflow(tx: &mut sqlx::Transaction<'_, $db>, wf: &str, now: i64) -> Result<(), sqlx::Error> {
+            let (open, ok, total): (i64, i64, i64) = sqlx::query_as(
+                "SELECT COALESCE(sum(CASE WHEN state IN ('succeeded', 'dead', 'cancelled', 'upstream_failed') THEN 0 ELSE 1 END), 0),
+                        COALESCE(sum(CASE WHEN state = 'succeeded' THEN 1 ELSE 0 END), 0),
+                        count(*)
+                 FROM jobs WHERE workflow_id = $1",
+            )
+            .bind(wf).fetch_one(&mut **tx).await?;
+            if open > 0 {
+                return Ok(());
+            }
+            let cancelled: Option<bool> = sqlx::query_scalar("SELECT cancel_requested FROM workflows WHERE id = $1")
+                .bind(wf).fetch_optional(&mut **tx).await?;
+            let state = if cancelled == Some(true) { "cancelled" } else if ok == total { "succeeded" } else { "failed" };
+            sqlx::query("UPDATE workflows SET state = $1, finished_at = $2, updated_at = $2 WHERE id = $3 AND state = 'running'")
+                .bind(state).bind(now).bind(wf).execute(&mut **tx).await?;
+            Ok(())
+        }
+
+        /// A failed job runs again: what failed beneath it waits again, and
+        /// its workflow is running again.
+        async fn rearm(tx: &mut sqlx::Transaction<'_, $db>, id: i64, now: i64) -> Result<(), sqlx::Error> {
+            sqlx::query(
+                "WITH RECURSIVE below(id) AS (
+                    SELECT child_id FROM job_deps WHERE parent_id = $1
+                    UNION SELECT d.child_id FROM job_deps d JOIN below ON d.parent_id = below.id)
+                 UPDATE jobs SET state = 'blocked', attempt = 0, finished_at = NULL, last_error = NULL, updated_at = $2
+                 WHERE id IN (SELECT id FROM below) AND state = 'upstream_failed'",
+            )
+            .bind(id).bind(now).execute(&mut **tx).await?;
+            sqlx::query(
+                "UPDATE workflows SET state = 'running', finished_at = NULL, cancel_requested = FALSE, updated_at = $1
+                 WHERE id = (SELECT workflow_id FROM jobs WHERE id = $2) AND state <> 'running'",
+            )
+            .bind(now).bind(id).execute(&mut **tx).await?;
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl $crate::store::jobs::JobQueries for $store {
         async fn fail(&self, f: &Failure, now: i64) -> Result<bool, StoreError> {
@@ -268,6 +418,9 @@ macro_rules! impl_job_queries {
             .bind(f.id).bind(f.attempt).bind(&f.node).bind(f.started_at).bind(f.finished_at).bind(&f.outcome).bind(&f.error)
             .execute(&mut *tx)
             .await?;
+            if f.retry_at.is_none() {
+                settle(&mut tx, &[f.id], now).await?;
+            }
             tx.commit().await?;
             Ok(true)
         }
@@ -314,6 +467,8 @@ macro_rules! impl_job_queries {
             .bind(now)
             .fetch_all(&mut *tx)
             .await?;
+            let dead: Vec<i64> = changed.iter().filter(|c| c.state == "dead").map(|c| c.id).collect();
+            settle(&mut tx, &dead, now).await?;
             tx.commit().await?;
             Ok(changed)
         }
@@ -379,17 +534,39 @@ macro_rules! impl_job_queries {
                  RETURNING {}",
                 $crate::store::jobs::JOB_COLUMNS
             );
-            Ok(sqlx::query_as(&sql).bind(now).bind(id).fetch_optional(&self.pool).await?)
+            let mut tx = self.pool.begin().await?;
+            let row: Option<JobRow> = sqlx::query_as(&sql).bind(now).bind(id).fetch_optional(&mut *tx).await?;
+            if row.is_some() {
+                settle(&mut tx, &[id], now).await?;
+            }
+            tx.commit().await?;
+            Ok(row)
         }
 
         async fn retry_job(&self, id: i64, now: i64) -> Result<Option<JobRow>, StoreError> {
+            // An upstream_failed job waits for its parents again; the others run now.
             let sql = format!(
-                "UPDATE jobs SET state = 'available', attempt = 0, run_at = $1, updated_at = $1, finished_at = NULL
+                "UPDATE jobs SET state = CASE WHEN state = 'upstream_failed' THEN 'blocked' ELSE 'available' END,
+                        attempt = 0, run_at = $1, updated_at = $1, finished_at = NULL
                  WHERE id = $2 AND state IN ('dead', 'cancelled', 'retrying', 'upstream_failed')
                  RETURNING {}",
                 $crate::store::jobs::JOB_COLUMNS
             );
-            Ok(sqlx::query_as(&sql).bind(now).bind(id).fetch_optional(&self.pool).await?)
+            let mut tx = self.pool.begin().await?;
+            let row: Option<JobRow> = sqlx::query_as(&sql).bind(now).bind(id).fetch_optional(&mut *tx).await?;
+            if let Some(r) = &row {
+                if r.workflow_id.is_some() {
+                    rearm(&mut tx, id, now).await?;
+                    if r.state == "blocked" {
+                        evaluate(&mut tx, id, now).await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(match row {
+                Some(r) => self.get_job(r.id).await?,
+                None => None,
+            })
         }
 
         async fn requeue_dead(&self, f: &JobFilter, now: i64) -> Result<u64, StoreError> {
@@ -397,13 +574,21 @@ macro_rules! impl_job_queries {
             let (clause, binds, _) = $crate::store::jobs::filter_sql(&f, 2);
             let sql = format!(
                 "UPDATE jobs SET state = 'available', attempt = 0, run_at = $1, updated_at = $1, finished_at = NULL
-                 WHERE {clause}"
+                 WHERE {clause} RETURNING id, workflow_id"
             );
-            let mut q = sqlx::query(&sql).bind(now);
+            let mut tx = self.pool.begin().await?;
+            let mut q = sqlx::query_as::<_, (i64, Option<String>)>(&sql).bind(now);
             for b in &binds {
                 q = q.bind(b);
             }
-            Ok(q.execute(&self.pool).await?.rows_affected())
+            let rows = q.fetch_all(&mut *tx).await?;
+            for (id, wf) in &rows {
+                if wf.is_some() {
+                    rearm(&mut tx, *id, now).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(rows.len() as u64)
         }
 
         async fn delete_dead(&self, id: i64) -> Result<bool, StoreError> {
@@ -434,6 +619,130 @@ macro_rules! impl_job_queries {
             let n = q.execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
             Ok(n)
+        }
+
+        async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO workflows (id, name, state, cancel_requested, total, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&wf.id).bind(&wf.name).bind(&wf.state).bind(wf.cancel_requested).bind(wf.total)
+            .bind(wf.created_at).bind(wf.updated_at)
+            .execute(&mut *tx)
+            .await?;
+            let mut ids = Vec::with_capacity(jobs.len());
+            for j in jobs {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
+                                       timeout_ms, workflow_id, workflow_key, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                     RETURNING id",
+                )
+                .bind(&j.queue).bind(&j.kind).bind(&j.payload).bind(j.priority).bind(j.run_at).bind(&j.state)
+                .bind(j.max_attempts).bind(&j.retry_delays_ms).bind(j.timeout_ms).bind(&j.workflow_id)
+                .bind(&j.workflow_key).bind(wf.created_at)
+                .fetch_one(&mut *tx)
+                .await?;
+                ids.push(id);
+            }
+            for e in edges {
+                sqlx::query("INSERT INTO job_deps (child_id, parent_id, policy) VALUES ($1, $2, $3)")
+                    .bind(ids[e.child]).bind(ids[e.parent]).bind(&e.policy)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(ids)
+        }
+
+        async fn get_workflow(&self, id: &str) -> Result<Option<WorkflowRow>, StoreError> {
+            Ok(sqlx::query_as(
+                "SELECT id, name, state, cancel_requested, total, created_at, updated_at, finished_at FROM workflows WHERE id = $1",
+            )
+            .bind(id).fetch_optional(&self.pool).await?)
+        }
+
+        async fn list_workflows(&self, before: Option<i64>, limit: i64) -> Result<Vec<WorkflowRow>, StoreError> {
+            Ok(sqlx::query_as(
+                "SELECT id, name, state, cancel_requested, total, created_at, updated_at, finished_at FROM workflows
+                 WHERE created_at < $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+            )
+            .bind(before.unwrap_or(i64::MAX)).bind(limit.clamp(1, 500))
+            .fetch_all(&self.pool).await?)
+        }
+
+        async fn workflow_jobs(&self, id: &str) -> Result<Vec<JobRow>, StoreError> {
+            let sql = format!("SELECT {} FROM jobs WHERE workflow_id = $1 ORDER BY id", $crate::store::jobs::JOB_COLUMNS);
+            Ok(sqlx::query_as(&sql).bind(id).fetch_all(&self.pool).await?)
+        }
+
+        async fn workflow_edges(&self, id: &str) -> Result<Vec<EdgeRow>, StoreError> {
+            Ok(sqlx::query_as(
+                "SELECT d.child_id, d.parent_id, d.policy FROM job_deps d JOIN jobs j ON j.id = d.child_id
+                 WHERE j.workflow_id = $1 ORDER BY d.child_id, d.parent_id",
+            )
+            .bind(id).fetch_all(&self.pool).await?)
+        }
+
+        async fn workflow_counts(&self, ids: &[String]) -> Result<Vec<(String, String, i64)>, StoreError> {
+            let mut out = Vec::new();
+            for id in ids {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT state, count(*) FROM jobs WHERE workflow_id = $1 GROUP BY state",
+                )
+                .bind(id).fetch_all(&self.pool).await?;
+                out.extend(rows.into_iter().map(|(s, n)| (id.clone(), s, n)));
+            }
+            Ok(out)
+        }
+
+        async fn cancel_workflow(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            let found = sqlx::query("UPDATE workflows SET cancel_requested = TRUE, updated_at = $1 WHERE id = $2 AND state = 'running'")
+                .bind(now).bind(id).execute(&mut *tx).await?;
+            if found.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(
+                "UPDATE jobs SET state = 'cancelled', finished_at = $1, updated_at = $1, lease_owner = NULL,
+                        lease_expires_at = NULL, fence = fence + 1
+                 WHERE workflow_id = $2 AND state IN ('scheduled', 'blocked', 'available', 'running', 'retrying')",
+            )
+            .bind(now).bind(id).execute(&mut *tx).await?;
+            finalize_workflow(&mut tx, id, now).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        async fn retry_workflow(&self, id: &str, now: i64) -> Result<u64, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            let rearmed = sqlx::query(
+                "UPDATE jobs SET state = 'blocked', attempt = 0, finished_at = NULL, last_error = NULL, updated_at = $1
+                 WHERE workflow_id = $2 AND state IN ('dead', 'cancelled', 'upstream_failed')",
+            )
+            .bind(now).bind(id).execute(&mut *tx).await?.rows_affected();
+            if rearmed > 0 {
+                sqlx::query(
+                    "UPDATE workflows SET state = 'running', cancel_requested = FALSE, finished_at = NULL, updated_at = $1 WHERE id = $2",
+                )
+                .bind(now).bind(id).execute(&mut *tx).await?;
+                // Whatever now has all its parents satisfied runs; the rest waits.
+                loop {
+                    let blocked: Vec<i64> = sqlx::query_scalar("SELECT id FROM jobs WHERE workflow_id = $1 AND state = 'blocked' ORDER BY id")
+                        .bind(id).fetch_all(&mut *tx).await?;
+                    let mut changed = false;
+                    for b in blocked {
+                        changed |= evaluate(&mut tx, b, now).await?.is_some();
+                    }
+                    if !changed {
+                        break;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(rearmed)
         }
 
         async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), StoreError> {

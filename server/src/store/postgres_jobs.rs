@@ -5,8 +5,8 @@ use async_trait::async_trait;
 
 use super::{
     jobs::{
-        impl_job_queries, AttemptRow, Changed, Completion, Failure, InsertJob, Inserted, JobFilter, JobRow,
-        JobStore, QueueRow, StateCount, JOB_COLUMNS,
+        impl_job_queries, AttemptRow, Changed, Completion, EdgeRow, Failure, InsertJob, Inserted, JobFilter, JobRow,
+        JobStore, NewEdge, QueueRow, StateCount, WorkflowRow, JOB_COLUMNS,
     },
     PgStore, StoreError,
 };
@@ -173,8 +173,7 @@ impl JobStore for PgStore {
         let attempts: Vec<i32> = done.iter().map(|c| c.attempt).collect();
         let started: Vec<i64> = done.iter().map(|c| c.started_at).collect();
         let finished: Vec<i64> = done.iter().map(|c| c.finished_at).collect();
-        Ok(sqlx::query_scalar(
-            "WITH c AS (
+        let sql = "WITH c AS (
                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], $5::bigint[])
                     AS c(id, fence, attempt, started_at, finished_at)
              ), done AS (
@@ -189,13 +188,25 @@ impl JobStore for PgStore {
                 INSERT INTO job_attempts (job_id, attempt, node, started_at, finished_at, outcome)
                 SELECT c.id, c.attempt, $6, c.started_at, c.finished_at, 'succeeded' FROM c JOIN done ON done.id = c.id
              )
-             SELECT id FROM done",
-        )
-        .bind(&ids).bind(&fences).bind(&attempts).bind(&started).bind(&finished).bind(node)
-        .fetch_all(&self.pool)
-        .await?)
+             SELECT id FROM done";
+        let query = || {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(&ids).bind(&fences).bind(&attempts).bind(&started).bind(&finished).bind(node)
+        };
+        if !done.iter().any(|c| c.in_workflow) {
+            return Ok(query().fetch_all(&self.pool).await?);
+        }
+        // Workflow jobs: their children are settled in the same transaction.
+        let mut tx = self.pool.begin().await?;
+        let accepted = query().fetch_all(&mut *tx).await?;
+        let in_workflow: Vec<i64> =
+            done.iter().filter(|c| c.in_workflow && accepted.contains(&c.id)).map(|c| c.id).collect();
+        let now = done.iter().map(|c| c.finished_at).max().unwrap_or_default();
+        settle(&mut tx, &in_workflow, now).await?;
+        tx.commit().await?;
+        Ok(accepted)
     }
 
 }
 
-impl_job_queries!(PgStore);
+impl_job_queries!(PgStore, sqlx::Postgres);

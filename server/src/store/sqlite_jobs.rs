@@ -5,8 +5,8 @@ use async_trait::async_trait;
 
 use super::{
     jobs::{
-        impl_job_queries, AttemptRow, Changed, Completion, Failure, InsertJob, Inserted, JobFilter, JobRow,
-        JobStore, QueueRow, StateCount, JOB_COLUMNS,
+        impl_job_queries, AttemptRow, Changed, Completion, EdgeRow, Failure, InsertJob, Inserted, JobFilter, JobRow,
+        JobStore, NewEdge, QueueRow, StateCount, WorkflowRow, JOB_COLUMNS,
     },
     SqliteStore, StoreError,
 };
@@ -125,10 +125,14 @@ impl JobStore for SqliteStore {
                 accepted.push(c.id);
             }
         }
+        let in_workflow: Vec<i64> =
+            done.iter().filter(|c| c.in_workflow && accepted.contains(&c.id)).map(|c| c.id).collect();
+        let now = done.iter().map(|c| c.finished_at).max().unwrap_or_default();
+        settle(&mut tx, &in_workflow, now).await?;
         tx.commit().await?;
         Ok(accepted)
     }
 
 }
 
-impl_job_queries!(SqliteStore);
+impl_job_queries!(SqliteStore, sqlx::Sqlite);

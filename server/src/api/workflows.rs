@@ -1,0 +1,147 @@
+//! REST routes for workflows (DAGs of jobs).
+
+use std::collections::{BTreeMap, HashMap};
+
+use app::dag::{EdgePolicy, WorkflowDetail, WorkflowEdge, WorkflowNode, WorkflowSpec, WorkflowSummary};
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::IntoResponse,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, ApiState};
+use crate::{
+    error::ApiError,
+    scheduler::engine::WorkflowError,
+    store::jobs::WorkflowRow,
+};
+
+fn summary(w: &WorkflowRow, counts: BTreeMap<String, i64>) -> WorkflowSummary {
+    WorkflowSummary {
+        id: w.id.clone(),
+        name: w.name.clone(),
+        state: w.state.clone(),
+        total: w.total,
+        counts,
+        created_at_ms: w.created_at,
+        finished_at_ms: w.finished_at,
+    }
+}
+
+#[derive(Serialize)]
+struct Submitted {
+    id: String,
+    /// Job ids by key.
+    jobs: BTreeMap<String, i64>,
+}
+
+pub async fn submit(State(s): State<ApiState>, ApiJson(spec): ApiJson<WorkflowSpec>) -> Result<impl IntoResponse, ApiError> {
+    match s.engine.submit_workflow(&spec).await {
+        Ok((id, ids)) => {
+            let jobs = spec.jobs.iter().map(|j| j.key.clone()).zip(ids).collect();
+            Ok((StatusCode::CREATED, Json(Submitted { id, jobs })))
+        }
+        Err(WorkflowError::Graph(e)) => Err(ApiError::Json {
+            status: StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+            field: Some(e.field().to_string()),
+            message: e.to_string(),
+        }),
+        Err(WorkflowError::App(e)) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    /// Creation time (ms) of the last workflow of the previous page.
+    cursor: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Page {
+    workflows: Vec<WorkflowSummary>,
+    next_cursor: Option<i64>,
+}
+
+pub async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, ApiError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let rows = s.engine.store.list_workflows(q.cursor, limit).await?;
+    let ids: Vec<String> = rows.iter().map(|w| w.id.clone()).collect();
+    let mut counts: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
+    for (wf, state, n) in s.engine.store.workflow_counts(&ids).await? {
+        counts.entry(wf).or_default().insert(state, n);
+    }
+    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|w| w.created_at)).flatten();
+    let workflows = rows.iter().map(|w| summary(w, counts.remove(&w.id).unwrap_or_default())).collect();
+    Ok(Json(Page { workflows, next_cursor }))
+}
+
+pub async fn detail(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let wf = s.engine.store.get_workflow(&id).await?.ok_or(ApiError::NotFound)?;
+    let jobs = s.engine.store.workflow_jobs(&id).await?;
+    let edges = s.engine.store.workflow_edges(&id).await?;
+    let key_of: HashMap<i64, String> = jobs.iter().map(|j| (j.id, j.workflow_key.clone().unwrap_or_default())).collect();
+    let mut counts = BTreeMap::new();
+    for j in &jobs {
+        *counts.entry(j.state.clone()).or_insert(0) += 1;
+    }
+    Ok(Json(WorkflowDetail {
+        summary: summary(&wf, counts),
+        nodes: jobs
+            .iter()
+            .map(|j| WorkflowNode {
+                job_id: j.id,
+                key: j.workflow_key.clone().unwrap_or_default(),
+                kind: j.kind.clone(),
+                queue: j.queue.clone(),
+                state: j.state.clone(),
+                priority: j.priority,
+            })
+            .collect(),
+        edges: edges
+            .iter()
+            .map(|e| WorkflowEdge {
+                parent: key_of.get(&e.parent_id).cloned().unwrap_or_default(),
+                child: key_of.get(&e.child_id).cloned().unwrap_or_default(),
+                policy: if e.policy == "continue" { EdgePolicy::Continue } else { EdgePolicy::Fail },
+            })
+            .collect(),
+    }))
+}
+
+fn wake(s: &ApiState) -> crate::scheduler::events::JobEvent {
+    crate::scheduler::events::JobEvent {
+        id: 0,
+        queue: String::new(),
+        kind: String::new(),
+        state: "available".into(),
+        run_at: None,
+        at: s.engine.now(),
+        node: s.engine.node.clone(),
+    }
+}
+
+pub async fn cancel(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    if s.engine.store.cancel_workflow(&id, s.engine.now()).await? {
+        let wf = s.engine.store.get_workflow(&id).await?.ok_or(ApiError::NotFound)?;
+        Ok(Json(serde_json::json!({ "id": id, "state": wf.state })))
+    } else {
+        match s.engine.store.get_workflow(&id).await? {
+            None => Err(ApiError::NotFound),
+            Some(w) => Err(ApiError::Json {
+                status: StatusCode::CONFLICT,
+                field: Some("state".into()),
+                message: format!("workflow {id} has already ended ({})", w.state),
+            }),
+        }
+    }
+}
+
+pub async fn retry(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    s.engine.store.get_workflow(&id).await?.ok_or(ApiError::NotFound)?;
+    let rearmed = s.engine.store.retry_workflow(&id, s.engine.now()).await?;
+    s.engine.publish(vec![wake(&s)]).await;
+    Ok(Json(serde_json::json!({ "id": id, "rearmed": rearmed })))
+}

@@ -1,0 +1,256 @@
+//! Workflows on both databases: DAG shapes, failure policies, cancel, retry,
+//! priority inheritance, random graphs that must always finish, and the API.
+
+mod common;
+
+use std::{collections::HashMap, sync::Arc};
+
+use app::dag::{EdgePolicy, JobSpec, WorkflowSpec};
+use common::TestDb;
+use meetmind::{
+    clock::ManualClock,
+    scheduler::engine::{Engine, Outcome},
+};
+use serde_json::json;
+
+const T0: i64 = 1_800_000_000_000;
+
+fn node(key: &str, kind: &str, deps: &[&str]) -> JobSpec {
+    let payload = if kind == "fail" { json!({"permanent": true}) } else { json!({}) };
+    JobSpec {
+        key: key.into(),
+        kind: kind.into(),
+        payload,
+        queue: None,
+        priority: None,
+        depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        on_parent_failure: EdgePolicy::Fail,
+    }
+}
+
+/// Claims and runs everything runnable until nothing is left; returns the
+/// order in which keys ran.
+async fn drain(engine: &Arc<Engine>, db: &TestDb, batch: usize) -> Vec<String> {
+    let mut ran = Vec::new();
+    loop {
+        let jobs = engine.claim(batch).await.unwrap();
+        if jobs.is_empty() {
+            return ran;
+        }
+        for j in jobs {
+            ran.push(j.workflow_key.clone().unwrap_or_default());
+            match engine.run(&j).await {
+                Outcome::Succeeded(c) => {
+                    let meta = HashMap::from([(j.id, (j.queue.clone(), j.kind.clone()))]);
+                    engine.record_completions(&[c], &meta).await.unwrap();
+                }
+                Outcome::Failed { failure, permanent } => {
+                    engine.record_failure(&j, failure, permanent).await.unwrap();
+                }
+            }
+        }
+        let _ = db;
+    }
+}
+
+async fn states(db: &TestDb, wf: &str) -> HashMap<String, String> {
+    db.store.workflow_jobs(wf).await.unwrap().into_iter().map(|j| (j.workflow_key.unwrap(), j.state)).collect()
+}
+
+async fn a_diamond_runs_parents_first_and_succeeds(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let spec = WorkflowSpec {
+        name: "diamond".into(),
+        jobs: vec![node("d", "noop", &["b", "c"]), node("b", "noop", &["a"]), node("c", "noop", &["a"]), node("a", "noop", &[])],
+    };
+    let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
+    let first = engine.claim(10).await.unwrap();
+    assert_eq!(first.len(), 1, "only the root is available");
+    assert!(drain(&engine, &db, 1).await.is_empty(), "nothing else runs while `a` runs");
+    // `a` finishes: `b` and `c` become available in the same transaction.
+    let Outcome::Succeeded(c) = engine.run(&first[0]).await else { panic!() };
+    engine.record_completions(&[c], &HashMap::new()).await.unwrap();
+    let ran = drain(&engine, &db, 1).await;
+    assert_eq!(ran.len(), 3);
+    assert_eq!(ran.last().unwrap(), "d");
+    assert!(ran[..2].contains(&"b".to_string()) && ran[..2].contains(&"c".to_string()));
+    assert_eq!(db.store.get_workflow(&wf).await.unwrap().unwrap().state, "succeeded");
+    db
+}
+
+async fn fan_out_and_in_of_a_thousand(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let mut jobs = vec![node("root", "noop", &[])];
+    let mids: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
+    for m in &mids {
+        jobs.push(node(m, "noop", &["root"]));
+    }
+    let mid_refs: Vec<&str> = mids.iter().map(String::as_str).collect();
+    jobs.push(node("sink", "noop", &mid_refs));
+    let (wf, ids) = engine.submit_workflow(&WorkflowSpec { name: "fan".into(), jobs }).await.unwrap();
+    assert_eq!(ids.len(), 1002);
+    let ran = drain(&engine, &db, 200).await;
+    assert_eq!(ran.len(), 1002);
+    assert_eq!(ran[0], "root");
+    assert_eq!(ran.last().unwrap(), "sink");
+    assert_eq!(db.store.get_workflow(&wf).await.unwrap().unwrap().state, "succeeded");
+    db
+}
+
+async fn a_failure_mid_graph_follows_each_edge_policy(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let mut keep_going = node("d", "noop", &["b"]);
+    keep_going.on_parent_failure = EdgePolicy::Continue;
+    let spec = WorkflowSpec {
+        name: "policies".into(),
+        jobs: vec![
+            node("a", "noop", &[]),
+            node("b", "fail", &["a"]),
+            node("c", "noop", &["b"]),
+            keep_going,
+            node("e", "noop", &["c"]),
+            node("f", "noop", &["d"]),
+        ],
+    };
+    let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
+    drain(&engine, &db, 10).await;
+    let s = states(&db, &wf).await;
+    assert_eq!(s["a"], "succeeded");
+    assert_eq!(s["b"], "dead");
+    assert_eq!(s["c"], "upstream_failed", "fail: the child fails");
+    assert_eq!(s["e"], "upstream_failed", "and everything below it");
+    assert_eq!(s["d"], "succeeded", "continue: the child runs anyway");
+    assert_eq!(s["f"], "succeeded");
+    assert_eq!(db.store.get_workflow(&wf).await.unwrap().unwrap().state, "failed");
+    db
+}
+
+async fn cancel_and_retry(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let spec = WorkflowSpec { name: "c".into(), jobs: vec![node("a", "noop", &[]), node("b", "noop", &["a"])] };
+    let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
+    assert!(db.store.cancel_workflow(&wf, T0).await.unwrap());
+    assert!(!db.store.cancel_workflow(&wf, T0).await.unwrap(), "already ended");
+    let s = states(&db, &wf).await;
+    assert!(s.values().all(|v| v == "cancelled"), "{s:?}");
+    assert_eq!(db.store.get_workflow(&wf).await.unwrap().unwrap().state, "cancelled");
+    assert!(engine.claim(10).await.unwrap().is_empty());
+
+    // Retry re-runs what was cancelled, in order.
+    assert_eq!(db.store.retry_workflow(&wf, T0).await.unwrap(), 2);
+    assert_eq!(db.store.get_workflow(&wf).await.unwrap().unwrap().state, "running");
+    let ran = drain(&engine, &db, 10).await;
+    assert_eq!(ran, ["a", "b"]);
+    assert_eq!(db.store.get_workflow(&wf).await.unwrap().unwrap().state, "succeeded");
+
+    // A flaky middle job: retrying the workflow re-arms what sits below it.
+    let mut flaky = node("m", "fail", &["top"]);
+    flaky.payload = json!({"rate": 0.5, "permanent": true});
+    let spec = WorkflowSpec { name: "r".into(), jobs: vec![node("top", "noop", &[]), flaky, node("low", "noop", &["m"])] };
+    let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
+    drain(&engine, &db, 10).await;
+    for _ in 0..40 {
+        if db.store.get_workflow(&wf).await.unwrap().unwrap().state == "succeeded" {
+            break;
+        }
+        let s = states(&db, &wf).await;
+        assert_eq!((s["m"].as_str(), s["low"].as_str()), ("dead", "upstream_failed"));
+        db.store.retry_workflow(&wf, T0).await.unwrap();
+        assert_eq!(states(&db, &wf).await["low"], "blocked", "re-armed");
+        drain(&engine, &db, 10).await;
+    }
+    let s = states(&db, &wf).await;
+    assert_eq!((s["top"].as_str(), s["m"].as_str(), s["low"].as_str()), ("succeeded", "succeeded", "succeeded"));
+    db
+}
+
+async fn an_urgent_job_lends_its_priority_to_its_dependency(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let waiting: Vec<app::jobs::NewJob> =
+        (0..500).map(|_| serde_json::from_value(json!({"kind": "noop", "priority": 5})).unwrap()).collect();
+    engine.enqueue(waiting, true).await.unwrap();
+    let mut lax = node("lax", "noop", &[]);
+    lax.priority = Some(9);
+    let mut urgent = node("urgent", "noop", &["lax"]);
+    urgent.priority = Some(0);
+    let (wf, _) = engine.submit_workflow(&WorkflowSpec { name: "inherit".into(), jobs: vec![lax, urgent] }).await.unwrap();
+    let detail = db.store.workflow_jobs(&wf).await.unwrap();
+    assert!(detail.iter().all(|j| j.priority == 0), "lax inherits priority 0");
+    // One slot: the urgent chain finishes before any of the 500 waiting jobs.
+    let mut order = Vec::new();
+    for _ in 0..3 {
+        let j = engine.claim(1).await.unwrap().remove(0);
+        order.push(j.workflow_key.clone().unwrap_or_else(|| "p5".into()));
+        let Outcome::Succeeded(c) = engine.run(&j).await else { panic!() };
+        engine.record_completions(&[c], &HashMap::new()).await.unwrap();
+    }
+    assert_eq!(order, ["lax", "urgent", "p5"]);
+    db
+}
+
+async fn random_graphs_with_random_failures_always_finish(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    for case in 0..25 {
+        let n = 1 + next(20) as usize;
+        let mut jobs = Vec::new();
+        for i in 0..n {
+            let kind = if next(5) == 0 { "fail" } else { "noop" };
+            let deps: Vec<String> = (0..i).filter(|_| next(4) == 0).map(|p| format!("j{p}")).collect();
+            let dep_refs: Vec<&str> = deps.iter().map(String::as_str).collect();
+            let mut spec = node(&format!("j{i}"), kind, &dep_refs);
+            if next(3) == 0 {
+                spec.on_parent_failure = EdgePolicy::Continue;
+            }
+            jobs.push(spec);
+        }
+        let (wf, _) = engine.submit_workflow(&WorkflowSpec { name: format!("random {case}"), jobs }).await.unwrap();
+        drain(&engine, &db, 8).await;
+        // Occasionally cancel one mid-way instead.
+        let w = db.store.get_workflow(&wf).await.unwrap().unwrap();
+        assert_ne!(w.state, "running", "case {case}: {:?}", states(&db, &wf).await);
+        let s = states(&db, &wf).await;
+        assert!(s.values().all(|st| ["succeeded", "dead", "cancelled", "upstream_failed"].contains(&st.as_str())), "{s:?}");
+        let expect = if s.values().all(|st| st == "succeeded") { "succeeded" } else { "failed" };
+        assert_eq!(w.state, expect, "case {case}");
+    }
+    db
+}
+
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let db = super::TestDb::sqlite().await.migrated().await;
+                    super::$name(db).await.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(db) = super::TestDb::postgres().await else { return };
+                    super::$name(db.migrated().await).await.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+both_backends!(
+    a_diamond_runs_parents_first_and_succeeds,
+    fan_out_and_in_of_a_thousand,
+    a_failure_mid_graph_follows_each_edge_policy,
+    cancel_and_retry,
+    an_urgent_job_lends_its_priority_to_its_dependency,
+    random_graphs_with_random_failures_always_finish,
+);
