@@ -47,7 +47,8 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(backend_name(&state), state.store.pool_stats());
+    let mut body = state.metrics.render(backend_name(&state), state.store.pool_stats());
+    body.push_str(&state.engine.stats.render());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 

@@ -106,6 +106,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             queue_kind: config.scheduler,
             maintenance: config.has_role(Role::Maintenance),
             grace: config.shutdown_grace,
+            node_dead_after_ms: (config.node_heartbeat.as_millis() as i64) * 6,
             ..RuntimeConfig::default()
         };
         info!(scheduler = ?config.scheduler, concurrency = engine.config.concurrency, "scheduler starting");
@@ -176,7 +177,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
 /// that stopped heartbeating (crashed without deregistering).
 async fn heartbeat_loop(store: Arc<dyn Store>, record: NodeRecord, config: Config, mut stop: watch::Receiver<bool>) {
     let every = config.node_heartbeat;
-    let dead_after = chrono::Duration::from_std(every * 6).unwrap_or(chrono::Duration::seconds(30));
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -194,18 +194,7 @@ async fn heartbeat_loop(store: Arc<dyn Store>, record: NodeRecord, config: Confi
             }
             Err(e) => warn!(error = %e, "heartbeat failed"),
         }
-        if config.has_role(Role::Maintenance) {
-            match store.prune_nodes(now - dead_after).await {
-                Ok(0) => {}
-                Ok(n) => info!(pruned = n, "removed nodes that stopped heartbeating"),
-                Err(e) => warn!(error = %e, "pruning nodes failed"),
-            }
-            let policy = crate::auth::session::SessionPolicy::default();
-            let ms = now.timestamp_millis();
-            if let Err(e) = store.prune_sessions(ms - policy.idle_ms, ms - policy.absolute_ms).await {
-                warn!(error = %e, "pruning sessions failed");
-            }
-        }
+        // Pruning dead nodes and old sessions is the maintenance leader's job.
     }
 }
 

@@ -245,3 +245,43 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
     assert_eq!(attempts.len(), 1, "a released run is not a failed attempt: {attempts:?}");
     assert_ne!(attempts[0].1, stopping);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leadership_fails_over_when_the_leader_dies() {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "TEST_DATABASE_URL must be set under CI");
+        eprintln!("TEST_DATABASE_URL unset: skipping the failover test");
+        return;
+    };
+    let schema = format!("mmleader_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+    admin.execute(format!("CREATE SCHEMA {schema}").as_str()).await.unwrap();
+    let sep = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+    let mut cluster = Cluster { dir: tempfile::tempdir().unwrap(), url: url.clone(), admin_url, schema, children: vec![] };
+    assert!(cluster.command(&["migrate"]).status().unwrap().success());
+    let db = sqlx::PgPool::connect(&url).await.unwrap();
+    cluster.start("x", "worker,maintenance", free_port());
+    cluster.start("y", "worker,maintenance", free_port());
+    let mut leader = String::new();
+    wait_until!("a leader", 30, {
+        let l: Option<String> = sqlx::query_scalar("SELECT node FROM leaders WHERE name = 'maintenance'")
+            .fetch_optional(&db).await.unwrap();
+        if let Some(l) = l {
+            leader = l;
+            true
+        } else {
+            false
+        }
+    });
+    let other = if leader == "x" { "y" } else { "x" };
+    let killed_at = Instant::now();
+    cluster.signal(&leader, "-KILL");
+    wait_until!("the other node to take over", 30, {
+        let l: Option<String> = sqlx::query_scalar("SELECT node FROM leaders WHERE name = 'maintenance'")
+            .fetch_optional(&db).await.unwrap();
+        l.as_deref() == Some(other)
+    });
+    let took = killed_at.elapsed();
+    assert!(took < Duration::from_secs(15), "failover took {took:?}");
+}

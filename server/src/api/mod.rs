@@ -4,6 +4,7 @@
 mod accounts;
 pub mod jobs;
 pub mod openapi;
+pub mod schedules;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -47,6 +48,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/workflows/{id}", get(workflows::detail))
         .route("/api/v1/workflows/{id}/cancel", post(workflows::cancel))
         .route("/api/v1/workflows/{id}/retry", post(workflows::retry))
+        .route("/api/v1/schedules", get(schedules::list).post(schedules::create))
+        .route("/api/v1/schedules/{id}", delete(schedules::delete))
+        .route("/api/v1/schedules/{id}/pause", post(schedules::pause))
+        .route("/api/v1/schedules/{id}/resume", post(schedules::resume))
+        .route("/api/v1/starvation", get(schedules::starvation))
         .route("/api/v1/queues", get(jobs::queues))
         .route("/api/v1/queues/{name}", patch(jobs::patch_queue))
         .route("/api/v1/queues/{name}/pause", post(jobs::pause_queue))

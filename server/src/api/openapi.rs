@@ -46,6 +46,12 @@ const OPS: &[Op] = &[
     op("GET", "/api/v1/workflows/{id}", "A workflow's nodes (with states and inherited priorities) and edges", None, ("200", "")),
     op("POST", "/api/v1/workflows/{id}/cancel", "Cancel every job that has not ended", None, ("200", "")),
     op("POST", "/api/v1/workflows/{id}/retry", "Re-run what failed and re-arm what sits below it", None, ("200", "")),
+    op("GET", "/api/v1/schedules", "Cron schedules", None, ("200", "")),
+    op("POST", "/api/v1/schedules", "Create a schedule: {name, cron (5 or 6 fields), timezone (IANA), job}; 422 quotes the parser", Some("NewSchedule"), ("201", "")),
+    op("DELETE", "/api/v1/schedules/{id}", "Delete a schedule", None, ("204", "")),
+    op("POST", "/api/v1/schedules/{id}/pause", "Pause a schedule", None, ("200", "")),
+    op("POST", "/api/v1/schedules/{id}/resume", "Resume a schedule from now", None, ("200", "")),
+    op("GET", "/api/v1/starvation", "Recent starvation events: queue, job, wait, cause (saturated, inversion, no_worker) and the aging applied", None, ("200", "")),
     op("GET", "/api/v1/queues", "Queues with their settings and counts per state", None, ("200", "")),
     op("PATCH", "/api/v1/queues/{name}", "Change a queue's concurrency, pause, retry policy or starvation_after_ms", Some("QueuePatch"), ("200", "Queue")),
     op("POST", "/api/v1/queues/{name}/pause", "Pause a queue", None, ("200", "Queue")),
@@ -105,6 +111,9 @@ fn schemas() -> Value {
                 "priority": {"type": "integer", "minimum": 0, "maximum": 9},
                 "depends_on": {"type": "array", "items": {"type": "string"}},
                 "on_parent_failure": {"type": "string", "enum": ["fail", "continue"], "default": "fail"}}}}}},
+        "NewSchedule": {"type": "object", "required": ["name", "cron", "job"], "properties": {
+            "name": {"type": "string"}, "cron": {"type": "string", "examples": ["0 9 * * 1-5"]},
+            "timezone": {"type": "string", "default": "UTC"}, "job": {"$ref": "#/components/schemas/NewJob"}}},
         "NewUser": {"type": "object", "required": ["email", "name", "role", "password"], "properties": {
             "email": {"type": "string"}, "name": {"type": "string"},
             "role": {"type": "string", "enum": ["admin", "interviewer"]}, "password": {"type": "string", "minLength": 10}}},

@@ -14,13 +14,14 @@ use tokio::sync::RwLock;
 
 use super::{
     backoff::{AfterFailure, RetryPolicy},
+    cron::CronSpec,
     events::{notify_payloads, EventHub, JobEvent, CHANNEL},
     handlers::{HandlerError, JobContext, Registry},
 };
 use crate::{
     clock::SharedClock,
     store::{
-        jobs::{Completion, Failure, InsertJob, Inserted, NewEdge, QueueRow, WorkflowRow},
+        jobs::{Completion, Failure, InsertJob, Inserted, NewEdge, QueueRow, ScheduleRow, StarvationRow, WorkflowRow},
         JobRow, Store, StoreError,
     },
 };
@@ -73,6 +74,54 @@ pub struct Engine {
     /// High-volume events (running, succeeded, ...) bound for other nodes,
     /// sent by a background task in coalesced NOTIFYs off the hot path.
     coalesced: Option<tokio::sync::mpsc::UnboundedSender<JobEvent>>,
+    /// Counters and wait times for /metrics.
+    pub stats: Arc<SchedulerStats>,
+}
+
+/// Buckets (ms) of the wait-time histogram: from due to claimed.
+pub const WAIT_BUCKETS_MS: [i64; 10] = [1, 5, 10, 50, 100, 500, 1_000, 5_000, 30_000, 300_000];
+
+#[derive(Default)]
+pub struct SchedulerStats {
+    pub starved: std::sync::atomic::AtomicU64,
+    /// Per queue: bucket counts (plus +Inf last), sum of ms, count.
+    pub waits: std::sync::Mutex<HashMap<String, (Vec<u64>, i64, u64)>>,
+}
+
+impl SchedulerStats {
+    pub fn observe_wait(&self, queue: &str, ms: i64) {
+        let mut w = self.waits.lock().unwrap_or_else(|p| p.into_inner());
+        let e = w.entry(queue.to_string()).or_insert_with(|| (vec![0; WAIT_BUCKETS_MS.len() + 1], 0, 0));
+        let idx = WAIT_BUCKETS_MS.iter().position(|b| ms <= *b).unwrap_or(WAIT_BUCKETS_MS.len());
+        e.0[idx] += 1;
+        e.1 += ms.max(0);
+        e.2 += 1;
+    }
+
+    /// Prometheus text for the scheduler's own series.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP meetmind_starvation_total Starving jobs aged by the starvation daemon.\n");
+        out.push_str("# TYPE meetmind_starvation_total counter\n");
+        out.push_str(&format!("meetmind_starvation_total {}\n", self.starved.load(std::sync::atomic::Ordering::Relaxed)));
+        out.push_str("# HELP meetmind_job_wait_ms Time from due to claimed, per queue.\n");
+        out.push_str("# TYPE meetmind_job_wait_ms histogram\n");
+        let w = self.waits.lock().unwrap_or_else(|p| p.into_inner());
+        let mut queues: Vec<_> = w.iter().collect();
+        queues.sort_by(|a, b| a.0.cmp(b.0));
+        for (q, (buckets, sum, count)) in queues {
+            let mut cumulative = 0;
+            for (i, b) in WAIT_BUCKETS_MS.iter().enumerate() {
+                cumulative += buckets[i];
+                out.push_str(&format!("meetmind_job_wait_ms_bucket{{queue=\"{q}\",le=\"{b}\"}} {cumulative}\n"));
+            }
+            cumulative += buckets[WAIT_BUCKETS_MS.len()];
+            out.push_str(&format!("meetmind_job_wait_ms_bucket{{queue=\"{q}\",le=\"+Inf\"}} {cumulative}\n"));
+            out.push_str(&format!("meetmind_job_wait_ms_sum{{queue=\"{q}\"}} {sum}\n"));
+            out.push_str(&format!("meetmind_job_wait_ms_count{{queue=\"{q}\"}} {count}\n"));
+        }
+        out
+    }
 }
 
 /// How often coalesced events cross to other nodes.
@@ -138,6 +187,7 @@ impl Engine {
             config,
             queues: RwLock::new(HashMap::new()),
             coalesced,
+            stats: Arc::new(SchedulerStats::default()),
         })
     }
 
@@ -317,6 +367,142 @@ impl Engine {
         Ok((workflow_id, ids))
     }
 
+    /// Creates a cron schedule whose fires enqueue `template`.
+    pub async fn create_schedule(
+        &self,
+        name: &str,
+        cron: &str,
+        timezone: &str,
+        template: &NewJob,
+    ) -> Result<ScheduleRow, AppError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(AppError::invalid("name", "a schedule needs a name of 1 to 120 characters"));
+        }
+        let spec = CronSpec::parse(cron, timezone).map_err(|e| AppError::invalid(e.field(), e.to_string()))?;
+        template.check(None).map_err(|e| match e {
+            AppError::Invalid { field, message } => AppError::Invalid { field: format!("job.{field}"), message },
+            other => other,
+        })?;
+        if template.idempotency_key.is_some() || template.run_at.is_some() {
+            return Err(AppError::invalid("job", "a schedule sets run_at and idempotency_key itself"));
+        }
+        let handler = self.registry.get(&template.kind).ok_or_else(|| {
+            AppError::invalid("job.kind", format!("unknown kind {:?}; known kinds: {}", template.kind, self.registry.kinds().join(", ")))
+        })?;
+        handler.validate(&template.payload).map_err(|m| AppError::invalid("job.payload", m))?;
+        let now = self.now();
+        let next = spec.next_after(now).ok_or_else(|| AppError::invalid("cron", "this expression never fires again"))?;
+        let row = ScheduleRow {
+            id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+            name: name.to_string(),
+            cron: cron.trim().to_string(),
+            timezone: timezone.trim().to_string(),
+            template: serde_json::to_string(template).unwrap_or_default(),
+            paused: false,
+            next_run_at: next,
+            last_run_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        if !self.store.insert_schedule(&row).await.map_err(internal)? {
+            return Err(AppError::invalid("name", format!("a schedule named {name:?} exists")));
+        }
+        Ok(row)
+    }
+
+    /// Leader only: enqueues each due schedule's fire exactly once. After a
+    /// long outage only the latest missed fire runs, not a burst of them.
+    pub async fn fire_schedules(&self) -> Result<usize, StoreError> {
+        let now = self.now();
+        let mut fired = 0;
+        for s in self.store.due_schedules(now).await? {
+            let spec = match CronSpec::parse(&s.cron, &s.timezone) {
+                Ok(spec) => spec,
+                Err(e) => {
+                    tracing::error!(schedule = %s.name, error = %e, "schedule no longer parses; pausing it");
+                    self.store.set_schedule_paused(&s.id, true, None, now).await?;
+                    continue;
+                }
+            };
+            let mut fire = s.next_run_at;
+            for _ in 0..10_000 {
+                match spec.next_after(fire) {
+                    Some(n) if n <= now => fire = n,
+                    _ => break,
+                }
+            }
+            match serde_json::from_str::<NewJob>(&s.template) {
+                Ok(mut job) => {
+                    job.idempotency_key = Some(format!("schedule:{}:{fire}", s.id));
+                    match self.enqueue(vec![job], false).await {
+                        Ok(done) => {
+                            if done.iter().any(|d| !d.existing) {
+                                fired += 1;
+                            }
+                        }
+                        Err(e) => tracing::warn!(schedule = %s.name, error = %e, "scheduled job refused"),
+                    }
+                }
+                Err(e) => tracing::error!(schedule = %s.name, error = %e, "schedule template unreadable"),
+            }
+            let next = spec.next_after(fire).unwrap_or(i64::MAX);
+            self.store.advance_schedule(&s.id, fire, next, now).await?;
+        }
+        Ok(fired)
+    }
+
+    /// Leader only: jobs that waited past their queue's `starvation_after`
+    /// gain one step of urgency per pass (aging), and each step is recorded
+    /// with its cause.
+    pub async fn starvation_pass(&self) -> Result<Vec<StarvationRow>, StoreError> {
+        let now = self.now();
+        let mut events = Vec::new();
+        let queues: Vec<QueueRow> = self.store.list_queues().await?;
+        let mut workers: Option<i64> = None;
+        for q in queues.iter().filter(|q| !q.paused) {
+            let Some(after) = q.starvation_after_ms else { continue };
+            for (id, priority, run_at) in self.store.starving_jobs(&q.name, now - after, 200).await? {
+                if priority == 0 {
+                    continue;
+                }
+                let live = match workers {
+                    Some(n) => n,
+                    None => {
+                        let n = self.store.live_workers(now - 30_000).await?;
+                        workers = Some(n);
+                        n
+                    }
+                };
+                let cause = if live == 0 {
+                    "no_worker"
+                } else if self.store.has_urgent_dependent(id, priority).await? {
+                    "inversion"
+                } else {
+                    "saturated"
+                };
+                if !self.store.set_available_priority(id, priority - 1).await? {
+                    continue;
+                }
+                let row = StarvationRow {
+                    id: 0,
+                    at: now,
+                    queue: q.name.clone(),
+                    job_id: id,
+                    waited_ms: now - run_at,
+                    cause: cause.to_string(),
+                    priority_before: priority,
+                    priority_after: priority - 1,
+                };
+                self.store.insert_starvation(&row).await?;
+                tracing::info!(queue = %q.name, job = id, waited_ms = now - run_at, cause, "starving job aged");
+                events.push(row);
+            }
+        }
+        self.stats.starved.fetch_add(events.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(events)
+    }
+
     /// Publishes locally and, on PostgreSQL, to the other nodes.
     pub async fn publish(&self, events: Vec<JobEvent>) {
         if events.is_empty() {
@@ -378,6 +564,9 @@ impl Engine {
             claimed.extend(more);
         }
         claimed.sort_by_key(|r| (r.priority, r.run_at, r.id));
+        for j in &claimed {
+            self.stats.observe_wait(&j.queue, now - j.run_at);
+        }
         let events = claimed.iter().map(|j| self.event(j.id, &j.queue, &j.kind, "running", None)).collect();
         self.publish(events).await;
         Ok(claimed)

@@ -2,6 +2,7 @@
 //! to the store, the handlers, the event hub, and the runtime loops.
 
 pub mod backoff;
+pub mod cron;
 pub mod engine;
 pub mod events;
 pub mod handlers;

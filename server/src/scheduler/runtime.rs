@@ -4,7 +4,9 @@
 //!   when the next scheduled job or retry is due; polling is a slow fallback;
 //! - the completer writes successes in batches;
 //! - the heartbeat renews this node's leases;
-//! - on maintenance nodes, the leader rescues expired leases.
+//! - on maintenance nodes, the leader (a lease row any node may take over
+//!   when it expires) rescues expired leases, sweeps due jobs, fires cron
+//!   schedules, ages starving jobs and prunes nodes, sessions and old jobs.
 //! On shutdown the dispatcher stops claiming, in-flight jobs get the grace
 //! period, and whatever is still running is released for other nodes.
 
@@ -32,6 +34,10 @@ pub struct RuntimeConfig {
     pub horizon_ms: i64,
     pub maintenance: bool,
     pub grace: Duration,
+    /// Succeeded and cancelled jobs older than this are pruned by the leader.
+    pub retention_ms: i64,
+    /// Nodes silent for this long are removed from the registry.
+    pub node_dead_after_ms: i64,
 }
 
 impl Default for RuntimeConfig {
@@ -42,6 +48,8 @@ impl Default for RuntimeConfig {
             horizon_ms: 60_000,
             maintenance: true,
             grace: Duration::from_secs(20),
+            retention_ms: 7 * 86_400_000,
+            node_dead_after_ms: 30_000,
         }
     }
 }
@@ -59,7 +67,7 @@ pub async fn run(engine: Arc<Engine>, config: RuntimeConfig, mut stop: watch::Re
     tasks.spawn(heartbeat(engine.clone(), stop.clone()));
     tasks.spawn(listen_remote(engine.clone(), wake.clone(), stop.clone()));
     if config.maintenance {
-        tasks.spawn(maintenance(engine.clone(), stop.clone()));
+        tasks.spawn(maintenance(engine.clone(), config.retention_ms, config.node_dead_after_ms, stop.clone()));
     }
 
     dispatcher(engine.clone(), &config, wake, done_tx, &mut stop).await;
@@ -283,8 +291,9 @@ async fn heartbeat(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
 
 /// Leader-only maintenance: lease rescue, plus a promotion sweep as a safety
 /// net for timers missed while a node was down.
-async fn maintenance(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+async fn maintenance(engine: Arc<Engine>, config_retention_ms: i64, node_dead_after_ms: i64, mut stop: watch::Receiver<bool>) {
     let mut leading = false;
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -311,6 +320,35 @@ async fn maintenance(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = engine.promote_due().await {
             warn!(error = %e, "promotion sweep failed");
+        }
+        if let Err(e) = engine.fire_schedules().await {
+            warn!(error = %e, "cron failed");
+        }
+        ticks += 1;
+        if ticks % 5 == 0 {
+            if let Err(e) = engine.starvation_pass().await {
+                warn!(error = %e, "starvation pass failed");
+            }
+        }
+        if ticks % 10 == 0 {
+            let at = chrono::DateTime::from_timestamp_millis(now - node_dead_after_ms).unwrap_or_default();
+            match engine.store.prune_nodes(at).await {
+                Ok(0) => {}
+                Ok(n) => info!(pruned = n, "removed nodes that stopped heartbeating"),
+                Err(e) => warn!(error = %e, "pruning nodes failed"),
+            }
+            let policy = crate::auth::session::SessionPolicy::default();
+            if let Err(e) = engine.store.prune_sessions(now - policy.idle_ms, now - policy.absolute_ms).await {
+                warn!(error = %e, "pruning sessions failed");
+            }
+        }
+        if ticks % 60 == 0 {
+            let before = now - config_retention_ms;
+            match engine.store.prune_finished(before, 10_000).await {
+                Ok(0) => {}
+                Ok(n) => info!(pruned = n, "pruned finished jobs past retention"),
+                Err(e) => warn!(error = %e, "pruning jobs failed"),
+            }
         }
     }
 }

@@ -149,6 +149,33 @@ pub struct EdgeRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ScheduleRow {
+    pub id: String,
+    pub name: String,
+    pub cron: String,
+    pub timezone: String,
+    /// The job to enqueue, as `NewJob` JSON.
+    pub template: String,
+    pub paused: bool,
+    pub next_run_at: i64,
+    pub last_run_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StarvationRow {
+    pub id: i64,
+    pub at: i64,
+    pub queue: String,
+    pub job_id: i64,
+    pub waited_ms: i64,
+    pub cause: String,
+    pub priority_before: i32,
+    pub priority_after: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StateCount {
     pub queue: String,
     pub state: String,
@@ -254,6 +281,28 @@ pub trait JobQueries: Send + Sync {
     async fn cancel_workflow(&self, id: &str, now: i64) -> Result<bool, StoreError>;
     /// Re-runs what failed (dead, cancelled) and re-arms what sits below it.
     async fn retry_workflow(&self, id: &str, now: i64) -> Result<u64, StoreError>;
+
+    /// False when the name is taken.
+    async fn insert_schedule(&self, row: &ScheduleRow) -> Result<bool, StoreError>;
+    async fn list_schedules(&self) -> Result<Vec<ScheduleRow>, StoreError>;
+    async fn set_schedule_paused(&self, id: &str, paused: bool, next_run_at: Option<i64>, now: i64) -> Result<bool, StoreError>;
+    async fn delete_schedule(&self, id: &str) -> Result<bool, StoreError>;
+    async fn due_schedules(&self, now: i64) -> Result<Vec<ScheduleRow>, StoreError>;
+    async fn advance_schedule(&self, id: &str, fired_at: i64, next_run_at: i64, now: i64) -> Result<(), StoreError>;
+
+    /// Available jobs of a queue that became due before `due_before`, oldest first.
+    async fn starving_jobs(&self, queue: &str, due_before: i64, limit: i64) -> Result<Vec<(i64, i32, i64)>, StoreError>;
+    /// Ages a job: a more urgent priority. False when it was claimed meanwhile.
+    async fn set_available_priority(&self, id: i64, priority: i32) -> Result<bool, StoreError>;
+    async fn running_in_queue(&self, queue: &str) -> Result<i64, StoreError>;
+    /// Nodes with the worker role that heartbeated since `since`.
+    async fn live_workers(&self, since: i64) -> Result<i64, StoreError>;
+    /// True when a job more urgent than `priority` waits (blocked) on this one.
+    async fn has_urgent_dependent(&self, id: i64, priority: i32) -> Result<bool, StoreError>;
+    async fn insert_starvation(&self, row: &StarvationRow) -> Result<(), StoreError>;
+    async fn list_starvation(&self, limit: i64) -> Result<Vec<StarvationRow>, StoreError>;
+    /// Deletes succeeded and cancelled jobs (and their attempts) that ended before `before`.
+    async fn prune_finished(&self, before: i64, limit: i64) -> Result<u64, StoreError>;
 
     async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), StoreError>;
     async fn list_queues(&self) -> Result<Vec<QueueRow>, StoreError>;
@@ -743,6 +792,130 @@ macro_rules! impl_job_queries {
             }
             tx.commit().await?;
             Ok(rearmed)
+        }
+
+        async fn insert_schedule(&self, r: &ScheduleRow) -> Result<bool, StoreError> {
+            let done = sqlx::query(
+                "INSERT INTO schedules (id, name, cron, timezone, template, paused, next_run_at, last_run_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&r.id).bind(&r.name).bind(&r.cron).bind(&r.timezone).bind(&r.template).bind(r.paused)
+            .bind(r.next_run_at).bind(r.last_run_at).bind(r.created_at).bind(r.updated_at)
+            .execute(&self.pool)
+            .await;
+            match done {
+                Ok(_) => Ok(true),
+                Err(e) if $crate::store::auth::is_unique_violation(&e) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        }
+
+        async fn list_schedules(&self) -> Result<Vec<ScheduleRow>, StoreError> {
+            Ok(sqlx::query_as(
+                "SELECT id, name, cron, timezone, template, paused, next_run_at, last_run_at, created_at, updated_at
+                 FROM schedules ORDER BY name",
+            )
+            .fetch_all(&self.pool).await?)
+        }
+
+        async fn set_schedule_paused(&self, id: &str, paused: bool, next_run_at: Option<i64>, now: i64) -> Result<bool, StoreError> {
+            let done = sqlx::query(
+                "UPDATE schedules SET paused = $1, next_run_at = COALESCE($2, next_run_at), updated_at = $3 WHERE id = $4",
+            )
+            .bind(paused).bind(next_run_at).bind(now).bind(id)
+            .execute(&self.pool).await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn delete_schedule(&self, id: &str) -> Result<bool, StoreError> {
+            let done = sqlx::query("DELETE FROM schedules WHERE id = $1").bind(id).execute(&self.pool).await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn due_schedules(&self, now: i64) -> Result<Vec<ScheduleRow>, StoreError> {
+            Ok(sqlx::query_as(
+                "SELECT id, name, cron, timezone, template, paused, next_run_at, last_run_at, created_at, updated_at
+                 FROM schedules WHERE paused = FALSE AND next_run_at <= $1 ORDER BY next_run_at",
+            )
+            .bind(now).fetch_all(&self.pool).await?)
+        }
+
+        async fn advance_schedule(&self, id: &str, fired_at: i64, next_run_at: i64, now: i64) -> Result<(), StoreError> {
+            sqlx::query("UPDATE schedules SET last_run_at = $1, next_run_at = $2, updated_at = $3 WHERE id = $4 AND next_run_at <= $1")
+                .bind(fired_at).bind(next_run_at).bind(now).bind(id)
+                .execute(&self.pool).await?;
+            Ok(())
+        }
+
+        async fn starving_jobs(&self, queue: &str, due_before: i64, limit: i64) -> Result<Vec<(i64, i32, i64)>, StoreError> {
+            Ok(sqlx::query_as(
+                "SELECT id, priority, run_at FROM jobs WHERE state = 'available' AND queue = $1 AND run_at < $2
+                 ORDER BY run_at, id LIMIT $3",
+            )
+            .bind(queue).bind(due_before).bind(limit)
+            .fetch_all(&self.pool).await?)
+        }
+
+        async fn set_available_priority(&self, id: i64, priority: i32) -> Result<bool, StoreError> {
+            let done = sqlx::query("UPDATE jobs SET priority = $1 WHERE id = $2 AND state = 'available'")
+                .bind(priority).bind(id).execute(&self.pool).await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        async fn running_in_queue(&self, queue: &str) -> Result<i64, StoreError> {
+            Ok(sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'running' AND queue = $1")
+                .bind(queue).fetch_one(&self.pool).await?)
+        }
+
+        async fn live_workers(&self, since: i64) -> Result<i64, StoreError> {
+            let nodes = self.list_nodes().await?;
+            Ok(nodes
+                .iter()
+                .filter(|n| n.heartbeat_at.timestamp_millis() >= since && n.roles.iter().any(|r| r == "worker"))
+                .count() as i64)
+        }
+
+        async fn has_urgent_dependent(&self, id: i64, priority: i32) -> Result<bool, StoreError> {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM job_deps d JOIN jobs c ON c.id = d.child_id
+                 WHERE d.parent_id = $1 AND c.state = 'blocked' AND c.priority < $2",
+            )
+            .bind(id).bind(priority).fetch_one(&self.pool).await?;
+            Ok(n > 0)
+        }
+
+        async fn insert_starvation(&self, r: &StarvationRow) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO starvation_events (at, queue, job_id, waited_ms, cause, priority_before, priority_after)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(r.at).bind(&r.queue).bind(r.job_id).bind(r.waited_ms).bind(&r.cause)
+            .bind(r.priority_before).bind(r.priority_after)
+            .execute(&self.pool).await?;
+            Ok(())
+        }
+
+        async fn list_starvation(&self, limit: i64) -> Result<Vec<StarvationRow>, StoreError> {
+            Ok(sqlx::query_as(
+                "SELECT id, at, queue, job_id, waited_ms, cause, priority_before, priority_after
+                 FROM starvation_events ORDER BY id DESC LIMIT $1",
+            )
+            .bind(limit.clamp(1, 1000)).fetch_all(&self.pool).await?)
+        }
+
+        async fn prune_finished(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < $1
+                   AND workflow_id IS NULL ORDER BY id LIMIT $2",
+            )
+            .bind(before).bind(limit).fetch_all(&mut *tx).await?;
+            for id in &ids {
+                sqlx::query("DELETE FROM job_attempts WHERE job_id = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM jobs WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(ids.len() as u64)
         }
 
         async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), StoreError> {

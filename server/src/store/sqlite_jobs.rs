@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use super::{
     jobs::{
         impl_job_queries, AttemptRow, Changed, Completion, EdgeRow, Failure, InsertJob, Inserted, JobFilter, JobRow,
-        JobStore, NewEdge, QueueRow, StateCount, WorkflowRow, JOB_COLUMNS,
+        JobStore, NewEdge, QueueRow, ScheduleRow, StarvationRow, StateCount, WorkflowRow, JOB_COLUMNS,
     },
     SqliteStore, StoreError,
 };
+use crate::store::Store as _;
 
 #[async_trait]
 impl JobStore for SqliteStore {

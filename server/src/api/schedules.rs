@@ -1,0 +1,124 @@
+//! REST routes for cron schedules and starvation events.
+
+use app::jobs::NewJob;
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::IntoResponse,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiJson, ApiState};
+use crate::{error::ApiError, scheduler::cron::CronSpec, store::jobs::ScheduleRow};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSchedule {
+    name: String,
+    cron: String,
+    #[serde(default = "utc")]
+    timezone: String,
+    job: NewJob,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+#[derive(Serialize)]
+pub struct ScheduleView {
+    id: String,
+    name: String,
+    cron: String,
+    timezone: String,
+    job: serde_json::Value,
+    paused: bool,
+    next_run_at_ms: i64,
+    last_run_at_ms: Option<i64>,
+}
+
+fn view(r: &ScheduleRow) -> ScheduleView {
+    ScheduleView {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        cron: r.cron.clone(),
+        timezone: r.timezone.clone(),
+        job: serde_json::from_str(&r.template).unwrap_or(serde_json::Value::Null),
+        paused: r.paused,
+        next_run_at_ms: r.next_run_at,
+        last_run_at_ms: r.last_run_at,
+    }
+}
+
+pub async fn create(State(s): State<ApiState>, ApiJson(body): ApiJson<NewSchedule>) -> Result<impl IntoResponse, ApiError> {
+    let row = s.engine.create_schedule(&body.name, &body.cron, &body.timezone, &body.job).await?;
+    Ok((StatusCode::CREATED, Json(view(&row))))
+}
+
+pub async fn list(State(s): State<ApiState>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(s.engine.store.list_schedules().await?.iter().map(view).collect::<Vec<_>>()))
+}
+
+async fn set_paused(s: &ApiState, id: &str, paused: bool) -> Result<Json<ScheduleView>, ApiError> {
+    let row = s.engine.store.list_schedules().await?.into_iter().find(|r| r.id == id).ok_or(ApiError::NotFound)?;
+    let now = s.engine.now();
+    // Resuming starts from now: fires missed while paused are skipped.
+    let next = if paused {
+        None
+    } else {
+        CronSpec::parse(&row.cron, &row.timezone).ok().and_then(|c| c.next_after(now))
+    };
+    s.engine.store.set_schedule_paused(id, paused, next, now).await?;
+    let row = s.engine.store.list_schedules().await?.into_iter().find(|r| r.id == id).ok_or(ApiError::NotFound)?;
+    Ok(Json(view(&row)))
+}
+
+pub async fn pause(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    set_paused(&s, &id, true).await
+}
+
+pub async fn resume(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    set_paused(&s, &id, false).await
+}
+
+pub async fn delete(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    if s.engine.store.delete_schedule(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StarvationQuery {
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct StarvationView {
+    at_ms: i64,
+    queue: String,
+    job_id: i64,
+    waited_ms: i64,
+    cause: String,
+    priority_before: i32,
+    priority_after: i32,
+}
+
+pub async fn starvation(State(s): State<ApiState>, Query(q): Query<StarvationQuery>) -> Result<impl IntoResponse, ApiError> {
+    let rows = s.engine.store.list_starvation(q.limit.unwrap_or(100)).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| StarvationView {
+                at_ms: r.at,
+                queue: r.queue,
+                job_id: r.job_id,
+                waited_ms: r.waited_ms,
+                cause: r.cause,
+                priority_before: r.priority_before,
+                priority_after: r.priority_after,
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
