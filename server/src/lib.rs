@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod llm;
 pub mod scheduler;
 pub mod metrics;
 pub mod ops;

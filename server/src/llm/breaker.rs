@@ -1,0 +1,254 @@
+//! A circuit breaker per provider. Closed: calls flow and outcomes fill a
+//! sliding window; when the failure rate crosses the threshold with at least
+//! `min_calls` in the window, it opens. Open: calls are refused without a
+//! network call until the cooldown passes. Half-open: a limited number of
+//! probes are admitted; a success closes it, a failure reopens it with a
+//! longer cooldown. An operator can force it open or closed. Time is passed
+//! in (Unix ms), so tests drive it without sleeping.
+
+use std::collections::VecDeque;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakerConfig {
+    /// Failure rate (0..1) that opens the breaker.
+    pub failure_rate: f64,
+    /// Outcomes younger than this count.
+    pub window_ms: i64,
+    /// Fewer calls than this in the window never open it.
+    pub min_calls: usize,
+    pub cooldown_ms: i64,
+    /// Each reopening multiplies the cooldown, up to `max_cooldown_ms`.
+    pub cooldown_factor: f64,
+    pub max_cooldown_ms: i64,
+    /// Probes admitted at once while half-open.
+    pub half_open_probes: usize,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            failure_rate: 0.5,
+            window_ms: 30_000,
+            min_calls: 10,
+            cooldown_ms: 5_000,
+            cooldown_factor: 2.0,
+            max_cooldown_ms: 120_000,
+            half_open_probes: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Closed,
+    Open { until: i64 },
+    HalfOpen,
+    ForcedOpen,
+    ForcedClosed,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Closed => "closed",
+            State::Open { .. } => "open",
+            State::HalfOpen => "half_open",
+            State::ForcedOpen => "forced_open",
+            State::ForcedClosed => "forced_closed",
+        }
+    }
+}
+
+/// Whether a call may go to the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Allowed,
+    /// Admitted as a half-open probe: report its outcome.
+    Probe,
+    Refused,
+}
+
+/// A state change, for logs and events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub from: &'static str,
+    pub to: &'static str,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Breaker {
+    config: BreakerConfig,
+    state: State,
+    /// (time, failed) of recent outcomes.
+    window: VecDeque<(i64, bool)>,
+    probes_in_flight: usize,
+    cooldown_ms: i64,
+}
+
+impl Breaker {
+    pub fn new(config: BreakerConfig) -> Breaker {
+        let cooldown_ms = config.cooldown_ms;
+        Breaker { config, state: State::Closed, window: VecDeque::new(), probes_in_flight: 0, cooldown_ms }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The failure rate over the window, and the number of calls in it.
+    pub fn failure_rate(&mut self, now: i64) -> (f64, usize) {
+        self.expire(now);
+        let n = self.window.len();
+        let failed = self.window.iter().filter(|(_, f)| *f).count();
+        (if n == 0 { 0.0 } else { failed as f64 / n as f64 }, n)
+    }
+
+    fn expire(&mut self, now: i64) {
+        while self.window.front().is_some_and(|(t, _)| now - t >= self.config.window_ms) {
+            self.window.pop_front();
+        }
+    }
+
+    fn set(&mut self, to: State, now: i64) -> Option<Transition> {
+        let from = self.state;
+        self.state = to;
+        (from.name() != to.name()).then_some(Transition { from: from.name(), to: to.name(), at: now })
+    }
+
+    /// Asks to make a call. An open breaker whose cooldown has passed turns
+    /// half-open and admits up to `half_open_probes` probes.
+    pub fn admit(&mut self, now: i64) -> (Admission, Option<Transition>) {
+        match self.state {
+            State::Closed | State::ForcedClosed => (Admission::Allowed, None),
+            State::ForcedOpen => (Admission::Refused, None),
+            State::Open { until } if now < until => (Admission::Refused, None),
+            State::Open { .. } => {
+                let t = self.set(State::HalfOpen, now);
+                self.probes_in_flight = 1;
+                (Admission::Probe, t)
+            }
+            State::HalfOpen if self.probes_in_flight < self.config.half_open_probes => {
+                self.probes_in_flight += 1;
+                (Admission::Probe, None)
+            }
+            State::HalfOpen => (Admission::Refused, None),
+        }
+    }
+
+    /// Reports a call's outcome.
+    pub fn record(&mut self, now: i64, admission: Admission, ok: bool) -> Option<Transition> {
+        match (self.state, admission) {
+            (State::HalfOpen, Admission::Probe) => {
+                self.probes_in_flight = self.probes_in_flight.saturating_sub(1);
+                if ok {
+                    self.window.clear();
+                    self.cooldown_ms = self.config.cooldown_ms;
+                    self.set(State::Closed, now)
+                } else {
+                    self.cooldown_ms = ((self.cooldown_ms as f64 * self.config.cooldown_factor) as i64)
+                        .min(self.config.max_cooldown_ms);
+                    self.set(State::Open { until: now + self.cooldown_ms }, now)
+                }
+            }
+            (State::Closed, _) => {
+                self.window.push_back((now, !ok));
+                let (rate, n) = self.failure_rate(now);
+                if n >= self.config.min_calls && rate >= self.config.failure_rate {
+                    self.set(State::Open { until: now + self.cooldown_ms }, now)
+                } else {
+                    None
+                }
+            }
+            // Late outcomes of calls admitted before a change, or while forced.
+            _ => None,
+        }
+    }
+
+    /// An operator override; `None` returns to automatic operation (closed).
+    pub fn force(&mut self, now: i64, open: Option<bool>) -> Option<Transition> {
+        self.window.clear();
+        self.probes_in_flight = 0;
+        self.cooldown_ms = self.config.cooldown_ms;
+        let to = match open {
+            Some(true) => State::ForcedOpen,
+            Some(false) => State::ForcedClosed,
+            None => State::Closed,
+        };
+        self.set(to, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> BreakerConfig {
+        BreakerConfig { min_calls: 4, window_ms: 10_000, cooldown_ms: 1_000, max_cooldown_ms: 3_000, ..BreakerConfig::default() }
+    }
+
+    #[test]
+    fn opens_on_the_failure_rate_only_with_enough_calls() {
+        let mut b = Breaker::new(config());
+        for t in 0..3 {
+            assert_eq!(b.admit(t).0, Admission::Allowed);
+            assert!(b.record(t, Admission::Allowed, false).is_none(), "3 calls are below min_calls");
+        }
+        let t = b.record(3, Admission::Allowed, false).expect("the 4th failure opens it");
+        assert_eq!((t.from, t.to), ("closed", "open"));
+        assert_eq!(b.admit(500).0, Admission::Refused, "skipped without a call");
+    }
+
+    #[test]
+    fn a_healthy_mix_stays_closed_and_old_failures_expire() {
+        let mut b = Breaker::new(config());
+        for t in 0..8 {
+            b.record(t, Admission::Allowed, t % 4 != 0);
+        }
+        assert_eq!(b.state(), State::Closed, "25% failures");
+        for t in 0..3 {
+            b.record(t, Admission::Allowed, false);
+        }
+        // Past the window those failures no longer count.
+        assert_eq!(b.failure_rate(20_000), (0.0, 0));
+    }
+
+    #[test]
+    fn half_open_probes_close_it_or_reopen_it_with_a_growing_cooldown() {
+        let mut b = Breaker::new(config());
+        for t in 0..4 {
+            b.record(t, Admission::Allowed, false);
+        }
+        assert_eq!(b.state(), State::Open { until: 1_003 });
+        let (a, t) = b.admit(1_003);
+        assert_eq!(a, Admission::Probe);
+        assert_eq!(t.unwrap().to, "half_open");
+        assert_eq!(b.admit(1_004).0, Admission::Refused, "one probe at a time");
+        assert_eq!(b.record(1_100, Admission::Probe, false).unwrap().to, "open");
+        assert_eq!(b.state(), State::Open { until: 3_100 }, "cooldown doubled");
+        b.admit(3_100);
+        b.record(3_200, Admission::Probe, false);
+        assert_eq!(b.state(), State::Open { until: 6_200 }, "capped at max_cooldown_ms");
+        let (a, _) = b.admit(6_200);
+        assert_eq!(b.record(6_300, a, true).unwrap().to, "closed");
+        assert_eq!(b.admit(6_301).0, Admission::Allowed);
+        // Closed again with the base cooldown.
+        for t in 0..4 {
+            b.record(7_000 + t, Admission::Allowed, false);
+        }
+        assert_eq!(b.state(), State::Open { until: 8_003 });
+    }
+
+    #[test]
+    fn operators_can_force_it() {
+        let mut b = Breaker::new(config());
+        assert_eq!(b.force(0, Some(true)).unwrap().to, "forced_open");
+        assert_eq!(b.admit(1).0, Admission::Refused);
+        b.force(2, Some(false));
+        for t in 0..10 {
+            b.record(t, Admission::Allowed, false);
+        }
+        assert_eq!(b.admit(20).0, Admission::Allowed, "forced closed ignores failures");
+        assert_eq!(b.force(30, None).unwrap().to, "closed");
+    }
+}
