@@ -29,6 +29,11 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run the LLM provider simulator (Gemini and OpenAI wire formats, with faults).
+    SimProviders {
+        #[arg(long, default_value = "127.0.0.1:8089")]
+        addr: std::net::SocketAddr,
+    },
     /// Load generators for the scheduler (in a throw-away schema or file).
     #[command(subcommand)]
     Bench(BenchCommand),

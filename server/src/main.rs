@@ -82,6 +82,20 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::SimProviders { addr } => {
+            let config = match load(cli.config, &Overrides::default()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            telemetry::init(&config);
+            match meetmind::llm::sim::serve(addr).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("meetmind: cannot serve the simulator on {addr}: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Bench(bench) => {
             let overrides = match &bench {
                 BenchCommand::BurnDown { overrides, .. } | BenchCommand::Latency { overrides, .. } => overrides.clone(),

@@ -6,4 +6,5 @@
 pub mod breaker;
 pub mod budget;
 pub mod retry;
+pub mod sim;
 pub mod wire;
