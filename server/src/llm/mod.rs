@@ -4,7 +4,10 @@
 //! build on them.
 
 pub mod breaker;
+pub mod offline;
+pub mod router;
 pub mod budget;
+pub mod provider;
 pub mod retry;
 pub mod sim;
 pub mod wire;

@@ -1,0 +1,314 @@
+//! The tiered fallback: try each provider in order; within a tier retry
+//! retryable errors with backoff while the deadline and the retry budget
+//! allow; skip tiers whose breaker is open or whose bulkhead is full; end
+//! with the offline tier, so a call always gets an answer.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use rand::Rng as _;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use super::{
+    breaker::{Admission, Breaker, BreakerConfig},
+    budget::RetryBudget,
+    offline::{self, Purpose},
+    provider::Provider,
+    retry::{Backoff, Failure, Next},
+    wire::Prompt,
+};
+use crate::clock::SharedClock;
+
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    pub breaker: BreakerConfig,
+    pub backoff: Backoff,
+    /// Concurrent calls per provider.
+    pub bulkhead: usize,
+    /// Retries may add at most this share of calls over `budget_window_ms`.
+    pub retry_ratio: f64,
+    pub budget_window_ms: i64,
+    /// Real calls may be the half-open probes (otherwise a background task probes).
+    pub real_calls_probe: bool,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            breaker: BreakerConfig::default(),
+            backoff: Backoff::default(),
+            bulkhead: 32,
+            retry_ratio: 0.2,
+            budget_window_ms: 10_000,
+            real_calls_probe: false,
+        }
+    }
+}
+
+/// One try against one tier, for the call record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    pub tier: String,
+    pub error: Option<String>,
+    pub latency_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Answer {
+    pub text: String,
+    /// The provider that answered, or "offline".
+    pub tier: String,
+    pub degraded: bool,
+    pub attempts: Vec<Attempt>,
+    pub latency_ms: u64,
+    pub tokens_out: Option<u64>,
+}
+
+/// Recent outcomes of one provider, for health reporting.
+#[derive(Debug, Default)]
+struct Health {
+    /// (at ms, latency ms, ok)
+    recent: VecDeque<(i64, u64, bool)>,
+    last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderHealth {
+    pub name: String,
+    pub breaker: &'static str,
+    pub error_rate: f64,
+    pub p50_ms: Option<u64>,
+    pub p95_ms: Option<u64>,
+    pub calls: usize,
+    pub last_error: Option<String>,
+}
+
+struct Tier {
+    provider: Arc<dyn Provider>,
+    breaker: Mutex<Breaker>,
+    budget: Mutex<RetryBudget>,
+    bulkhead: Arc<Semaphore>,
+    health: Mutex<Health>,
+}
+
+pub struct Router {
+    tiers: Vec<Tier>,
+    config: RouterConfig,
+    clock: SharedClock,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Router {
+    pub fn new(providers: Vec<Arc<dyn Provider>>, config: RouterConfig, clock: SharedClock) -> Arc<Router> {
+        let tiers = providers
+            .into_iter()
+            .map(|p| Tier {
+                provider: p,
+                breaker: Mutex::new(Breaker::new(config.breaker.clone())),
+                budget: Mutex::new(RetryBudget::new(config.retry_ratio, config.budget_window_ms, 1)),
+                bulkhead: Arc::new(Semaphore::new(config.bulkhead)),
+                health: Mutex::new(Health::default()),
+            })
+            .collect();
+        Arc::new(Router { tiers, config, clock })
+    }
+
+    fn note(&self, tier: &Tier, latency_ms: u64, ok: bool, error: Option<String>) {
+        let now = self.clock.now_ms();
+        let mut h = lock(&tier.health);
+        h.recent.push_back((now, latency_ms, ok));
+        while h.recent.len() > 500 || h.recent.front().is_some_and(|(t, _, _)| now - t > 300_000) {
+            h.recent.pop_front();
+        }
+        if error.is_some() {
+            h.last_error = error;
+        }
+    }
+
+    fn admit(&self, tier: &Tier) -> Admission {
+        let now = self.clock.now_ms();
+        let mut b = lock(&tier.breaker);
+        // By default no user call pays for probing: an open breaker whose
+        // cooldown is over waits for the background prober.
+        if !self.config.real_calls_probe && matches!(b.state(), super::breaker::State::Open { .. }) {
+            return Admission::Refused;
+        }
+        let (a, t) = b.admit(now);
+        if let Some(t) = t {
+            tracing::warn!(provider = tier.provider.name(), from = t.from, to = t.to, "breaker transition");
+        }
+        a
+    }
+
+    fn record(&self, tier: &Tier, admission: Admission, ok: bool) {
+        let now = self.clock.now_ms();
+        if let Some(t) = lock(&tier.breaker).record(now, admission, ok) {
+            tracing::warn!(provider = tier.provider.name(), from = t.from, to = t.to, "breaker transition");
+        }
+    }
+
+    /// One call through the tiers within `deadline`; never fails.
+    pub async fn complete(&self, purpose: &Purpose, prompt: &Prompt, deadline: Duration) -> Answer {
+        let started = Instant::now();
+        let mut attempts = Vec::new();
+        'tiers: for tier in &self.tiers {
+            let name = tier.provider.name().to_string();
+            let admission = self.admit(tier);
+            if admission == Admission::Refused {
+                attempts.push(Attempt { tier: name, error: Some("skipped: breaker open".into()), latency_ms: 0 });
+                continue;
+            }
+            let remaining = deadline.saturating_sub(started.elapsed());
+            let permit = match tokio::time::timeout(remaining, tier.bulkhead.clone().acquire_owned()).await {
+                Ok(Ok(p)) => p,
+                _ => {
+                    attempts.push(Attempt { tier: name, error: Some("skipped: bulkhead full".into()), latency_ms: 0 });
+                    continue;
+                }
+            };
+            lock(&tier.budget).call(self.clock.now_ms());
+            let mut attempt = 1;
+            loop {
+                let remaining = deadline.saturating_sub(started.elapsed());
+                if remaining.is_zero() {
+                    break 'tiers;
+                }
+                let t0 = Instant::now();
+                let result = tier.provider.complete(prompt, remaining).await;
+                let latency_ms = t0.elapsed().as_millis() as u64;
+                match result {
+                    Ok(reply) => {
+                        self.record(tier, admission, true);
+                        self.note(tier, latency_ms, true, None);
+                        attempts.push(Attempt { tier: name.clone(), error: None, latency_ms });
+                        drop(permit);
+                        return Answer {
+                            text: reply.text,
+                            tier: name,
+                            degraded: false,
+                            attempts,
+                            latency_ms: started.elapsed().as_millis() as u64,
+                            tokens_out: reply.tokens_out,
+                        };
+                    }
+                    Err(failure) => {
+                        self.record(tier, admission, false);
+                        let error = describe(&failure);
+                        self.note(tier, latency_ms, false, Some(error.clone()));
+                        attempts.push(Attempt { tier: name.clone(), error: Some(error), latency_ms });
+                        let remaining = deadline.saturating_sub(started.elapsed());
+                        let unit: f64 = rand::rng().random();
+                        match self.config.backoff.next(&failure, attempt, remaining, unit) {
+                            Next::RetryAfter(wait) if admission != Admission::Probe => {
+                                if !lock(&tier.budget).try_retry(self.clock.now_ms()) {
+                                    attempts.push(Attempt { tier: name.clone(), error: Some("retry budget spent".into()), latency_ms: 0 });
+                                    continue 'tiers;
+                                }
+                                tokio::time::sleep(wait).await;
+                                attempt += 1;
+                            }
+                            Next::Fail => break 'tiers,
+                            _ => continue 'tiers,
+                        }
+                    }
+                }
+            }
+        }
+        Answer {
+            text: offline::answer(purpose),
+            tier: "offline".into(),
+            degraded: true,
+            attempts,
+            latency_ms: started.elapsed().as_millis() as u64,
+            tokens_out: None,
+        }
+    }
+
+    /// Background probing: a tiny request to each provider whose breaker has
+    /// cooled down, so user calls never pay for probing a dead provider.
+    pub async fn probe_due(&self) {
+        let tiny = Prompt { system: None, messages: vec![super::wire::Message { role: super::wire::Role::User, text: "ping".into() }], temperature: 0.0, max_tokens: 1 };
+        for tier in &self.tiers {
+            let due = matches!(lock(&tier.breaker).state(), super::breaker::State::Open { until } if self.clock.now_ms() >= until);
+            if !due {
+                continue;
+            }
+            let (a, t) = lock(&tier.breaker).admit(self.clock.now_ms());
+            if let Some(t) = t {
+                tracing::info!(provider = tier.provider.name(), from = t.from, to = t.to, "breaker transition (probe)");
+            }
+            if a != Admission::Probe {
+                continue;
+            }
+            let ok = tier.provider.complete(&tiny, Duration::from_secs(5)).await.is_ok();
+            self.record(tier, a, ok);
+        }
+    }
+
+    /// Runs `probe_due` every half second until the router is dropped.
+    pub fn spawn_prober(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let Some(router) = weak.upgrade() else { return };
+                router.probe_due().await;
+            }
+        });
+    }
+
+    pub fn health(&self) -> Vec<ProviderHealth> {
+        let now = self.clock.now_ms();
+        self.tiers
+            .iter()
+            .map(|t| {
+                let h = lock(&t.health);
+                let mut lat: Vec<u64> = h.recent.iter().map(|r| r.1).collect();
+                lat.sort_unstable();
+                let pct = |p: f64| (!lat.is_empty()).then(|| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1]);
+                let fails = h.recent.iter().filter(|r| !r.2).count();
+                let _ = now;
+                ProviderHealth {
+                    name: t.provider.name().to_string(),
+                    breaker: lock(&t.breaker).state().name(),
+                    error_rate: if h.recent.is_empty() { 0.0 } else { fails as f64 / h.recent.len() as f64 },
+                    p50_ms: pct(0.5),
+                    p95_ms: pct(0.95),
+                    calls: h.recent.len(),
+                    last_error: h.last_error.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Operator override: Some(true) forces open, Some(false) closed, None automatic.
+    pub fn force(&self, provider: &str, open: Option<bool>) -> bool {
+        match self.tiers.iter().find(|t| t.provider.name() == provider) {
+            Some(t) => {
+                lock(&t.breaker).force(self.clock.now_ms(), open);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+fn describe(f: &Failure) -> String {
+    match f {
+        Failure::Status { code, quota_exhausted: true, .. } => format!("{code}: quota exhausted"),
+        Failure::Status { code, model_not_found: true, .. } => format!("{code}: model not found"),
+        Failure::Status { code, retry_after: Some(h), .. } => format!("{code}: retry after {} ms", h.as_millis()),
+        Failure::Status { code, .. } => format!("HTTP {code}"),
+        Failure::Timeout => "timeout".into(),
+        Failure::Connect => "connection failed".into(),
+        Failure::Empty => "empty response".into(),
+        Failure::Cut => "response cut".into(),
+    }
+}

@@ -1,0 +1,129 @@
+//! The fallback engine against the provider simulator: failover with the
+//! breaker sparing a dead primary, the offline tier when all are down, retry
+//! hints that fit the deadline (and those that do not), and daily quotas.
+
+use std::{sync::Arc, time::{Duration, Instant}};
+
+use meetmind::{
+    clock::SystemClock,
+    llm::{
+        breaker::BreakerConfig,
+        offline::Purpose,
+        provider::{HttpProvider, Provider},
+        retry::Backoff,
+        router::{Router, RouterConfig},
+        wire::{Message, Prompt, Role},
+    },
+};
+use serde_json::json;
+
+async fn sim() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, meetmind::llm::sim::router()).await.unwrap() });
+    base
+}
+
+fn router(base: &str, config: RouterConfig) -> Arc<Router> {
+    let http = reqwest::Client::new();
+    let providers: Vec<Arc<dyn Provider>> = vec![
+        Arc::new(HttpProvider::gemini(http.clone(), &format!("{base}/gemini"), "k", "gemini-2.0-flash")),
+        Arc::new(HttpProvider::openai_compatible("groq", http, &format!("{base}/groq/v1"), "k", "llama-3.1-8b-instant")),
+    ];
+    Router::new(providers, config, Arc::new(SystemClock))
+}
+
+fn fast() -> RouterConfig {
+    RouterConfig {
+        breaker: BreakerConfig { min_calls: 10, cooldown_ms: 500, ..BreakerConfig::default() },
+        backoff: Backoff { base: Duration::from_millis(5), cap: Duration::from_millis(20), max_attempts: 3 },
+        ..RouterConfig::default()
+    }
+}
+
+fn prompt() -> Prompt {
+    Prompt { system: None, messages: vec![Message { role: Role::User, text: "Tell me about ownership".into() }], temperature: 0.2, max_tokens: 64 }
+}
+
+async fn fault(base: &str, provider: &str, f: serde_json::Value) {
+    reqwest::Client::new().put(format!("{base}/_sim/faults/{provider}")).json(&f).send().await.unwrap();
+}
+
+async fn requests(base: &str, provider: &str) -> u64 {
+    let v: serde_json::Value = reqwest::get(format!("{base}/_sim/stats")).await.unwrap().json().await.unwrap();
+    v["requests"][provider].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_primary_is_spared_by_its_breaker_and_every_call_is_answered() {
+    let base = sim().await;
+    let r = router(&base, fast());
+    r.spawn_prober();
+    fault(&base, "gemini", json!({"error_rate": 1.0, "error_status": 503})).await;
+    let started = Instant::now();
+    for i in 0..1000 {
+        let a = r.complete(&Purpose::Generic, &prompt(), Duration::from_secs(8)).await;
+        assert_eq!(a.tier, "groq", "call {i}: {a:?}");
+        assert!(!a.degraded);
+    }
+    let elapsed = started.elapsed();
+    let primary = requests(&base, "gemini").await;
+    // Until it opened: min_calls calls with up to 3 attempts each; then only
+    // the background probes, one per cooldown at most.
+    let probes = elapsed.as_millis() as u64 / 500 + 2;
+    assert!(primary <= 30 + probes, "primary saw {primary} requests in {elapsed:?}");
+    let health = r.health();
+    assert_eq!(health[0].breaker, "open");
+    assert!(health[0].last_error.as_deref().unwrap().contains("503"));
+    assert_eq!(health[1].breaker, "closed");
+}
+
+#[tokio::test]
+async fn with_every_tier_down_the_offline_tier_answers() {
+    let base = sim().await;
+    let r = router(&base, fast());
+    fault(&base, "gemini", json!({"error_rate": 1.0, "error_status": 500})).await;
+    fault(&base, "groq", json!({"error_rate": 1.0, "error_status": 502})).await;
+    let purpose = Purpose::FollowUps { answer: "I refactored the billing service".into(), uncovered: vec!["ownership".into()] };
+    let a = r.complete(&purpose, &prompt(), Duration::from_secs(8)).await;
+    assert_eq!(a.tier, "offline");
+    assert!(a.degraded);
+    assert!(a.text.contains("ownership"));
+    assert!(a.attempts.iter().any(|t| t.tier == "gemini") && a.attempts.iter().any(|t| t.tier == "groq"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_hints_are_honoured_when_they_fit_and_daily_quotas_move_on() {
+    let base = sim().await;
+    let r = router(&base, fast());
+    // 2 s hint: the retry comes after about 2 s and succeeds on the primary.
+    fault(&base, "gemini", json!({"rate_limit_secs": 2})).await;
+    let healer = {
+        let base = base.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            fault(&base, "gemini", json!({})).await;
+        })
+    };
+    let t0 = Instant::now();
+    let a = r.complete(&Purpose::Generic, &prompt(), Duration::from_secs(8)).await;
+    healer.await.unwrap();
+    let took = t0.elapsed();
+    assert_eq!(a.tier, "gemini", "{a:?}");
+    assert!(took >= Duration::from_millis(1900) && took < Duration::from_millis(3500), "{took:?}");
+
+    // 60 s hint: does not fit the 8 s deadline, so the next tier answers at once.
+    fault(&base, "gemini", json!({"rate_limit_secs": 60})).await;
+    let t0 = Instant::now();
+    let a = r.complete(&Purpose::Generic, &prompt(), Duration::from_secs(8)).await;
+    assert_eq!(a.tier, "groq");
+    assert!(t0.elapsed() < Duration::from_millis(1000));
+
+    // A per-day quota: one request, no retry, next tier.
+    fault(&base, "gemini", json!({"quota_exhausted": true})).await;
+    let before = requests(&base, "gemini").await;
+    let a = r.complete(&Purpose::Generic, &prompt(), Duration::from_secs(8)).await;
+    assert_eq!(a.tier, "groq");
+    assert_eq!(requests(&base, "gemini").await - before, 1);
+    assert!(a.attempts[0].error.as_deref().unwrap().contains("quota"));
+}
