@@ -29,6 +29,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Check or try the LLM providers, with the server's configuration.
+    #[command(subcommand)]
+    Llm(LlmCommand),
     /// Run the LLM provider simulator (Gemini and OpenAI wire formats, with faults).
     SimProviders {
         #[arg(long, default_value = "127.0.0.1:8089")]
@@ -37,6 +40,21 @@ pub enum Command {
     /// Load generators for the scheduler (in a throw-away schema or file).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LlmCommand {
+    /// Send a tiny request to each configured provider; print status, latency and error class.
+    Check {
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Run one call through the engine; print the tier, attempts, latency and text.
+    Complete {
+        prompt: String,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -64,6 +64,17 @@ pub const KEYS: &[KeySpec] = &[
     KeySpec { key: "email_outbox", env: "MEETMIND_EMAIL_OUTBOX", flag: None, default: "data/outbox", secret: false, accepts: "a folder for .eml files when SMTP_URL is empty" },
     KeySpec { key: "email_from", env: "MEETMIND_EMAIL_FROM", flag: None, default: "MeetMind <meetmind@localhost>", secret: false, accepts: "a mailbox such as MeetMind <noreply@example.com>" },
     KeySpec { key: "email_failure_rate", env: "EMAIL_FAILURE_RATE", flag: None, default: "0", secret: false, accepts: "a number from 0 to 1 (the share of sends that fail, for demos)" },
+    KeySpec { key: "llm_tiers", env: "MEETMIND_LLM_TIERS", flag: None, default: "gemini,openrouter,groq", secret: false, accepts: "a comma-separated order of gemini, openrouter, groq (offline is always last)" },
+    KeySpec { key: "llm_deadline_ms", env: "MEETMIND_LLM_DEADLINE_MS", flag: None, default: "8000", secret: false, accepts: "an integer number of milliseconds from 100 to 600000" },
+    KeySpec { key: "gemini_api_key", env: "GEMINI_API_KEY", flag: None, default: "", secret: true, accepts: "a Gemini API key (empty skips Gemini)" },
+    KeySpec { key: "gemini_base_url", env: "GEMINI_BASE_URL", flag: None, default: "https://generativelanguage.googleapis.com", secret: false, accepts: "an http(s) URL" },
+    KeySpec { key: "gemini_model", env: "GEMINI_MODEL", flag: None, default: "gemini-2.0-flash", secret: false, accepts: "a Gemini model name" },
+    KeySpec { key: "openrouter_api_key", env: "OPENROUTER_API_KEY", flag: None, default: "", secret: true, accepts: "an OpenRouter API key (empty skips OpenRouter)" },
+    KeySpec { key: "openrouter_base_url", env: "OPENROUTER_BASE_URL", flag: None, default: "https://openrouter.ai/api/v1", secret: false, accepts: "an http(s) URL ending in /v1" },
+    KeySpec { key: "openrouter_model", env: "OPENROUTER_MODEL", flag: None, default: "meta-llama/llama-3.1-8b-instruct", secret: false, accepts: "an OpenRouter model id" },
+    KeySpec { key: "groq_api_key", env: "GROQ_API_KEY", flag: None, default: "", secret: true, accepts: "a Groq API key (empty skips Groq)" },
+    KeySpec { key: "groq_base_url", env: "GROQ_BASE_URL", flag: None, default: "https://api.groq.com/openai/v1", secret: false, accepts: "an http(s) URL ending in /v1" },
+    KeySpec { key: "groq_model", env: "GROQ_MODEL", flag: None, default: "llama-3.1-8b-instant", secret: false, accepts: "a Groq model id" },
     KeySpec { key: "secure_cookies", env: "MEETMIND_SECURE_COOKIES", flag: None, default: "false", secret: false, accepts: "true (always mark cookies Secure) or false (only when X-Forwarded-Proto is https)" },
     KeySpec { key: "node_heartbeat_secs", env: "MEETMIND_NODE_HEARTBEAT_SECS", flag: None, default: "5", secret: false, accepts: "an integer number of seconds from 1 to 300" },
 ];
@@ -132,6 +143,7 @@ pub struct Config {
     pub node_heartbeat: Duration,
     pub secure_cookies: bool,
     pub email: crate::scheduler::handlers::email_send::EmailConfig,
+    pub llm: crate::llm::LlmConfig,
     pub scheduler: crate::scheduler::QueueKind,
     /// Fixed node name; None means hostname plus a random suffix.
     pub node_id: Option<String>,
@@ -243,6 +255,30 @@ impl Config {
             from,
             failure_rate,
         };
+        let mut tiers = Vec::new();
+        for name in get("llm_tiers").0.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if !["gemini", "openrouter", "groq"].contains(&name) || tiers.iter().any(|t: &crate::llm::ProviderConfig| t.name == name) {
+                return Err(invalid("llm_tiers"));
+            }
+            let base_key: &'static str = match name {
+                "gemini" => "gemini_base_url",
+                "openrouter" => "openrouter_base_url",
+                _ => "groq_base_url",
+            };
+            let base_url = get(base_key).0.trim().to_string();
+            if !url::Url::parse(&base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                return Err(invalid(base_key));
+            }
+            let key = get(&format!("{name}_api_key")).0.trim().to_string();
+            tiers.push(crate::llm::ProviderConfig {
+                name: name.to_string(),
+                base_url,
+                key: (!key.is_empty()).then_some(key),
+                model: get(&format!("{name}_model")).0.trim().to_string(),
+            });
+        }
+        let deadline_ms = parse_int(&get("llm_deadline_ms").0, 100, 600_000).ok_or_else(|| invalid("llm_deadline_ms"))?;
+        let llm = crate::llm::LlmConfig { tiers, deadline: Duration::from_millis(deadline_ms.into()) };
         let node_id = get("node_id").0.trim().to_string();
         if node_id.len() > 64 || !node_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
             return Err(invalid("node_id"));
@@ -276,6 +312,7 @@ impl Config {
             node_heartbeat,
             secure_cookies,
             email,
+            llm,
             scheduler,
             node_id,
             worker_concurrency,

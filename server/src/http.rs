@@ -55,6 +55,7 @@ pub struct AppState {
     pub node_id: Arc<str>,
     pub auth: Arc<Auth>,
     pub engine: Arc<crate::scheduler::engine::Engine>,
+    pub llm: Arc<crate::llm::router::Router>,
 }
 
 /// Leptos settings derived from our configuration rather than cargo-leptos'
@@ -83,7 +84,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let auth_service: Arc<dyn app::services::AuthService> = state.auth.clone();
     let context = move || leptos::prelude::provide_context(auth_service.clone());
-    let api = api::router(ApiState { auth: state.auth.clone(), engine: state.engine.clone() });
+    let api = api::router(ApiState { auth: state.auth.clone(), engine: state.engine.clone(), llm: state.llm.clone() });
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

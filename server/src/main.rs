@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use meetmind::{
-    cli::{BenchCommand, Cli, Command, Overrides, TokenCommand, UserCommand},
+    cli::{BenchCommand, Cli, Command, LlmCommand, Overrides, TokenCommand, UserCommand},
     config::{Config, Layers},
     serve, store, telemetry,
 };
@@ -80,6 +80,19 @@ async fn main() -> ExitCode {
                     eprintln!("meetmind: {e}");
                     ExitCode::FAILURE
                 }
+            }
+        }
+        Command::Llm(cmd) => {
+            let overrides = match &cmd {
+                LlmCommand::Check { overrides } | LlmCommand::Complete { overrides, .. } => overrides.clone(),
+            };
+            let config = match load(cli.config, &overrides) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match cmd {
+                LlmCommand::Check { .. } => meetmind::llm::cli::check(&config.llm).await,
+                LlmCommand::Complete { prompt, .. } => meetmind::llm::cli::complete(&config.llm, &prompt).await,
             }
         }
         Command::SimProviders { addr } => {

@@ -101,6 +101,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             lease_ms: config.job_lease.as_millis() as i64,
         },
     );
+    let llm = crate::llm::build_router(&config.llm, Arc::new(SystemClock));
     let scheduler = if config.has_role(Role::Worker) || config.has_role(Role::Maintenance) {
         let runtime = RuntimeConfig {
             queue_kind: config.scheduler,
@@ -134,6 +135,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             node_id: id.clone(),
             auth: auth.clone(),
             engine: engine.clone(),
+            llm: llm.clone(),
         };
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| ServeError::Bind { addr: config.addr, source })?;

@@ -237,3 +237,44 @@ fn first_run_prints_a_one_time_setup_link_and_tokens_come_from_the_cli() {
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(!stderr.contains(&token) && !stderr.contains(&secret), "secrets in the log");
 }
+
+#[test]
+fn llm_commands_use_the_configured_base_urls_against_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut sim = meetmind(dir.path())
+        .args(["sim-providers", "--addr", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "simulator did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let with_env = |cmd: &mut Command| {
+        cmd.env("GEMINI_API_KEY", "test-key")
+            .env("GEMINI_BASE_URL", format!("http://127.0.0.1:{port}/gemini"))
+            .env("MEETMIND_LLM_TIERS", "gemini,groq");
+    };
+    let mut check = meetmind(dir.path());
+    check.args(["llm", "check"]);
+    with_env(&mut check);
+    let out = check.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("groq        skipped: no API key"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("gemini") && l.contains(" ok ")), "{text}");
+    assert!(!text.contains("test-key"), "keys never printed");
+
+    let mut complete = meetmind(dir.path());
+    complete.args(["llm", "complete", "Tell me about a hard bug you fixed"]);
+    with_env(&mut complete);
+    let out = complete.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.starts_with("tier: gemini\n"), "{text}");
+    assert!(text.contains("hard bug you fixed"), "{text}");
+    let _ = sim.kill();
+    let _ = sim.wait();
+}

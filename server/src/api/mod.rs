@@ -4,6 +4,7 @@
 mod accounts;
 pub mod jobs;
 pub mod openapi;
+pub mod providers;
 pub mod schedules;
 pub mod workflows;
 
@@ -24,6 +25,7 @@ use crate::{auth::Auth, error::ApiError};
 pub struct ApiState {
     pub auth: Arc<Auth>,
     pub engine: Arc<crate::scheduler::engine::Engine>,
+    pub llm: Arc<crate::llm::router::Router>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -53,6 +55,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/schedules/{id}/pause", post(schedules::pause))
         .route("/api/v1/schedules/{id}/resume", post(schedules::resume))
         .route("/api/v1/starvation", get(schedules::starvation))
+        .route("/api/v1/providers", get(providers::list))
+        .route("/api/v1/providers/{name}/breaker", post(providers::force))
         .route("/api/v1/queues", get(jobs::queues))
         .route("/api/v1/queues/{name}", patch(jobs::patch_queue))
         .route("/api/v1/queues/{name}/pause", post(jobs::pause_queue))

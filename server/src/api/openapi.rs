@@ -52,6 +52,8 @@ const OPS: &[Op] = &[
     op("POST", "/api/v1/schedules/{id}/pause", "Pause a schedule", None, ("200", "")),
     op("POST", "/api/v1/schedules/{id}/resume", "Resume a schedule from now", None, ("200", "")),
     op("GET", "/api/v1/starvation", "Recent starvation events: queue, job, wait, cause (saturated, inversion, no_worker) and the aging applied", None, ("200", "")),
+    op("GET", "/api/v1/providers", "Each LLM provider: breaker state, error rate, p50/p95 latency, last error", None, ("200", "")),
+    op("POST", "/api/v1/providers/{name}/breaker", "Force a provider's breaker: {state: open|closed|auto}", Some("BreakerForce"), ("200", "")),
     op("GET", "/api/v1/queues", "Queues with their settings and counts per state", None, ("200", "")),
     op("PATCH", "/api/v1/queues/{name}", "Change a queue's concurrency, pause, retry policy or starvation_after_ms", Some("QueuePatch"), ("200", "Queue")),
     op("POST", "/api/v1/queues/{name}/pause", "Pause a queue", None, ("200", "Queue")),
@@ -114,6 +116,7 @@ fn schemas() -> Value {
         "NewSchedule": {"type": "object", "required": ["name", "cron", "job"], "properties": {
             "name": {"type": "string"}, "cron": {"type": "string", "examples": ["0 9 * * 1-5"]},
             "timezone": {"type": "string", "default": "UTC"}, "job": {"$ref": "#/components/schemas/NewJob"}}},
+        "BreakerForce": {"type": "object", "required": ["state"], "properties": {"state": {"type": "string", "enum": ["open", "closed", "auto"]}}},
         "NewUser": {"type": "object", "required": ["email", "name", "role", "password"], "properties": {
             "email": {"type": "string"}, "name": {"type": "string"},
             "role": {"type": "string", "enum": ["admin", "interviewer"]}, "password": {"type": "string", "minLength": 10}}},

@@ -1,9 +1,9 @@
-//! The LLM fallback engine. This pass holds its pure parts, free of I/O and
-//! tested on their own: the circuit breaker, error classes with the retry
-//! decision, and the retry budget. Providers, the router and the simulator
-//! build on them.
+//! The LLM fallback engine: provider clients, the tiered router with its
+//! breakers, budgets and bulkheads, the offline tier, and the simulator.
+//! The pure parts (breaker, budget, retry, wire, offline) do no I/O.
 
 pub mod breaker;
+pub mod cli;
 pub mod offline;
 pub mod router;
 pub mod budget;
@@ -11,3 +11,51 @@ pub mod provider;
 pub mod retry;
 pub mod sim;
 pub mod wire;
+
+use std::{sync::Arc, time::Duration};
+
+/// One configured provider tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderConfig {
+    pub name: String,
+    pub base_url: String,
+    /// None: the provider is skipped.
+    pub key: Option<String>,
+    pub model: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmConfig {
+    /// In fallback order; offline is always last.
+    pub tiers: Vec<ProviderConfig>,
+    /// The overall budget of one call.
+    pub deadline: Duration,
+}
+
+/// The providers that have keys, in tier order.
+pub fn providers(config: &LlmConfig) -> Vec<Arc<dyn provider::Provider>> {
+    let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap_or_default();
+    let mut out: Vec<Arc<dyn provider::Provider>> = Vec::new();
+    for t in &config.tiers {
+        let Some(key) = &t.key else {
+            tracing::info!(provider = %t.name, "no API key: this tier is skipped");
+            continue;
+        };
+        out.push(if t.name == "gemini" {
+            Arc::new(provider::HttpProvider::gemini(http.clone(), &t.base_url, key, &t.model))
+        } else {
+            Arc::new(provider::HttpProvider::openai_compatible(&t.name, http.clone(), &t.base_url, key, &t.model))
+        });
+    }
+    if out.is_empty() {
+        tracing::info!("no LLM provider configured: every AI answer comes from the offline tier (degraded)");
+    }
+    out
+}
+
+/// The router for a configuration, with its background prober running.
+pub fn build_router(config: &LlmConfig, clock: crate::clock::SharedClock) -> Arc<router::Router> {
+    let r = router::Router::new(providers(config), router::RouterConfig::default(), clock);
+    r.spawn_prober();
+    r
+}

@@ -81,6 +81,7 @@ pub fn app_with_auth(
         node_id: "test-node".into(),
         auth: auth.clone(),
         engine,
+        llm: meetmind::llm::router::Router::new(Vec::new(), Default::default(), Arc::new(meetmind::clock::SystemClock)),
     });
     (router, auth)
 }
