@@ -127,3 +127,59 @@ async fn retry_hints_are_honoured_when_they_fit_and_daily_quotas_move_on() {
     assert_eq!(requests(&base, "gemini").await - before, 1);
     assert!(a.attempts[0].error.as_deref().unwrap().contains("quota"));
 }
+
+async fn collect(r: &Router, limits: meetmind::llm::router::StreamLimits) -> (Vec<meetmind::llm::router::StreamEvent>, meetmind::llm::router::Answer) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let answer = r.stream(&Purpose::Generic, &prompt(), limits, &tx).await;
+    drop(tx);
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(e);
+    }
+    (events, answer)
+}
+
+#[tokio::test]
+async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it() {
+    use meetmind::llm::router::{StreamEvent, StreamLimits};
+    let base = sim().await;
+    let r = router(&base, fast());
+    let limits = StreamLimits { deadline: Duration::from_secs(8), ttft: Duration::from_millis(300), stall: Duration::from_millis(300) };
+
+    let (events, a) = collect(&r, limits).await;
+    assert_eq!(a.tier, "gemini");
+    assert!(matches!(events.last(), Some(StreamEvent::Done { tier, degraded: false }) if tier == "gemini"));
+    assert!(events.iter().filter(|e| matches!(e, StreamEvent::Token(_))).count() > 5);
+
+    // Cut before any token: the next tier streams instead.
+    fault(&base, "gemini", json!({"cut_after_tokens": 0})).await;
+    let (events, a) = collect(&r, limits).await;
+    assert_eq!(a.tier, "groq", "{events:?}");
+    assert!(matches!(events.last(), Some(StreamEvent::Done { tier, .. }) if tier == "groq"));
+
+    // No first token in time (a hang): also the next tier.
+    fault(&base, "gemini", json!({"hang": true})).await;
+    let t0 = Instant::now();
+    let (_, a) = collect(&r, limits).await;
+    assert_eq!(a.tier, "groq");
+    assert!(t0.elapsed() < Duration::from_millis(2000));
+
+    // Cut after 3 tokens: those 3 stand, then an explicit interruption.
+    fault(&base, "gemini", json!({})).await;
+    fault(&base, "groq", json!({"cut_after_tokens": 3})).await;
+    let r2 = {
+        let http = reqwest::Client::new();
+        let providers: Vec<Arc<dyn Provider>> = vec![Arc::new(HttpProvider::openai_compatible("groq", http, &format!("{base}/groq/v1"), "k", "m"))];
+        Router::new(providers, fast(), Arc::new(SystemClock))
+    };
+    let (events, _) = collect(&r2, limits).await;
+    let tokens = events.iter().filter(|e| matches!(e, StreamEvent::Token(_))).count();
+    assert_eq!(tokens, 3, "{events:?}");
+    assert!(matches!(events.last(), Some(StreamEvent::Interrupted { .. })), "{events:?}");
+
+    // Everything down: the offline answer, degraded, and still a clean end.
+    fault(&base, "groq", json!({"error_rate": 1.0})).await;
+    let (events, a) = collect(&r2, limits).await;
+    assert!(a.degraded);
+    assert!(matches!(events.last(), Some(StreamEvent::Done { degraded: true, .. })));
+}

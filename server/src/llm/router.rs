@@ -68,6 +68,31 @@ pub struct Answer {
     pub tokens_out: Option<u64>,
 }
 
+/// Time limits of a streamed call.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    pub deadline: Duration,
+    /// No first token within this: the tier failed.
+    pub ttft: Duration,
+    /// No next token within this: the stream stalled.
+    pub stall: Duration,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits { deadline: Duration::from_secs(8), ttft: Duration::from_secs(3), stall: Duration::from_secs(3) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StreamEvent {
+    Token(String),
+    Done { tier: String, degraded: bool },
+    /// Cut after the first token; the text so far stands.
+    Interrupted { tier: String, reason: String },
+}
+
 /// Recent outcomes of one provider, for health reporting.
 #[derive(Debug, Default)]
 struct Health {
@@ -229,6 +254,74 @@ impl Router {
             latency_ms: started.elapsed().as_millis() as u64,
             tokens_out: None,
         }
+    }
+
+    /// A streamed call: tokens go to `tx` as they come. A stream that fails
+    /// before its first token falls over to the next tier; one cut after it
+    /// ends with `Interrupted`. All tiers down: the offline answer, degraded.
+    pub async fn stream(
+        &self,
+        purpose: &Purpose,
+        prompt: &Prompt,
+        limits: StreamLimits,
+        tx: &tokio::sync::mpsc::Sender<StreamEvent>,
+    ) -> Answer {
+        let started = Instant::now();
+        let mut attempts = Vec::new();
+        for tier in &self.tiers {
+            let name = tier.provider.name().to_string();
+            let admission = self.admit(tier);
+            if admission == Admission::Refused {
+                attempts.push(Attempt { tier: name, error: Some("skipped: breaker open".into()), latency_ms: 0 });
+                continue;
+            }
+            let remaining = limits.deadline.saturating_sub(started.elapsed());
+            let Ok(Ok(_permit)) = tokio::time::timeout(remaining, tier.bulkhead.clone().acquire_owned()).await else {
+                attempts.push(Attempt { tier: name, error: Some("skipped: bulkhead full".into()), latency_ms: 0 });
+                continue;
+            };
+            let (tok_tx, mut tok_rx) = tokio::sync::mpsc::channel::<String>(64);
+            let forward = async {
+                while let Some(t) = tok_rx.recv().await {
+                    if tx.send(StreamEvent::Token(t)).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let t0 = Instant::now();
+            let ttft = limits.ttft.min(remaining);
+            let call = async {
+                let r = tier.provider.stream(prompt, ttft, limits.stall, &tok_tx).await;
+                drop(tok_tx);
+                r
+            };
+            let (result, ()) = tokio::join!(call, forward);
+            let latency_ms = t0.elapsed().as_millis() as u64;
+            match result {
+                Ok(reply) => {
+                    self.record(tier, admission, true);
+                    self.note(tier, latency_ms, true, None);
+                    attempts.push(Attempt { tier: name.clone(), error: None, latency_ms });
+                    let _ = tx.send(StreamEvent::Done { tier: name.clone(), degraded: false }).await;
+                    return Answer { text: reply.text, tier: name, degraded: false, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: reply.tokens_out };
+                }
+                Err(sf) => {
+                    self.record(tier, admission, false);
+                    let error = describe(&sf.failure);
+                    self.note(tier, latency_ms, false, Some(error.clone()));
+                    attempts.push(Attempt { tier: name.clone(), error: Some(error.clone()), latency_ms });
+                    if sf.tokens_sent > 0 {
+                        // Words already reached the user: no silent switch of voice.
+                        let _ = tx.send(StreamEvent::Interrupted { tier: name.clone(), reason: error }).await;
+                        return Answer { text: String::new(), tier: name, degraded: false, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: Some(sf.tokens_sent as u64) };
+                    }
+                }
+            }
+        }
+        let text = offline::answer(purpose);
+        let _ = tx.send(StreamEvent::Token(text.clone())).await;
+        let _ = tx.send(StreamEvent::Done { tier: "offline".into(), degraded: true }).await;
+        Answer { text, tier: "offline".into(), degraded: true, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: None }
     }
 
     /// Background probing: a tiny request to each provider whose breaker has
