@@ -183,3 +183,30 @@ async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it()
     assert!(a.degraded);
     assert!(matches!(events.last(), Some(StreamEvent::Done { degraded: true, .. })));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_provider_does_not_stall_the_others() {
+    let base = sim().await;
+    let config = RouterConfig { bulkhead: 4, attempt_timeout: Duration::from_millis(300), ..fast() };
+    let r = router(&base, config);
+    fault(&base, "gemini", json!({"hang": true})).await;
+    let t0 = Instant::now();
+    let calls: Vec<_> = (0..100)
+        .map(|_| {
+            let r = r.clone();
+            tokio::spawn(async move { r.complete(&Purpose::Generic, &prompt(), Duration::from_secs(8)).await })
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    for c in calls {
+        let a = c.await.unwrap();
+        assert_eq!(a.tier, "groq", "{a:?}");
+        slowest = slowest.max(Duration::from_millis(a.latency_ms));
+    }
+    // Each call spends at most one attempt timeout on the hanging tier.
+    assert!(slowest < Duration::from_millis(1500), "slowest call took {slowest:?}");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    // The bulkhead bounded the hanging calls: at most 4 at a time reached it.
+    let hung = requests(&base, "gemini").await;
+    assert!(hung <= 4 * 3 + 10, "the hanging provider saw {hung} requests");
+}

@@ -34,6 +34,9 @@ pub struct RouterConfig {
     pub budget_window_ms: i64,
     /// Real calls may be the half-open probes (otherwise a background task probes).
     pub real_calls_probe: bool,
+    /// One attempt may take at most this, so a hanging provider leaves time
+    /// for the tiers after it.
+    pub attempt_timeout: Duration,
 }
 
 impl Default for RouterConfig {
@@ -45,6 +48,7 @@ impl Default for RouterConfig {
             retry_ratio: 0.2,
             budget_window_ms: 10_000,
             real_calls_probe: false,
+            attempt_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -190,7 +194,7 @@ impl Router {
                 attempts.push(Attempt { tier: name, error: Some("skipped: breaker open".into()), latency_ms: 0 });
                 continue;
             }
-            let remaining = deadline.saturating_sub(started.elapsed());
+            let remaining = deadline.saturating_sub(started.elapsed()).min(self.config.attempt_timeout);
             let permit = match tokio::time::timeout(remaining, tier.bulkhead.clone().acquire_owned()).await {
                 Ok(Ok(p)) => p,
                 _ => {
@@ -206,7 +210,7 @@ impl Router {
                     break 'tiers;
                 }
                 let t0 = Instant::now();
-                let result = tier.provider.complete(prompt, remaining).await;
+                let result = tier.provider.complete(prompt, remaining.min(self.config.attempt_timeout)).await;
                 let latency_ms = t0.elapsed().as_millis() as u64;
                 match result {
                     Ok(reply) => {
@@ -276,7 +280,8 @@ impl Router {
                 continue;
             }
             let remaining = limits.deadline.saturating_sub(started.elapsed());
-            let Ok(Ok(_permit)) = tokio::time::timeout(remaining, tier.bulkhead.clone().acquire_owned()).await else {
+            let slot_wait = remaining.min(self.config.attempt_timeout);
+            let Ok(Ok(_permit)) = tokio::time::timeout(slot_wait, tier.bulkhead.clone().acquire_owned()).await else {
                 attempts.push(Attempt { tier: name, error: Some("skipped: bulkhead full".into()), latency_ms: 0 });
                 continue;
             };
