@@ -4,6 +4,7 @@ import { defineConfig } from "@playwright/test";
 // build, started fresh on its own port with an empty SQLite database.
 const PORT = Number(process.env.E2E_PORT ?? 3300);
 const BASE = `http://127.0.0.1:${PORT}`;
+const SIM_PORT = Number(process.env.E2E_SIM_PORT ?? 3390);
 
 export default defineConfig({
   testDir: "./tests",
@@ -29,7 +30,17 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [
+  {
+    // The LLM provider simulator, standing in for Gemini.
+    command: `exec ../target/debug/meetmind sim-providers --addr 127.0.0.1:${SIM_PORT}`,
+    url: `http://127.0.0.1:${SIM_PORT}/_sim/stats`,
+    timeout: 30_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+  },
+  {
     // A fresh database with one admin, created the way an operator would.
     command:
       "rm -rf .tmp && mkdir -p .tmp && echo 'e2e admin password' | ../target/debug/meetmind user create --admin --email admin@e2e.test --name 'E2E Admin' && exec ../target/debug/meetmind serve",
@@ -43,6 +54,10 @@ export default defineConfig({
       DATABASE_URL: "sqlite://.tmp/e2e.db",
       MEETMIND_SITE_ROOT: "../target/site",
       MEETMIND_SHUTDOWN_GRACE_SECS: "2",
+      MEETMIND_LLM_TIERS: "gemini",
+      GEMINI_API_KEY: "e2e-not-a-real-key",
+      GEMINI_BASE_URL: `http://127.0.0.1:${SIM_PORT}/gemini`,
     },
   },
+  ],
 });

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
 
-use crate::auth::{AppError, Me, NewUser, UserRole};
+use crate::auth::{AppError, Me, UserRole};
 
 #[server(endpoint = "me")]
 pub async fn who_am_i() -> Result<Option<Me>, AppError> {
@@ -42,7 +42,7 @@ pub async fn setup_check(token: String) -> Result<bool, AppError> {
 #[server(endpoint = "setup")]
 pub async fn complete_setup(token: String, email: String, name: String, password: String) -> Result<(), AppError> {
     use crate::services::{auth_service, request_meta, set_cookie};
-    let user = NewUser { email, name, role: UserRole::Admin, password };
+    let user = crate::auth::NewUser { email, name, role: UserRole::Admin, password };
     let session = auth_service()?.complete_setup(&token, user, &request_meta()?).await?;
     set_cookie(&session.set_cookie);
     leptos_axum::redirect("/");

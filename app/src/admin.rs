@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::AdminOnly;
-use crate::auth::{AppError, AuditEntry, CreatedToken, NewUser, TokenView, UserRole, UserView, SCOPES};
+use crate::auth::{AppError, AuditEntry, CreatedToken, TokenView, UserRole, UserView, SCOPES};
 
 #[server(endpoint = "users_list")]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
@@ -15,7 +15,7 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
 #[server(endpoint = "users_create")]
 pub async fn create_user(email: String, name: String, role: UserRole, password: String) -> Result<UserView, AppError> {
     let who = crate::services::require_admin()?;
-    crate::services::auth_service()?.create_user(&who, NewUser { email, name, role, password }).await
+    crate::services::auth_service()?.create_user(&who, crate::auth::NewUser { email, name, role, password }).await
 }
 
 #[server(endpoint = "users_set_role")]

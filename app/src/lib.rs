@@ -8,6 +8,7 @@ pub mod dag;
 pub mod jobs;
 pub mod layout;
 pub mod pages;
+pub mod providers;
 #[cfg(feature = "ssr")]
 pub mod services;
 
@@ -21,7 +22,8 @@ use leptos_router::{
 use account::{LoginPage, SetupPage};
 use admin::{AuditPage, TokensPage, UsersPage};
 use layout::Shell;
-use pages::{Dashboard, Interviews, Jobs, NotFound, Providers, Workflows};
+use pages::{Dashboard, Interviews, Jobs, NotFound, Workflows};
+use providers::ProvidersPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -68,7 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/jobs") view=Jobs/>
                     <Route path=path!("/workflows") view=Workflows/>
                     <Route path=path!("/interviews") view=Interviews/>
-                    <Route path=path!("/providers") view=Providers/>
+                    <Route path=path!("/providers") view=ProvidersPage/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                     <Route path=path!("/admin/users") view=UsersPage/>

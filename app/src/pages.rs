@@ -56,15 +56,6 @@ pub fn Interviews() -> impl IntoView {
     }
 }
 
-#[component]
-pub fn Providers() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Providers"
-            what="LLM provider tiers, circuit-breaker state, error rates and latency."
-        />
-    }
-}
 
 /// The fallback route. On the server it also sets the HTTP status to 404.
 #[component]

@@ -45,6 +45,20 @@ pub trait AuthService: Send + Sync + 'static {
     async fn revoke_token(&self, who: &Principal, id: &str) -> Result<(), AppError>;
 
     async fn audit_log(&self, who: &Principal, limit: u32) -> Result<Vec<AuditEntry>, AppError>;
+
+    /// Records an admin action taken elsewhere (for example a forced breaker).
+    async fn note_admin_action(&self, who: &Principal, action: &str, target: &str, detail: &str);
+}
+
+/// The LLM engine's health and overrides, for the Providers page.
+pub trait LlmService: Send + Sync + 'static {
+    fn health(&self) -> Vec<crate::providers::ProviderHealth>;
+    /// Some(true) forces open, Some(false) closed, None automatic; false when unknown.
+    fn force(&self, provider: &str, open: Option<bool>) -> bool;
+}
+
+pub fn llm_service() -> Result<Arc<dyn LlmService>, AppError> {
+    use_context::<Arc<dyn LlmService>>().ok_or_else(|| AppError::Server("LLM service missing".into()))
 }
 
 pub fn auth_service() -> Result<Arc<dyn AuthService>, AppError> {

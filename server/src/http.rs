@@ -83,7 +83,11 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let auth_service: Arc<dyn app::services::AuthService> = state.auth.clone();
-    let context = move || leptos::prelude::provide_context(auth_service.clone());
+    let llm_service: Arc<dyn app::services::LlmService> = state.llm.clone();
+    let context = move || {
+        leptos::prelude::provide_context(auth_service.clone());
+        leptos::prelude::provide_context(llm_service.clone());
+    };
     let api = api::router(ApiState { auth: state.auth.clone(), engine: state.engine.clone(), llm: state.llm.clone() });
     Router::new()
         .route("/healthz", get(ops::healthz))

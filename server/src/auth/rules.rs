@@ -82,6 +82,8 @@ pub const RULES: &[Rule] = &[
     api("POST", "/api/tokens_create", Admin),
     api("POST", "/api/tokens_revoke", Admin),
     api("POST", "/api/audit_list", Admin),
+    api("POST", "/api/providers_health", Admin),
+    api("POST", "/api/providers_force", Admin),
     // REST.
     api("GET", "/api/v1/openapi.json", Authenticated),
     api("GET", "/api/v1/me", Authenticated),

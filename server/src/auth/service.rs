@@ -253,6 +253,10 @@ impl AuthService for Auth {
         Ok(())
     }
 
+    async fn note_admin_action(&self, who: &Principal, action: &str, target: &str, detail: &str) {
+        self.audit(&who.actor(), action, target, detail).await;
+    }
+
     async fn audit_log(&self, who: &Principal, limit: u32) -> Result<Vec<AuditEntry>, AppError> {
         admin_only(who)?;
         let rows = self.store.list_audit(i64::from(limit.clamp(1, 1000))).await.map_err(internal)?;

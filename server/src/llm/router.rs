@@ -105,16 +105,7 @@ struct Health {
     last_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ProviderHealth {
-    pub name: String,
-    pub breaker: &'static str,
-    pub error_rate: f64,
-    pub p50_ms: Option<u64>,
-    pub p95_ms: Option<u64>,
-    pub calls: usize,
-    pub last_error: Option<String>,
-}
+pub use app::providers::ProviderHealth;
 
 struct Tier {
     provider: Arc<dyn Provider>,
@@ -375,7 +366,7 @@ impl Router {
                 let _ = now;
                 ProviderHealth {
                     name: t.provider.name().to_string(),
-                    breaker: lock(&t.breaker).state().name(),
+                    breaker: lock(&t.breaker).state().name().to_string(),
                     error_rate: if h.recent.is_empty() { 0.0 } else { fails as f64 / h.recent.len() as f64 },
                     p50_ms: pct(0.5),
                     p95_ms: pct(0.95),
@@ -408,5 +399,15 @@ fn describe(f: &Failure) -> String {
         Failure::Connect => "connection failed".into(),
         Failure::Empty => "empty response".into(),
         Failure::Cut => "response cut".into(),
+    }
+}
+
+impl app::services::LlmService for Router {
+    fn health(&self) -> Vec<ProviderHealth> {
+        Router::health(self)
+    }
+
+    fn force(&self, provider: &str, open: Option<bool>) -> bool {
+        Router::force(self, provider, open)
     }
 }
