@@ -246,3 +246,92 @@ pub async fn latency(config: &Config, samples: usize, kind: QueueKind) -> Result
     scratch.finish().await;
     Ok(())
 }
+
+/// The LLM engine's overhead over a direct call, open-loop at a fixed rate,
+/// against the in-process provider simulator on 127.0.0.1.
+pub async fn llm_overhead(rate: u32, secs: u64) -> Result<(), BenchError> {
+    use crate::llm::{
+        offline::Purpose,
+        provider::{HttpProvider, Provider},
+        router::Router,
+        wire::{self, Message, Prompt, Role},
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| BenchError::Other(e.to_string()))?;
+    let addr = listener.local_addr().map_err(|e| BenchError::Other(e.to_string()))?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, crate::llm::sim::router()).await;
+    });
+    let base = format!("http://{addr}/groq/v1");
+    let prompt = Prompt { system: None, messages: vec![Message { role: Role::User, text: "ping".into() }], temperature: 0.0, max_tokens: 8 };
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap_or_default();
+    let provider: Arc<dyn Provider> = Arc::new(HttpProvider::openai_compatible("groq", http.clone(), &base, "k", "m"));
+    let router = Router::new(vec![provider], crate::llm::router::RouterConfig { bulkhead: 4096, ..Default::default() }, Arc::new(SystemClock));
+    let body = wire::openai_request("m", &prompt, false);
+
+    async fn run<F, Fut>(rate: u32, secs: u64, call: F) -> Vec<u64>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = bool> + Send + 'static,
+    {
+        let call = Arc::new(call);
+        let (tx, mut rx) = mpsc::unbounded_channel::<u64>();
+        let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let total = u64::from(rate) * secs;
+        for _ in 0..total {
+            tick.tick().await;
+            let (call, tx) = (call.clone(), tx.clone());
+            tokio::spawn(async move {
+                let t0 = Instant::now();
+                if call().await {
+                    let _ = tx.send(t0.elapsed().as_micros() as u64);
+                }
+            });
+        }
+        drop(tx);
+        let mut out = Vec::new();
+        while let Some(us) = rx.recv().await {
+            out.push(us);
+        }
+        out.sort_unstable();
+        out
+    }
+    let pct = |v: &[u64], p: f64| v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0) as f64 / 1000.0;
+
+    // Warm both paths (connections, JIT-free but caches and pools).
+    for _ in 0..200 {
+        let _ = http.post(format!("{base}/chat/completions")).json(&body).send().await;
+        router.complete(&Purpose::Generic, &prompt, Duration::from_secs(8)).await;
+    }
+    let direct = {
+        let (http, url, body) = (http.clone(), format!("{base}/chat/completions"), body.clone());
+        run(rate, secs, move || {
+            let (http, url, body) = (http.clone(), url.clone(), body.clone());
+            async move {
+                match http.post(&url).json(&body).send().await {
+                    Ok(r) => r.text().await.ok().is_some_and(|t| wire::openai_reply(&t).is_ok()),
+                    Err(_) => false,
+                }
+            }
+        })
+        .await
+    };
+    let routed = {
+        let (router, prompt) = (router.clone(), prompt.clone());
+        run(rate, secs, move || {
+            let (router, prompt) = (router.clone(), prompt.clone());
+            async move { !router.complete(&Purpose::Generic, &prompt, Duration::from_secs(8)).await.degraded }
+        })
+        .await
+    };
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!("LLM engine overhead: open loop at {rate} req/s for {secs} s per path, simulator on 127.0.0.1, {cpus} cores shared by load, engine and simulator");
+    println!("  direct reqwest: n={} p50 {:.3} ms  p99 {:.3} ms", direct.len(), pct(&direct, 0.5), pct(&direct, 0.99));
+    println!("  via the engine: n={} p50 {:.3} ms  p99 {:.3} ms", routed.len(), pct(&routed, 0.5), pct(&routed, 0.99));
+    println!(
+        "  overhead:       p50 {:+.3} ms  p99 {:+.3} ms",
+        pct(&routed, 0.5) - pct(&direct, 0.5),
+        pct(&routed, 0.99) - pct(&direct, 0.99)
+    );
+    Ok(())
+}

@@ -72,6 +72,13 @@ pub enum BenchCommand {
         #[command(flatten)]
         overrides: Overrides,
     },
+    /// The LLM engine's overhead over a direct call, open loop, against the simulator.
+    LlmOverhead {
+        #[arg(long, default_value_t = 1_000)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
     /// Sequential enqueue→start samples; prints p50, p99 and max.
     Latency {
         #[arg(long, default_value_t = 1_000)]

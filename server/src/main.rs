@@ -112,6 +112,7 @@ async fn main() -> ExitCode {
         Command::Bench(bench) => {
             let overrides = match &bench {
                 BenchCommand::BurnDown { overrides, .. } | BenchCommand::Latency { overrides, .. } => overrides.clone(),
+                BenchCommand::LlmOverhead { .. } => Overrides::default(),
             };
             let config = match load(cli.config, &overrides) {
                 Ok(c) => c,
@@ -122,6 +123,7 @@ async fn main() -> ExitCode {
                     let b = meetmind::bench::BurnDown { jobs, workers, batch: batch.max(1), scheduler: config.scheduler };
                     meetmind::bench::burn_down(&config, &b).await
                 }
+                BenchCommand::LlmOverhead { rate, secs } => meetmind::bench::llm_overhead(rate.max(1), secs.max(1)).await,
                 BenchCommand::Latency { samples, .. } => {
                     meetmind::bench::latency(&config, samples.max(1), config.scheduler).await
                 }
