@@ -102,6 +102,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         },
     );
     let llm = crate::llm::build_router(&config.llm, Arc::new(SystemClock));
+    crate::llm::spawn_call_recorder(&llm, store.clone());
     let scheduler = if config.has_role(Role::Worker) || config.has_role(Role::Maintenance) {
         let runtime = RuntimeConfig {
             queue_kind: config.scheduler,

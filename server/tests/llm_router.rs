@@ -2,6 +2,8 @@
 //! breaker sparing a dead primary, the offline tier when all are down, retry
 //! hints that fit the deadline (and those that do not), and daily quotas.
 
+mod common;
+
 use std::{sync::Arc, time::{Duration, Instant}};
 
 use meetmind::{
@@ -209,4 +211,43 @@ async fn a_hanging_provider_does_not_stall_the_others() {
     // The bulkhead bounded the hanging calls: at most 4 at a time reached it.
     let hung = requests(&base, "gemini").await;
     assert!(hung <= 4 * 3 + 10, "the hanging provider saw {hung} requests");
+}
+
+async fn calls_are_recorded_in(db: common::TestDb) -> common::TestDb {
+    let base = sim().await;
+    let r = router(&base, fast());
+    meetmind::llm::spawn_call_recorder(&r, db.store.clone());
+    fault(&base, "gemini", json!({"quota_exhausted": true})).await;
+    let purpose = Purpose::Summary { sentences: vec!["We shipped the migration.".into()] };
+    let a = r.complete(&purpose, &prompt(), Duration::from_secs(8)).await;
+    assert_eq!(a.tier, "groq");
+    let mut rows = Vec::new();
+    for _ in 0..50 {
+        rows = db.store.list_llm_calls(10).await.unwrap();
+        if !rows.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!((row.purpose.as_str(), row.tier.as_str(), row.degraded), ("summary", "groq", false));
+    let attempts: serde_json::Value = serde_json::from_str(&row.attempts).unwrap();
+    assert_eq!(attempts[0]["tier"], "gemini");
+    assert!(attempts[0]["error"].as_str().unwrap().contains("quota"));
+    assert_eq!(attempts[1]["tier"], "groq");
+    assert!(attempts[1]["error"].is_null());
+    db
+}
+
+#[tokio::test]
+async fn every_call_is_recorded_on_sqlite() {
+    let db = common::TestDb::sqlite().await.migrated().await;
+    calls_are_recorded_in(db).await.finish().await;
+}
+
+#[tokio::test]
+async fn every_call_is_recorded_on_postgres() {
+    let Some(db) = common::TestDb::postgres().await else { return };
+    calls_are_recorded_in(db.migrated().await).await.finish().await;
 }

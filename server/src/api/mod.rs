@@ -56,6 +56,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/schedules/{id}/resume", post(schedules::resume))
         .route("/api/v1/starvation", get(schedules::starvation))
         .route("/api/v1/providers", get(providers::list))
+        .route("/api/v1/providers/calls", get(providers::calls))
         .route("/api/v1/providers/{name}/breaker", post(providers::force))
         .route("/api/v1/queues", get(jobs::queues))
         .route("/api/v1/queues/{name}", patch(jobs::patch_queue))

@@ -53,6 +53,7 @@ const OPS: &[Op] = &[
     op("POST", "/api/v1/schedules/{id}/resume", "Resume a schedule from now", None, ("200", "")),
     op("GET", "/api/v1/starvation", "Recent starvation events: queue, job, wait, cause (saturated, inversion, no_worker) and the aging applied", None, ("200", "")),
     op("GET", "/api/v1/providers", "Each LLM provider: breaker state, error rate, p50/p95 latency, last error", None, ("200", "")),
+    op("GET", "/api/v1/providers/calls", "Recent LLM calls: purpose, tier, attempts with errors, latency, tokens, degraded", None, ("200", "")),
     op("POST", "/api/v1/providers/{name}/breaker", "Force a provider's breaker: {state: open|closed|auto}", Some("BreakerForce"), ("200", "")),
     op("GET", "/api/v1/queues", "Queues with their settings and counts per state", None, ("200", "")),
     op("PATCH", "/api/v1/queues/{name}", "Change a queue's concurrency, pause, retry policy or starvation_after_ms", Some("QueuePatch"), ("200", "Queue")),

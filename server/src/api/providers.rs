@@ -37,3 +37,27 @@ pub async fn force(
     }
     Ok(Json(s.llm.health().into_iter().find(|h| h.name == name)))
 }
+
+#[derive(Deserialize)]
+pub struct CallsQuery {
+    limit: Option<i64>,
+}
+
+/// Recent LLM calls, newest first: purpose, tier, attempts with errors, latency, tokens, degraded.
+pub async fn calls(
+    State(s): State<ApiState>,
+    axum::extract::Query(q): axum::extract::Query<CallsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let rows = s.engine.store.list_llm_calls(q.limit.unwrap_or(100)).await?;
+    let out: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "at_ms": r.at, "purpose": r.purpose, "tier": r.tier, "degraded": r.degraded,
+                "latency_ms": r.latency_ms, "tokens_out": r.tokens_out,
+                "attempts": serde_json::from_str::<serde_json::Value>(&r.attempts).unwrap_or_default(),
+            })
+        })
+        .collect();
+    Ok(Json(out))
+}

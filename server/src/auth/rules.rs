@@ -116,6 +116,7 @@ pub const RULES: &[Rule] = &[
     api("POST", "/api/v1/schedules/{id}/resume", Scope("workflows:write")),
     api("GET", "/api/v1/starvation", Scope("jobs:read")),
     api("GET", "/api/v1/providers", Admin),
+    api("GET", "/api/v1/providers/calls", Admin),
     api("POST", "/api/v1/providers/{name}/breaker", Admin),
     api("GET", "/api/v1/queues", Scope("jobs:read")),
     api("PATCH", "/api/v1/queues/{name}", Admin),

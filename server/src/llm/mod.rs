@@ -59,3 +59,36 @@ pub fn build_router(config: &LlmConfig, clock: crate::clock::SharedClock) -> Arc
     r.spawn_prober();
     r
 }
+
+/// Writes every call record to the store, in batches, off the call path.
+pub fn spawn_call_recorder(router: &router::Router, store: Arc<dyn crate::store::Store>) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<router::CallRecord>();
+    router.record_calls_to(tx);
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while let Ok(r) = rx.try_recv() {
+                batch.push(r);
+                if batch.len() >= 500 {
+                    break;
+                }
+            }
+            let rows: Vec<crate::store::LlmCallRow> = batch
+                .into_iter()
+                .map(|r| crate::store::LlmCallRow {
+                    id: 0,
+                    at: r.at_ms,
+                    purpose: r.purpose.to_string(),
+                    tier: r.tier,
+                    degraded: r.degraded,
+                    latency_ms: r.latency_ms as i64,
+                    tokens_out: r.tokens_out.map(|t| t as i64),
+                    attempts: serde_json::to_string(&r.attempts).unwrap_or_else(|_| "[]".into()),
+                })
+                .collect();
+            if let Err(e) = store.insert_llm_calls(&rows).await {
+                tracing::warn!(error = %e, lost = rows.len(), "could not record LLM calls");
+            }
+        }
+    });
+}

@@ -17,6 +17,18 @@ pub enum Purpose {
     Generic,
 }
 
+impl Purpose {
+    /// The name call records carry.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Purpose::FollowUps { .. } => "follow_ups",
+            Purpose::Summary { .. } => "summary",
+            Purpose::Evidence { .. } => "evidence",
+            Purpose::Generic => "generic",
+        }
+    }
+}
+
 const BANK: &[&str] = &[
     "Can you walk me through a specific example of that, step by step?",
     "What was the hardest trade-off you made there, and why?",

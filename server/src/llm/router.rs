@@ -119,6 +119,20 @@ pub struct Router {
     tiers: Vec<Tier>,
     config: RouterConfig,
     clock: SharedClock,
+    /// Where call records go (the server writes them to the store).
+    recorder: Mutex<Option<tokio::sync::mpsc::UnboundedSender<CallRecord>>>,
+}
+
+/// One call, as recorded: what for, who answered, every attempt, how long.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallRecord {
+    pub at_ms: i64,
+    pub purpose: &'static str,
+    pub tier: String,
+    pub degraded: bool,
+    pub latency_ms: u64,
+    pub tokens_out: Option<u64>,
+    pub attempts: Vec<Attempt>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -137,7 +151,27 @@ impl Router {
                 health: Mutex::new(Health::default()),
             })
             .collect();
-        Arc::new(Router { tiers, config, clock })
+        Arc::new(Router { tiers, config, clock, recorder: Mutex::new(None) })
+    }
+
+    /// Sends a record of every call to `tx`.
+    pub fn record_calls_to(&self, tx: tokio::sync::mpsc::UnboundedSender<CallRecord>) {
+        *lock(&self.recorder) = Some(tx);
+    }
+
+    fn finish(&self, purpose: &Purpose, answer: Answer) -> Answer {
+        if let Some(tx) = lock(&self.recorder).as_ref() {
+            let _ = tx.send(CallRecord {
+                at_ms: self.clock.now_ms(),
+                purpose: purpose.label(),
+                tier: answer.tier.clone(),
+                degraded: answer.degraded,
+                latency_ms: answer.latency_ms,
+                tokens_out: answer.tokens_out,
+                attempts: answer.attempts.clone(),
+            });
+        }
+        answer
     }
 
     fn note(&self, tier: &Tier, latency_ms: u64, ok: bool, error: Option<String>) {
@@ -209,14 +243,14 @@ impl Router {
                         self.note(tier, latency_ms, true, None);
                         attempts.push(Attempt { tier: name.clone(), error: None, latency_ms });
                         drop(permit);
-                        return Answer {
+                        return self.finish(purpose, Answer {
                             text: reply.text,
                             tier: name,
                             degraded: false,
                             attempts,
                             latency_ms: started.elapsed().as_millis() as u64,
                             tokens_out: reply.tokens_out,
-                        };
+                        });
                     }
                     Err(failure) => {
                         self.record(tier, admission, false);
@@ -241,14 +275,14 @@ impl Router {
                 }
             }
         }
-        Answer {
+        self.finish(purpose, Answer {
             text: offline::answer(purpose),
             tier: "offline".into(),
             degraded: true,
             attempts,
             latency_ms: started.elapsed().as_millis() as u64,
             tokens_out: None,
-        }
+        })
     }
 
     /// A streamed call: tokens go to `tx` as they come. A stream that fails
@@ -299,7 +333,7 @@ impl Router {
                     self.note(tier, latency_ms, true, None);
                     attempts.push(Attempt { tier: name.clone(), error: None, latency_ms });
                     let _ = tx.send(StreamEvent::Done { tier: name.clone(), degraded: false }).await;
-                    return Answer { text: reply.text, tier: name, degraded: false, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: reply.tokens_out };
+                    return self.finish(purpose, Answer { text: reply.text, tier: name, degraded: false, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: reply.tokens_out });
                 }
                 Err(sf) => {
                     self.record(tier, admission, false);
@@ -309,7 +343,7 @@ impl Router {
                     if sf.tokens_sent > 0 {
                         // Words already reached the user: no silent switch of voice.
                         let _ = tx.send(StreamEvent::Interrupted { tier: name.clone(), reason: error }).await;
-                        return Answer { text: String::new(), tier: name, degraded: false, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: Some(sf.tokens_sent as u64) };
+                        return self.finish(purpose, Answer { text: String::new(), tier: name, degraded: false, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: Some(sf.tokens_sent as u64) });
                     }
                 }
             }
@@ -317,7 +351,7 @@ impl Router {
         let text = offline::answer(purpose);
         let _ = tx.send(StreamEvent::Token(text.clone())).await;
         let _ = tx.send(StreamEvent::Done { tier: "offline".into(), degraded: true }).await;
-        Answer { text, tier: "offline".into(), degraded: true, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: None }
+        self.finish(purpose, Answer { text, tier: "offline".into(), degraded: true, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: None })
     }
 
     /// Background probing: a tiny request to each provider whose breaker has

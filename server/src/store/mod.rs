@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod jobs;
+pub mod llm_calls;
 mod postgres;
 mod postgres_jobs;
 mod sqlite;
@@ -16,6 +17,7 @@ use thiserror::Error;
 
 pub use auth::{AuditRow, AuthStore, SessionRow, TokenRow, UserRow};
 pub use jobs::{JobQueries, JobRow, JobStore};
+pub use llm_calls::{LlmCallRow, LlmCallStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -56,7 +58,7 @@ pub struct PoolStats {
 }
 
 #[async_trait]
-pub trait Store: AuthStore + JobStore + JobQueries + Send + Sync + 'static {
+pub trait Store: AuthStore + JobStore + JobQueries + LlmCallStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations for this backend. Safe to run from

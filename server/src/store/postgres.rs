@@ -15,6 +15,7 @@ use super::auth::{impl_auth_store, AuditRow, SessionRow, TokenRow, UserRow};
 use crate::config::Backend;
 
 impl_auth_store!(PgStore);
+super::llm_calls::impl_llm_call_store!(PgStore);
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 

@@ -16,6 +16,7 @@ use super::auth::{impl_auth_store, AuditRow, SessionRow, TokenRow, UserRow};
 use crate::config::Backend;
 
 impl_auth_store!(SqliteStore);
+super::llm_calls::impl_llm_call_store!(SqliteStore);
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 
