@@ -121,6 +121,17 @@ pub struct Router {
     clock: SharedClock,
     /// Where call records go (the server writes them to the store).
     recorder: Mutex<Option<tokio::sync::mpsc::UnboundedSender<CallRecord>>>,
+    /// Breaker transitions, for live views.
+    transitions: tokio::sync::broadcast::Sender<BreakerEvent>,
+}
+
+/// A breaker changed state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BreakerEvent {
+    pub provider: String,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub at_ms: i64,
 }
 
 /// One call, as recorded: what for, who answered, every attempt, how long.
@@ -151,7 +162,18 @@ impl Router {
                 health: Mutex::new(Health::default()),
             })
             .collect();
-        Arc::new(Router { tiers, config, clock, recorder: Mutex::new(None) })
+        let (transitions, _) = tokio::sync::broadcast::channel(256);
+        Arc::new(Router { tiers, config, clock, recorder: Mutex::new(None), transitions })
+    }
+
+    /// Breaker transitions as they happen.
+    pub fn subscribe_transitions(&self) -> tokio::sync::broadcast::Receiver<BreakerEvent> {
+        self.transitions.subscribe()
+    }
+
+    fn announce(&self, provider: &str, t: super::breaker::Transition) {
+        tracing::warn!(provider, from = t.from, to = t.to, "breaker transition");
+        let _ = self.transitions.send(BreakerEvent { provider: provider.to_string(), from: t.from, to: t.to, at_ms: t.at });
     }
 
     /// Sends a record of every call to `tx`.
@@ -195,16 +217,18 @@ impl Router {
             return Admission::Refused;
         }
         let (a, t) = b.admit(now);
+        drop(b);
         if let Some(t) = t {
-            tracing::warn!(provider = tier.provider.name(), from = t.from, to = t.to, "breaker transition");
+            self.announce(tier.provider.name(), t);
         }
         a
     }
 
     fn record(&self, tier: &Tier, admission: Admission, ok: bool) {
         let now = self.clock.now_ms();
-        if let Some(t) = lock(&tier.breaker).record(now, admission, ok) {
-            tracing::warn!(provider = tier.provider.name(), from = t.from, to = t.to, "breaker transition");
+        let t = lock(&tier.breaker).record(now, admission, ok);
+        if let Some(t) = t {
+            self.announce(tier.provider.name(), t);
         }
     }
 
@@ -365,7 +389,7 @@ impl Router {
             }
             let (a, t) = lock(&tier.breaker).admit(self.clock.now_ms());
             if let Some(t) = t {
-                tracing::info!(provider = tier.provider.name(), from = t.from, to = t.to, "breaker transition (probe)");
+                self.announce(tier.provider.name(), t);
             }
             if a != Admission::Probe {
                 continue;
@@ -415,7 +439,10 @@ impl Router {
     pub fn force(&self, provider: &str, open: Option<bool>) -> bool {
         match self.tiers.iter().find(|t| t.provider.name() == provider) {
             Some(t) => {
-                lock(&t.breaker).force(self.clock.now_ms(), open);
+                let tr = lock(&t.breaker).force(self.clock.now_ms(), open);
+                if let Some(tr) = tr {
+                    self.announce(t.provider.name(), tr);
+                }
                 true
             }
             None => false,
