@@ -64,7 +64,16 @@ pub const KEYS: &[KeySpec] = &[
     KeySpec { key: "email_outbox", env: "MEETMIND_EMAIL_OUTBOX", flag: None, default: "data/outbox", secret: false, accepts: "a folder for .eml files when SMTP_URL is empty" },
     KeySpec { key: "email_from", env: "MEETMIND_EMAIL_FROM", flag: None, default: "MeetMind <meetmind@localhost>", secret: false, accepts: "a mailbox such as MeetMind <noreply@example.com>" },
     KeySpec { key: "email_failure_rate", env: "EMAIL_FAILURE_RATE", flag: None, default: "0", secret: false, accepts: "a number from 0 to 1 (the share of sends that fail, for demos)" },
-    KeySpec { key: "llm_tiers", env: "MEETMIND_LLM_TIERS", flag: None, default: "gemini,openrouter,groq", secret: false, accepts: "a comma-separated order of gemini, openrouter, groq (offline is always last)" },
+    KeySpec { key: "llm_tiers", env: "MEETMIND_LLM_TIERS", flag: None, default: "gemini,openrouter,groq", secret: false, accepts: "a comma-separated order of gemini, openrouter, groq, ollama (offline is always last)" },
+    KeySpec { key: "llm_attempt_timeout_ms", env: "MEETMIND_LLM_ATTEMPT_TIMEOUT_MS", flag: None, default: "3000", secret: false, accepts: "an integer number of milliseconds from 50 to 600000" },
+    KeySpec { key: "llm_ttft_ms", env: "MEETMIND_LLM_TTFT_MS", flag: None, default: "3000", secret: false, accepts: "an integer number of milliseconds from 50 to 600000 (time to first token)" },
+    KeySpec { key: "llm_stall_ms", env: "MEETMIND_LLM_STALL_MS", flag: None, default: "3000", secret: false, accepts: "an integer number of milliseconds from 50 to 600000 (longest pause between tokens)" },
+    KeySpec { key: "llm_breaker_failure_rate", env: "MEETMIND_LLM_BREAKER_FAILURE_RATE", flag: None, default: "0.5", secret: false, accepts: "a failure rate from 0 to 1 that opens a provider's breaker" },
+    KeySpec { key: "llm_breaker_min_calls", env: "MEETMIND_LLM_BREAKER_MIN_CALLS", flag: None, default: "10", secret: false, accepts: "an integer from 1 to 10000" },
+    KeySpec { key: "llm_breaker_cooldown_ms", env: "MEETMIND_LLM_BREAKER_COOLDOWN_MS", flag: None, default: "5000", secret: false, accepts: "an integer number of milliseconds from 100 to 3600000" },
+    KeySpec { key: "llm_real_calls_probe", env: "MEETMIND_LLM_REAL_CALLS_PROBE", flag: None, default: "false", secret: false, accepts: "true (user calls probe half-open providers) or false (a background probe does)" },
+    KeySpec { key: "ollama_base_url", env: "OLLAMA_BASE_URL", flag: None, default: "http://127.0.0.1:11434/v1", secret: false, accepts: "an http(s) URL ending in /v1 (any OpenAI-compatible server)" },
+    KeySpec { key: "ollama_model", env: "OLLAMA_MODEL", flag: None, default: "llama3.1", secret: false, accepts: "a model name on that server" },
     KeySpec { key: "llm_deadline_ms", env: "MEETMIND_LLM_DEADLINE_MS", flag: None, default: "8000", secret: false, accepts: "an integer number of milliseconds from 100 to 600000" },
     KeySpec { key: "gemini_api_key", env: "GEMINI_API_KEY", flag: None, default: "", secret: true, accepts: "a Gemini API key (empty skips Gemini)" },
     KeySpec { key: "gemini_base_url", env: "GEMINI_BASE_URL", flag: None, default: "https://generativelanguage.googleapis.com", secret: false, accepts: "an http(s) URL" },
@@ -257,19 +266,23 @@ impl Config {
         };
         let mut tiers = Vec::new();
         for name in get("llm_tiers").0.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            if !["gemini", "openrouter", "groq"].contains(&name) || tiers.iter().any(|t: &crate::llm::ProviderConfig| t.name == name) {
+            if !["gemini", "openrouter", "groq", "ollama"].contains(&name)
+                || tiers.iter().any(|t: &crate::llm::ProviderConfig| t.name == name)
+            {
                 return Err(invalid("llm_tiers"));
             }
             let base_key: &'static str = match name {
                 "gemini" => "gemini_base_url",
                 "openrouter" => "openrouter_base_url",
+                "ollama" => "ollama_base_url",
                 _ => "groq_base_url",
             };
             let base_url = get(base_key).0.trim().to_string();
             if !url::Url::parse(&base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
                 return Err(invalid(base_key));
             }
-            let key = get(&format!("{name}_api_key")).0.trim().to_string();
+            // A local OpenAI-compatible server needs no key: listing it enables it.
+            let key = if name == "ollama" { "none".to_string() } else { get(&format!("{name}_api_key")).0.trim().to_string() };
             tiers.push(crate::llm::ProviderConfig {
                 name: name.to_string(),
                 base_url,
@@ -278,7 +291,32 @@ impl Config {
             });
         }
         let deadline_ms = parse_int(&get("llm_deadline_ms").0, 100, 600_000).ok_or_else(|| invalid("llm_deadline_ms"))?;
-        let llm = crate::llm::LlmConfig { tiers, deadline: Duration::from_millis(deadline_ms.into()) };
+        let ms = |key: &'static str, lo: u32, hi: u32| -> Result<Duration, ConfigError> {
+            Ok(Duration::from_millis(parse_int(&get(key).0, lo, hi).ok_or_else(|| invalid(key))?.into()))
+        };
+        let failure_rate = get("llm_breaker_failure_rate")
+            .0
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|r| (0.0..=1.0).contains(r))
+            .ok_or_else(|| invalid("llm_breaker_failure_rate"))?;
+        let real_calls_probe = match get("llm_real_calls_probe").0.trim() {
+            "true" => true,
+            "false" => false,
+            _ => return Err(invalid("llm_real_calls_probe")),
+        };
+        let llm = crate::llm::LlmConfig {
+            tiers,
+            deadline: Duration::from_millis(deadline_ms.into()),
+            attempt_timeout: ms("llm_attempt_timeout_ms", 50, 600_000)?,
+            ttft: ms("llm_ttft_ms", 50, 600_000)?,
+            stall: ms("llm_stall_ms", 50, 600_000)?,
+            breaker_failure_rate: failure_rate,
+            breaker_min_calls: parse_int(&get("llm_breaker_min_calls").0, 1, 10_000).ok_or_else(|| invalid("llm_breaker_min_calls"))? as usize,
+            breaker_cooldown: ms("llm_breaker_cooldown_ms", 100, 3_600_000)?,
+            real_calls_probe,
+        };
         let node_id = get("node_id").0.trim().to_string();
         if node_id.len() > 64 || !node_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
             return Err(invalid("node_id"));
@@ -511,6 +549,8 @@ mod tests {
             ("SMTP_URL", "mail.example.com", "smtp[s]://"),
             ("MEETMIND_SCHEDULER", "treap", "heap or wheel"),
             ("MEETMIND_NODE_ID", "a b", "letters, digits"),
+            ("MEETMIND_LLM_BREAKER_FAILURE_RATE", "1.2", "from 0 to 1"),
+            ("MEETMIND_LLM_TIERS", "gemini,skynet", "gemini, openrouter, groq, ollama"),
         ];
         for (env, value, expect) in cases {
             let mut l = layers();

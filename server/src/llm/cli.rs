@@ -42,7 +42,7 @@ pub async fn check(config: &LlmConfig) -> ExitCode {
 }
 
 pub async fn complete(config: &LlmConfig, text: &str) -> ExitCode {
-    let router = super::router::Router::new(super::providers(config), Default::default(), Arc::new(crate::clock::SystemClock));
+    let router = super::router::Router::new(super::providers(config), config.router_config(), Arc::new(crate::clock::SystemClock));
     let answer = router.complete(&Purpose::Generic, &prompt(text, 512), config.deadline).await;
     println!("tier: {}{}", answer.tier, if answer.degraded { " (degraded)" } else { "" });
     for a in &answer.attempts {

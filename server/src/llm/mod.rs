@@ -24,12 +24,39 @@ pub struct ProviderConfig {
     pub model: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LlmConfig {
     /// In fallback order; offline is always last.
     pub tiers: Vec<ProviderConfig>,
     /// The overall budget of one call.
     pub deadline: Duration,
+    pub attempt_timeout: Duration,
+    pub ttft: Duration,
+    pub stall: Duration,
+    pub breaker_failure_rate: f64,
+    pub breaker_min_calls: usize,
+    pub breaker_cooldown: Duration,
+    pub real_calls_probe: bool,
+}
+
+impl LlmConfig {
+    pub fn router_config(&self) -> router::RouterConfig {
+        router::RouterConfig {
+            breaker: breaker::BreakerConfig {
+                failure_rate: self.breaker_failure_rate,
+                min_calls: self.breaker_min_calls,
+                cooldown_ms: self.breaker_cooldown.as_millis() as i64,
+                ..breaker::BreakerConfig::default()
+            },
+            attempt_timeout: self.attempt_timeout,
+            real_calls_probe: self.real_calls_probe,
+            ..router::RouterConfig::default()
+        }
+    }
+
+    pub fn stream_limits(&self) -> router::StreamLimits {
+        router::StreamLimits { deadline: self.deadline, ttft: self.ttft, stall: self.stall }
+    }
 }
 
 /// The providers that have keys, in tier order.
@@ -55,8 +82,10 @@ pub fn providers(config: &LlmConfig) -> Vec<Arc<dyn provider::Provider>> {
 
 /// The router for a configuration, with its background prober running.
 pub fn build_router(config: &LlmConfig, clock: crate::clock::SharedClock) -> Arc<router::Router> {
-    let r = router::Router::new(providers(config), router::RouterConfig::default(), clock);
-    r.spawn_prober();
+    let r = router::Router::new(providers(config), config.router_config(), clock);
+    if !config.real_calls_probe {
+        r.spawn_prober();
+    }
     r
 }
 
