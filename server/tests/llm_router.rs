@@ -203,6 +203,9 @@ async fn a_hanging_provider_does_not_stall_the_others() {
             tokio::spawn(async move { r.complete(&Purpose::Generic, &prompt(), Duration::from_secs(8)).await })
         })
         .collect();
+    // While the storm runs, the process's tasks stay bounded by the calls in flight.
+    let alive_during = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    assert!(alive_during <= 100 + 20, "{alive_during} tasks alive");
     let mut slowest = Duration::ZERO;
     for c in calls {
         let a = c.await.unwrap();
@@ -215,6 +218,10 @@ async fn a_hanging_provider_does_not_stall_the_others() {
     // The bulkhead bounded the hanging calls: at most 4 at a time reached it.
     let hung = requests(&base, "gemini").await;
     assert!(hung <= 4 * 3 + 10, "the hanging provider saw {hung} requests");
+    // Abandoned calls do not linger as tasks.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let alive_after = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    assert!(alive_after <= 20, "{alive_after} tasks still alive");
 }
 
 async fn calls_are_recorded_in(db: common::TestDb) -> common::TestDb {

@@ -103,7 +103,15 @@ impl HttpProvider {
 
     async fn error_of(&self, res: reqwest::Response) -> Failure {
         let status = res.status().as_u16();
-        let retry_after = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        // Retry-After wins; Groq's rate-limit reset headers are the fallback hint.
+        let retry_after = header("retry-after").or_else(|| {
+            let reset = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
+                .iter()
+                .filter_map(|h| header(h).as_deref().and_then(wire::parse_reset))
+                .max()?;
+            Some(format!("{}", reset.as_secs_f64()))
+        });
         let body = res.text().await.unwrap_or_default();
         match self.format {
             Format::Gemini => wire::gemini_error(status, retry_after.as_deref(), &body),

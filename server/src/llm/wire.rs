@@ -53,6 +53,43 @@ pub fn parse_delay(text: &str) -> Option<Duration> {
     t.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
 }
 
+/// Go-style durations as Groq's `x-ratelimit-reset-*` headers send them:
+/// "2m59.56s", "7.66s", "120ms", "1h2m".
+pub fn parse_reset(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let mut total = 0.0f64;
+    let mut num = String::new();
+    let mut chars = t.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let value: f64 = num.parse().ok()?;
+        num.clear();
+        let unit = match c {
+            'h' => 3600.0,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                0.001
+            }
+            'm' => 60.0,
+            's' => 1.0,
+            _ => return None,
+        };
+        total += value * unit;
+        any = true;
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    any.then(|| Duration::from_secs_f64(total))
+}
+
 // ---- Gemini ---------------------------------------------------------------
 
 pub fn gemini_request(p: &Prompt) -> Value {
@@ -297,5 +334,9 @@ mod tests {
         assert_eq!(gemini_stream_line(""), StreamLine::Skip);
         assert_eq!(parse_delay("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_delay("soon"), None);
+        assert_eq!(parse_reset("2m59.5s"), Some(Duration::from_millis(179_500)));
+        assert_eq!(parse_reset("120ms"), Some(Duration::from_millis(120)));
+        assert_eq!(parse_reset("1h2m"), Some(Duration::from_secs(3720)));
+        assert_eq!(parse_reset("7"), None);
     }
 }
