@@ -324,6 +324,42 @@ pub async fn llm_overhead(rate: u32, secs: u64) -> Result<(), BenchError> {
         })
         .await
     };
+    // The primary hard down (503 on every call) in front of the same healthy tier.
+    let down = Router::new(
+        vec![
+            Arc::new(HttpProvider::gemini(http.clone(), &format!("http://{addr}/gemini"), "k", "m")) as Arc<dyn Provider>,
+            Arc::new(HttpProvider::openai_compatible("groq", http.clone(), &base, "k", "m")),
+        ],
+        crate::llm::router::RouterConfig { bulkhead: 4096, ..Default::default() },
+        Arc::new(SystemClock),
+    );
+    down.spawn_prober();
+    let _ = http
+        .put(format!("http://{addr}/_sim/faults/gemini"))
+        .json(&serde_json::json!({"error_rate": 1.0, "error_status": 503}))
+        .send()
+        .await;
+    for _ in 0..50 {
+        down.complete(&Purpose::Generic, &prompt, Duration::from_secs(8)).await;
+    }
+    let stats = |http: reqwest::Client| async move {
+        let v: serde_json::Value = match http.get(format!("http://{addr}/_sim/stats")).send().await {
+            Ok(r) => r.json().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        };
+        v["requests"]["gemini"].as_u64().unwrap_or(0)
+    };
+    let primary_before = stats(http.clone()).await;
+    let failover = {
+        let (router, prompt) = (down.clone(), prompt.clone());
+        run(rate, secs, move || {
+            let (router, prompt) = (router.clone(), prompt.clone());
+            async move { router.complete(&Purpose::Generic, &prompt, Duration::from_secs(8)).await.tier == "groq" }
+        })
+        .await
+    };
+    let primary_calls = stats(http.clone()).await - primary_before;
+
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!("LLM engine overhead: open loop at {rate} req/s for {secs} s per path, simulator on 127.0.0.1, {cpus} cores shared by load, engine and simulator");
     println!("  direct reqwest: n={} p50 {:.3} ms  p99 {:.3} ms", direct.len(), pct(&direct, 0.5), pct(&direct, 0.99));
@@ -332,6 +368,14 @@ pub async fn llm_overhead(rate: u32, secs: u64) -> Result<(), BenchError> {
         "  overhead:       p50 {:+.3} ms  p99 {:+.3} ms",
         pct(&routed, 0.5) - pct(&direct, 0.5),
         pct(&routed, 0.99) - pct(&direct, 0.99)
+    );
+    println!(
+        "  primary down:   n={} p50 {:.3} ms  p99 {:.3} ms  (p99 {:+.3} ms over the healthy tier alone; the primary saw {} requests, background probes only)",
+        failover.len(),
+        pct(&failover, 0.5),
+        pct(&failover, 0.99),
+        pct(&failover, 0.99) - pct(&routed, 0.99),
+        primary_calls
     );
     Ok(())
 }

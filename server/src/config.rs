@@ -427,7 +427,8 @@ fn mask(spec: &KeySpec, value: &str) -> String {
         }
         return value.to_string();
     }
-    if value.is_empty() { String::new() } else { "****".to_string() }
+    // An unset key says so: for an LLM provider that means its tier is skipped.
+    if value.is_empty() { "(not set)".to_string() } else { "****".to_string() }
 }
 
 fn read_toml(path: &Path, required: bool) -> Result<Vec<(&'static str, String)>, ConfigError> {
