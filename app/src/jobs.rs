@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::AppError;
 
-pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+pub use crate::dag::MAX_PAYLOAD_BYTES;
 pub const MAX_BATCH: usize = 10_000;
-pub const MAX_PRIORITY: i32 = 9;
+pub const MAX_PRIORITY: i32 = crate::dag::MAX_PRIORITY as i32;
 pub const DEFAULT_QUEUE: &str = "default";
 pub const DEFAULT_PRIORITY: i32 = 5;
 

@@ -25,6 +25,13 @@ pub enum ApiError {
     Internal(#[from] crate::store::StoreError),
 }
 
+/// A store failure as server functions and services report it: the details go
+/// to the log, the caller gets a generic message.
+pub fn internal(e: crate::store::StoreError) -> AppError {
+    tracing::error!(error = %e, "store error");
+    AppError::Server("internal error; see the server log".into())
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,

@@ -2,6 +2,7 @@
 //! databases: setup link, sign-in throttling, session expiry on an injected
 //! clock, user administration with its audit trail, and token revocation.
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -156,29 +157,6 @@ async fn revoked_tokens_stop_working(db: TestDb) -> TestDb {
     assert_eq!(status(&app, "/api/v1/users", ("authorization", &bearer)).await, 401);
     assert_eq!(status(&app, "/api/v1/users", ("authorization", "Bearer mm_forged")).await, 401);
     db
-}
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let db = super::TestDb::sqlite().await.migrated().await;
-                    super::$name(db).await.finish().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(db) = super::TestDb::postgres().await else { return };
-                    super::$name(db.migrated().await).await.finish().await;
-                }
-            )*
-        }
-    };
 }
 
 both_backends!(

@@ -43,6 +43,24 @@ impl Drop for Cluster {
 }
 
 impl Cluster {
+    /// A fresh schema on TEST_DATABASE_URL, migrated; None (with a note) when
+    /// no server is configured, which CI=true does not allow.
+    async fn new(prefix: &str) -> Option<Cluster> {
+        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+            assert!(std::env::var("CI").map_or(true, |v| v != "true"), "TEST_DATABASE_URL must be set under CI");
+            eprintln!("TEST_DATABASE_URL unset: skipping a multi-node test");
+            return None;
+        };
+        let schema = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+        admin.execute(format!("CREATE SCHEMA {schema}").as_str()).await.unwrap();
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        let cluster = Cluster { dir: tempfile::tempdir().unwrap(), url, admin_url, schema, children: vec![] };
+        assert!(cluster.command(&["migrate"]).status().unwrap().success());
+        Some(cluster)
+    }
+
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.current_dir(self.dir.path());
@@ -109,19 +127,8 @@ macro_rules! wait_until {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "TEST_DATABASE_URL must be set under CI");
-        eprintln!("TEST_DATABASE_URL unset: skipping the multi-node test");
-        return;
-    };
-    let schema = format!("mmcluster_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-    admin.execute(format!("CREATE SCHEMA {schema}").as_str()).await.unwrap();
-    let sep = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-    let mut cluster =
-        Cluster { dir: tempfile::tempdir().unwrap(), url: url.clone(), admin_url: admin_url.clone(), schema, children: vec![] };
-    assert!(cluster.command(&["migrate"]).status().unwrap().success());
+    let Some(mut cluster) = Cluster::new("mmcluster").await else { return };
+    let url = cluster.url.clone();
     let out = cluster.command(&["token", "create", "--name", "cluster-test", "--admin"]).output().unwrap();
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     let db = sqlx::PgPool::connect(&url).await.unwrap();
@@ -248,18 +255,8 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leadership_fails_over_when_the_leader_dies() {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "TEST_DATABASE_URL must be set under CI");
-        eprintln!("TEST_DATABASE_URL unset: skipping the failover test");
-        return;
-    };
-    let schema = format!("mmleader_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url).await.unwrap();
-    admin.execute(format!("CREATE SCHEMA {schema}").as_str()).await.unwrap();
-    let sep = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-    let mut cluster = Cluster { dir: tempfile::tempdir().unwrap(), url: url.clone(), admin_url, schema, children: vec![] };
-    assert!(cluster.command(&["migrate"]).status().unwrap().success());
+    let Some(mut cluster) = Cluster::new("mmleader").await else { return };
+    let url = cluster.url.clone();
     let db = sqlx::PgPool::connect(&url).await.unwrap();
     cluster.start("x", "worker,maintenance", free_port());
     cluster.start("y", "worker,maintenance", free_port());

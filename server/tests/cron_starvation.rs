@@ -2,6 +2,7 @@
 //! clock: each fire yields exactly one job even with two nodes firing, and a
 //! lax job under a stream of urgent ones is aged until it is served.
 
+#[macro_use]
 mod common;
 
 use std::{collections::HashMap, sync::Arc};
@@ -135,29 +136,6 @@ async fn a_starving_job_is_aged_until_served(db: TestDb) -> TestDb {
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].cause, "no_worker");
     db
-}
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let db = super::TestDb::sqlite().await.migrated().await;
-                    super::$name(db).await.finish().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(db) = super::TestDb::postgres().await else { return };
-                    super::$name(db.migrated().await).await.finish().await;
-                }
-            )*
-        }
-    };
 }
 
 both_backends!(each_fire_yields_exactly_one_job_across_nodes, a_starving_job_is_aged_until_served);

@@ -3,6 +3,7 @@
 //! concurrency limits, priorities and idempotency. Then the real runtime
 //! loops working a batch to the end.
 
+#[macro_use]
 mod common;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -218,30 +219,8 @@ async fn the_runtime_works_a_batch_to_the_end(db: TestDb) -> TestDb {
     db
 }
 
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = super::TestDb::sqlite().await.migrated().await;
-                    super::$name(db).await.finish().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = super::TestDb::postgres().await else { return };
-                    super::$name(db.migrated().await).await.finish().await;
-                }
-            )*
-        }
-    };
-}
-
 both_backends!(
+    multi_thread;
     bad_jobs_are_refused_naming_the_field,
     failures_retry_with_jitter_then_dead_letter_and_redrive,
     permanent_errors_and_timeouts,

@@ -1,6 +1,7 @@
 //! Workflows on both databases: DAG shapes, failure policies, cancel, retry,
 //! priority inheritance, random graphs that must always finish, and the API.
 
+#[macro_use]
 mod common;
 
 use std::{collections::HashMap, sync::Arc};
@@ -221,29 +222,6 @@ async fn random_graphs_with_random_failures_always_finish(db: TestDb) -> TestDb 
         assert_eq!(w.state, expect, "case {case}");
     }
     db
-}
-
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let db = super::TestDb::sqlite().await.migrated().await;
-                    super::$name(db).await.finish().await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(db) = super::TestDb::postgres().await else { return };
-                    super::$name(db.migrated().await).await.finish().await;
-                }
-            )*
-        }
-    };
 }
 
 both_backends!(

@@ -21,10 +21,6 @@ use crate::{
     store::jobs::{JobFilter, JobRow, QueueRow},
 };
 
-fn internal(e: crate::store::StoreError) -> ApiError {
-    ApiError::Internal(e)
-}
-
 pub fn job_view(j: &JobRow) -> JobView {
     JobView {
         id: j.id,
@@ -140,7 +136,7 @@ pub struct JobPage {
 }
 
 async fn page(s: &ApiState, filter: JobFilter) -> Result<JobPage, ApiError> {
-    let rows = s.engine.store.list_jobs(&filter).await.map_err(internal)?;
+    let rows = s.engine.store.list_jobs(&filter).await?;
     let next_cursor = (rows.len() as i64 == filter.limit).then(|| rows.last().map(|r| r.id)).flatten();
     Ok(JobPage { jobs: rows.iter().map(job_view).collect(), next_cursor })
 }
@@ -151,8 +147,8 @@ pub async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Resu
 
 pub async fn detail(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
-    let job = s.engine.store.get_job(id).await.map_err(internal)?.ok_or(ApiError::NotFound)?;
-    let attempts = s.engine.store.job_attempts(id).await.map_err(internal)?;
+    let job = s.engine.store.get_job(id).await?.ok_or(ApiError::NotFound)?;
+    let attempts = s.engine.store.job_attempts(id).await?;
     Ok(Json(JobDetail {
         job: job_view(&job),
         attempts: attempts
@@ -175,12 +171,12 @@ fn conflict(message: &str) -> ApiError {
 
 pub async fn cancel(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
-    match s.engine.store.cancel_job(id, s.engine.now()).await.map_err(internal)? {
+    match s.engine.store.cancel_job(id, s.engine.now()).await? {
         Some(job) => {
-            s.engine.publish(vec![event(&s, &job)]).await;
+            s.engine.publish(vec![s.engine.job_event(&job)]).await;
             Ok(Json(job_view(&job)))
         }
-        None => match s.engine.store.get_job(id).await.map_err(internal)? {
+        None => match s.engine.store.get_job(id).await? {
             None => Err(ApiError::NotFound),
             Some(j) => Err(conflict(&format!("job {id} has already ended ({})", j.state))),
         },
@@ -189,27 +185,15 @@ pub async fn cancel(State(s): State<ApiState>, Path(id): Path<String>) -> Result
 
 pub async fn retry(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
-    match s.engine.store.retry_job(id, s.engine.now()).await.map_err(internal)? {
+    match s.engine.store.retry_job(id, s.engine.now()).await? {
         Some(job) => {
-            s.engine.publish(vec![event(&s, &job)]).await;
+            s.engine.publish(vec![s.engine.job_event(&job)]).await;
             Ok(Json(job_view(&job)))
         }
-        None => match s.engine.store.get_job(id).await.map_err(internal)? {
+        None => match s.engine.store.get_job(id).await? {
             None => Err(ApiError::NotFound),
             Some(j) => Err(conflict(&format!("job {id} is {}; only dead, cancelled or retrying jobs can be retried", j.state))),
         },
-    }
-}
-
-fn event(s: &ApiState, job: &JobRow) -> crate::scheduler::events::JobEvent {
-    crate::scheduler::events::JobEvent {
-        id: job.id,
-        queue: job.queue.clone(),
-        kind: job.kind.clone(),
-        state: job.state.clone(),
-        run_at: None,
-        at: s.engine.now(),
-        node: s.engine.node.clone(),
     }
 }
 
@@ -219,7 +203,7 @@ pub async fn dlq_list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> 
 
 pub async fn dlq_requeue_one(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
-    let job = s.engine.store.get_job(id).await.map_err(internal)?.ok_or(ApiError::NotFound)?;
+    let job = s.engine.store.get_job(id).await?.ok_or(ApiError::NotFound)?;
     if job.state != "dead" {
         return Err(conflict(&format!("job {id} is {}, not in the dead-letter queue", job.state)));
     }
@@ -244,23 +228,15 @@ pub async fn dlq_requeue_matching(
     State(s): State<ApiState>,
     ApiJson(f): ApiJson<DlqFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let n = s.engine.store.requeue_dead(&f.filter(), s.engine.now()).await.map_err(internal)?;
+    let n = s.engine.store.requeue_dead(&f.filter(), s.engine.now()).await?;
     // Wake every node: the requeued jobs are available now.
-    s.engine.events.publish(crate::scheduler::events::JobEvent {
-        id: 0,
-        queue: String::new(),
-        kind: String::new(),
-        state: "available".into(),
-        run_at: None,
-        at: s.engine.now(),
-        node: s.engine.node.clone(),
-    });
+    s.engine.wake().await;
     Ok(Json(serde_json::json!({ "requeued": n })))
 }
 
 pub async fn dlq_delete(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
-    if s.engine.store.delete_dead(id).await.map_err(internal)? {
+    if s.engine.store.delete_dead(id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)
@@ -268,7 +244,7 @@ pub async fn dlq_delete(State(s): State<ApiState>, Path(id): Path<String>) -> Re
 }
 
 pub async fn dlq_purge(State(s): State<ApiState>, ApiJson(f): ApiJson<DlqFilter>) -> Result<impl IntoResponse, ApiError> {
-    let n = s.engine.store.purge_dead(&f.filter()).await.map_err(internal)?;
+    let n = s.engine.store.purge_dead(&f.filter()).await?;
     Ok(Json(serde_json::json!({ "purged": n })))
 }
 
@@ -291,8 +267,8 @@ pub struct QueueStats {
 }
 
 pub async fn queues(State(s): State<ApiState>) -> Result<impl IntoResponse, ApiError> {
-    let rows = s.engine.store.list_queues().await.map_err(internal)?;
-    let counts = s.engine.store.state_counts().await.map_err(internal)?;
+    let rows = s.engine.store.list_queues().await?;
+    let counts = s.engine.store.state_counts().await?;
     let out: Vec<QueueStats> = rows
         .iter()
         .map(|q| QueueStats {
@@ -327,13 +303,13 @@ mod double_option {
 async fn apply_patch(s: &ApiState, name: &str, patch: QueuePatch) -> Result<QueueView, ApiError> {
     check_queue_name(name)?;
     let now = s.engine.now();
-    s.engine.store.ensure_queues(&[name.to_string()], now).await.map_err(internal)?;
+    s.engine.store.ensure_queues(&[name.to_string()], now).await?;
     let mut q = s
         .engine
         .store
         .list_queues()
         .await
-        .map_err(internal)?
+        ?
         .into_iter()
         .find(|q| q.name == name)
         .ok_or(ApiError::NotFound)?;
@@ -367,19 +343,10 @@ async fn apply_patch(s: &ApiState, name: &str, patch: QueuePatch) -> Result<Queu
         q.starvation_after_ms = st;
     }
     q.updated_at = now;
-    s.engine.store.update_queue(&q).await.map_err(internal)?;
+    s.engine.store.update_queue(&q).await?;
     let _ = s.engine.refresh_queues().await;
     // A resumed queue may have work waiting: wake the dispatchers.
-    s.engine.publish(vec![crate::scheduler::events::JobEvent {
-        id: 0,
-        queue: q.name.clone(),
-        kind: String::new(),
-        state: "available".into(),
-        run_at: None,
-        at: now,
-        node: s.engine.node.clone(),
-    }])
-    .await;
+    s.engine.wake().await;
     Ok(queue_view(&q))
 }
 

@@ -111,18 +111,6 @@ pub async fn detail(State(s): State<ApiState>, Path(id): Path<String>) -> Result
     }))
 }
 
-fn wake(s: &ApiState) -> crate::scheduler::events::JobEvent {
-    crate::scheduler::events::JobEvent {
-        id: 0,
-        queue: String::new(),
-        kind: String::new(),
-        state: "available".into(),
-        run_at: None,
-        at: s.engine.now(),
-        node: s.engine.node.clone(),
-    }
-}
-
 pub async fn cancel(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     if s.engine.store.cancel_workflow(&id, s.engine.now()).await? {
         let wf = s.engine.store.get_workflow(&id).await?.ok_or(ApiError::NotFound)?;
@@ -142,6 +130,6 @@ pub async fn cancel(State(s): State<ApiState>, Path(id): Path<String>) -> Result
 pub async fn retry(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     s.engine.store.get_workflow(&id).await?.ok_or(ApiError::NotFound)?;
     let rearmed = s.engine.store.retry_workflow(&id, s.engine.now()).await?;
-    s.engine.publish(vec![wake(&s)]).await;
+    s.engine.wake().await;
     Ok(Json(serde_json::json!({ "id": id, "rearmed": rearmed })))
 }

@@ -14,15 +14,14 @@ use super::{
     session::SessionPolicy,
     Auth,
 };
-use crate::store::{SessionRow, StoreError, TokenRow, UserRow};
+use crate::{
+    error::internal,
+    store::{SessionRow, StoreError, TokenRow, UserRow},
+};
 
 /// Setup links expire after a day.
 pub const SETUP_LINK_TTL_MS: i64 = 24 * 3_600_000;
 
-fn internal(e: StoreError) -> AppError {
-    tracing::error!(error = %e, "store error");
-    AppError::Server("internal error; see the server log".into())
-}
 
 pub fn user_view(u: &UserRow) -> UserView {
     UserView {

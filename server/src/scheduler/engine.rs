@@ -20,6 +20,7 @@ use super::{
 };
 use crate::{
     clock::SharedClock,
+    error::internal,
     store::{
         jobs::{Completion, Failure, InsertJob, Inserted, NewEdge, QueueRow, ScheduleRow, StarvationRow, WorkflowRow},
         JobRow, Store, StoreError,
@@ -56,12 +57,6 @@ pub enum WorkflowError {
     App(AppError),
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 pub struct Engine {
     pub store: Arc<dyn Store>,
     pub clock: SharedClock,
@@ -76,6 +71,9 @@ pub struct Engine {
     coalesced: Option<tokio::sync::mpsc::UnboundedSender<JobEvent>>,
     /// Counters and wait times for /metrics.
     pub stats: Arc<SchedulerStats>,
+    /// Queues this node has made sure exist, so an enqueue does not pay a
+    /// round trip for that every time.
+    ensured: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Buckets (ms) of the wait-time histogram: from due to claimed.
@@ -149,10 +147,6 @@ fn wakes_others(state: &str) -> bool {
     matches!(state, "available" | "scheduled" | "retrying")
 }
 
-fn internal(e: StoreError) -> AppError {
-    tracing::error!(error = %e, "store error");
-    AppError::Server("internal error; see the server log".into())
-}
 
 /// Parses a stored delay list ("1000,5000,25000").
 pub fn parse_delays(text: &str) -> Option<Vec<Duration>> {
@@ -188,11 +182,26 @@ impl Engine {
             queues: RwLock::new(HashMap::new()),
             coalesced,
             stats: Arc::new(SchedulerStats::default()),
+            ensured: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
     }
 
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Creates the queue rows this node has not seen yet.
+    async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), AppError> {
+        let missing: Vec<String> = {
+            let seen = self.ensured.lock().unwrap_or_else(|p| p.into_inner());
+            names.iter().filter(|n| !seen.contains(*n)).cloned().collect()
+        };
+        if missing.is_empty() {
+            return Ok(());
+        }
+        self.store.ensure_queues(&missing, now).await.map_err(internal)?;
+        self.ensured.lock().unwrap_or_else(|p| p.into_inner()).extend(missing);
+        Ok(())
     }
 
     pub async fn refresh_queues(&self) -> Result<(), StoreError> {
@@ -267,7 +276,7 @@ impl Engine {
                 workflow_key: None,
             });
         }
-        self.store.ensure_queues(&queue_names, now).await.map_err(internal)?;
+        self.ensure_queues(&queue_names, now).await?;
         let inserted = self.store.insert_jobs(&rows, now).await.map_err(internal)?;
         let events: Vec<JobEvent> = rows
             .iter()
@@ -355,7 +364,7 @@ impl Engine {
             updated_at: now,
             finished_at: None,
         };
-        self.store.ensure_queues(&queue_names, now).await.map_err(|e| WorkflowError::App(internal(e)))?;
+        self.ensure_queues(&queue_names, now).await.map_err(WorkflowError::App)?;
         let ids = self.store.insert_workflow(&wf, &rows, &edges).await.map_err(|e| WorkflowError::App(internal(e)))?;
         let events = rows
             .iter()
@@ -527,6 +536,21 @@ impl Engine {
         }
     }
 
+    /// A job's current state as an event (after a cancel or a retry, say).
+    pub fn job_event(&self, job: &JobRow) -> JobEvent {
+        self.event(job.id, &job.queue, &job.kind, &job.state, None)
+    }
+
+    /// Tells every node's dispatcher that there may be work to claim (after a
+    /// requeue, a resumed queue, a settled workflow).
+    pub async fn wake(&self) {
+        self.publish(vec![self.wake_event()]).await;
+    }
+
+    fn wake_event(&self) -> JobEvent {
+        self.event(0, "", "", "available", None)
+    }
+
     fn event(&self, id: i64, queue: &str, kind: &str, state: &str, run_at: Option<i64>) -> JobEvent {
         JobEvent {
             id,
@@ -648,7 +672,7 @@ impl Engine {
             let state = if f.retry_at.is_some() { "retrying" } else { "dead" };
             let mut events = vec![self.event(job.id, &job.queue, &job.kind, state, f.retry_at)];
             if state == "dead" && job.workflow_id.is_some() {
-                events.push(self.event(0, "", "", "available", None));
+                events.push(self.wake_event());
             }
             self.publish(events).await;
         } else {
@@ -669,7 +693,7 @@ impl Engine {
             .collect();
         if done.iter().any(|c| c.in_workflow) {
             // Children may have become available: wake the dispatchers.
-            events.push(self.event(0, "", "", "available", None));
+            events.push(self.wake_event());
         }
         self.publish(events).await;
         Ok(accepted)

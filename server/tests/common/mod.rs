@@ -1,7 +1,7 @@
 //! Test databases: a temporary SQLite file, or a fresh schema on the
 //! PostgreSQL server named by TEST_DATABASE_URL (so tests run in parallel).
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use std::{str::FromStr, sync::Arc};
 
@@ -118,4 +118,37 @@ pub async fn signed_in(auth: &meetmind::auth::Auth, email: &str, role: app::auth
         .await
         .expect("insert session");
     format!("mm_session={secret}")
+}
+
+/// Instantiates each `async fn(TestDb) -> TestDb` once per backend on a
+/// migrated database: in `mod sqlite` always, in `mod postgres` when
+/// TEST_DATABASE_URL is set (and under CI=true it must be). Use
+/// `both_backends!(multi_thread; a, b)` for tests that need worker threads.
+macro_rules! both_backends {
+    (@tests $attr:meta; $($name:ident),*) => {
+        mod sqlite {
+            $(
+                #[$attr]
+                async fn $name() {
+                    let db = super::TestDb::sqlite().await.migrated().await;
+                    super::$name(db).await.finish().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[$attr]
+                async fn $name() {
+                    let Some(db) = super::TestDb::postgres().await else { return };
+                    super::$name(db.migrated().await).await.finish().await;
+                }
+            )*
+        }
+    };
+    (multi_thread; $($name:ident),* $(,)?) => {
+        both_backends!(@tests tokio::test(flavor = "multi_thread", worker_threads = 2); $($name),*);
+    };
+    ($($name:ident),* $(,)?) => {
+        both_backends!(@tests tokio::test; $($name),*);
+    };
 }
