@@ -37,12 +37,14 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("workflows:read", "read workflows and schedules"),
     ("workflows:write", "submit, cancel and retry workflows; manage schedules"),
     ("metrics:read", "scrape /metrics"),
+    ("interviews:read", "read interviews, transcripts, results and search them"),
+    ("interviews:write", "create interviews, append segments, end them"),
 ];
 
 /// What an interviewer may do without being an admin, expressed as scopes so
 /// one check covers people and tokens. Empty until interviews exist: then
 /// interviewers get read access to their own interviews' jobs.
-pub const INTERVIEWER_SCOPES: &[&str] = &[];
+pub const INTERVIEWER_SCOPES: &[&str] = &["interviews:read", "interviews:write"];
 
 /// Parses a comma- or space-separated scope list, rejecting unknown names.
 pub fn parse_scopes(text: &str) -> Result<Vec<String>, String> {
@@ -269,6 +271,8 @@ mod tests {
         assert!(user(UserRole::Admin).has_scope("metrics:read"));
         let interviewer = user(UserRole::Interviewer);
         assert!(!interviewer.has_scope("jobs:write") && !interviewer.has_scope("jobs:read") && !interviewer.is_admin());
+        // Interviewers hold the interview scopes; which interviews they reach is checked per interview.
+        assert!(interviewer.has_scope("interviews:read") && interviewer.has_scope("interviews:write"));
     }
 
     #[test]

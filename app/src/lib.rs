@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod dag;
+pub mod interviews;
 pub mod jobs;
 pub mod layout;
 pub mod pages;

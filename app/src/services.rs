@@ -6,6 +6,10 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
+use crate::interviews::{
+    AskAnswer, CandidateLink, CreatedInterview, InterviewDetail, InterviewView, NewInterview, NewSegment, Recommendation,
+    RoomView, RubricTemplate, SearchHit, Segment, Suggestion,
+};
 use crate::auth::{AppError, AuditEntry, CreatedToken, Me, NewUser, Principal, TokenView, UserRole, UserView};
 
 /// Facts about the request the auth middleware established.
@@ -55,6 +59,46 @@ pub trait LlmService: Send + Sync + 'static {
     fn health(&self) -> Vec<crate::providers::ProviderHealth>;
     /// Some(true) forces open, Some(false) closed, None automatic; false when unknown.
     fn force(&self, provider: &str, open: Option<bool>) -> bool;
+}
+
+/// MeetMind's interviews. Every method checks that the caller may reach the
+/// interview (owner, shared with, admin, or a token with the scope); the
+/// room methods check the candidate's token instead.
+#[async_trait::async_trait]
+pub trait InterviewService: Send + Sync + 'static {
+    fn templates(&self) -> Vec<RubricTemplate>;
+    async fn create(&self, who: &Principal, new: NewInterview) -> Result<CreatedInterview, AppError>;
+    async fn list(&self, who: &Principal, text: Option<String>) -> Result<Vec<InterviewView>, AppError>;
+    async fn detail(&self, who: &Principal, id: &str) -> Result<InterviewDetail, AppError>;
+    async fn transcript(&self, who: &Principal, id: &str) -> Result<Vec<Segment>, AppError>;
+    async fn suggestions(&self, who: &Principal, id: &str) -> Result<Vec<Suggestion>, AppError>;
+    async fn append(&self, who: &Principal, id: &str, segments: Vec<NewSegment>) -> Result<Vec<Segment>, AppError>;
+    async fn start(&self, who: &Principal, id: &str) -> Result<InterviewView, AppError>;
+    async fn end(&self, who: &Principal, id: &str) -> Result<InterviewView, AppError>;
+    async fn cancel(&self, who: &Principal, id: &str) -> Result<InterviewView, AppError>;
+    async fn decide(&self, who: &Principal, id: &str, decision: Recommendation, note: String) -> Result<(), AppError>;
+    async fn new_link(&self, who: &Principal, id: &str) -> Result<CandidateLink, AppError>;
+    async fn search(&self, who: &Principal, id: Option<&str>, query: &str) -> Result<Vec<SearchHit>, AppError>;
+    async fn ask(&self, who: &Principal, id: &str, question: &str) -> Result<AskAnswer, AppError>;
+    /// The report as Markdown or HTML, once the workflow has written it.
+    async fn report(&self, who: &Principal, id: &str, markdown: bool) -> Result<String, AppError>;
+    /// Admin only: everything held about the candidate of this interview.
+    async fn export(&self, who: &Principal, id: &str) -> Result<serde_json::Value, AppError>;
+    /// Admin only: deletes the interview's data and scrubs its jobs' payloads.
+    async fn delete(&self, who: &Principal, id: &str) -> Result<(), AppError>;
+
+    async fn room(&self, token: &str) -> Result<RoomView, AppError>;
+    async fn room_consent(&self, token: &str) -> Result<RoomView, AppError>;
+    async fn room_append(&self, token: &str, segments: Vec<NewSegment>) -> Result<Vec<Segment>, AppError>;
+}
+
+pub fn interview_service() -> Result<Arc<dyn InterviewService>, AppError> {
+    use_context::<Arc<dyn InterviewService>>().ok_or_else(|| AppError::Server("interview service missing".into()))
+}
+
+/// The caller, or 401.
+pub fn require_principal() -> Result<Principal, AppError> {
+    principal().ok_or(AppError::Unauthorized)
 }
 
 pub fn llm_service() -> Result<Arc<dyn LlmService>, AppError> {

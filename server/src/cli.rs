@@ -37,6 +37,8 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8089")]
         addr: std::net::SocketAddr,
     },
+    /// Seed a realistic sample interview and run it end to end (offline without API keys).
+    Demo(Overrides),
     /// Load generators for the scheduler (in a throw-away schema or file).
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -64,6 +64,11 @@ pub const KEYS: &[KeySpec] = &[
     KeySpec { key: "email_outbox", env: "MEETMIND_EMAIL_OUTBOX", flag: None, default: "data/outbox", secret: false, accepts: "a folder for .eml files when SMTP_URL is empty" },
     KeySpec { key: "email_from", env: "MEETMIND_EMAIL_FROM", flag: None, default: "MeetMind <meetmind@localhost>", secret: false, accepts: "a mailbox such as MeetMind <noreply@example.com>" },
     KeySpec { key: "email_failure_rate", env: "EMAIL_FAILURE_RATE", flag: None, default: "0", secret: false, accepts: "a number from 0 to 1 (the share of sends that fail, for demos)" },
+    KeySpec { key: "public_url", env: "MEETMIND_PUBLIC_URL", flag: None, default: "", secret: false, accepts: "the URL people reach MeetMind at, for links in emails (empty: http://ADDR)" },
+    KeySpec { key: "candidate_link_days", env: "MEETMIND_CANDIDATE_LINK_DAYS", flag: None, default: "14", secret: false, accepts: "an integer number of days from 1 to 365 a candidate's room link stays valid" },
+    KeySpec { key: "interview_retention_days", env: "MEETMIND_INTERVIEW_RETENTION_DAYS", flag: None, default: "365", secret: false, accepts: "an integer number of days from 1 to 36500 after an interview ends before its data is purged" },
+    KeySpec { key: "suggest_debounce_ms", env: "MEETMIND_SUGGEST_DEBOUNCE_MS", flag: None, default: "800", secret: false, accepts: "an integer number of milliseconds from 0 to 60000 to wait for a burst of segments to settle" },
+    KeySpec { key: "suggest_budget_ms", env: "MEETMIND_SUGGEST_BUDGET_MS", flag: None, default: "6000", secret: false, accepts: "an integer number of milliseconds from 100 to 60000 a live suggestion may take" },
     KeySpec { key: "llm_tiers", env: "MEETMIND_LLM_TIERS", flag: None, default: "gemini,openrouter,groq", secret: false, accepts: "a comma-separated order of gemini, openrouter, groq, ollama (offline is always last)" },
     KeySpec { key: "llm_attempt_timeout_ms", env: "MEETMIND_LLM_ATTEMPT_TIMEOUT_MS", flag: None, default: "3000", secret: false, accepts: "an integer number of milliseconds from 50 to 600000" },
     KeySpec { key: "llm_ttft_ms", env: "MEETMIND_LLM_TTFT_MS", flag: None, default: "3000", secret: false, accepts: "an integer number of milliseconds from 50 to 600000 (time to first token)" },
@@ -158,6 +163,7 @@ pub struct Config {
     pub node_id: Option<String>,
     pub worker_concurrency: u32,
     pub job_lease: Duration,
+    pub meetmind: crate::meetmind::MeetMindConfig,
     pub provenance: Vec<Provenance>,
 }
 
@@ -329,6 +335,26 @@ impl Config {
             parse_int(&get("job_lease_secs").0, 1, 3600).ok_or_else(|| invalid("job_lease_secs"))?.into(),
         );
 
+        let public_url = match get("public_url").0.trim().trim_end_matches('/') {
+            "" => {
+                let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+                format!("http://{host}:{}", addr.port())
+            }
+            u if u.starts_with("http://") || u.starts_with("https://") => u.to_string(),
+            _ => return Err(invalid("public_url")),
+        };
+        let days = |key: &'static str, max: u32| parse_int(&get(key).0, 1, max).ok_or_else(|| invalid(key));
+        let ms = |key: &'static str, min: u32, max: u32| {
+            parse_int(&get(key).0, min, max).map(|v| Duration::from_millis(v.into())).ok_or_else(|| invalid(key))
+        };
+        let meetmind = crate::meetmind::MeetMindConfig {
+            public_url,
+            candidate_link_ttl_ms: i64::from(days("candidate_link_days", 365)?) * 86_400_000,
+            retention_ms: i64::from(days("interview_retention_days", 36_500)?) * 86_400_000,
+            debounce: ms("suggest_debounce_ms", 0, 60_000)?,
+            suggest_budget: ms("suggest_budget_ms", 100, 60_000)?,
+        };
+
         let provenance = KEYS
             .iter()
             .map(|spec| {
@@ -355,6 +381,7 @@ impl Config {
             node_id,
             worker_concurrency,
             job_lease,
+            meetmind,
             provenance,
         })
     }

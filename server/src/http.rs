@@ -56,6 +56,7 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub engine: Arc<crate::scheduler::engine::Engine>,
     pub llm: Arc<crate::llm::router::Router>,
+    pub meetmind: Arc<crate::meetmind::MeetMind>,
 }
 
 /// Leptos settings derived from our configuration rather than cargo-leptos'
@@ -84,11 +85,18 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     let auth_service: Arc<dyn app::services::AuthService> = state.auth.clone();
     let llm_service: Arc<dyn app::services::LlmService> = state.llm.clone();
+    let interview_service: Arc<dyn app::services::InterviewService> = state.meetmind.clone();
     let context = move || {
         leptos::prelude::provide_context(auth_service.clone());
         leptos::prelude::provide_context(llm_service.clone());
+        leptos::prelude::provide_context(interview_service.clone());
     };
-    let api = api::router(ApiState { auth: state.auth.clone(), engine: state.engine.clone(), llm: state.llm.clone() });
+    let api = api::router(ApiState {
+        auth: state.auth.clone(),
+        engine: state.engine.clone(),
+        llm: state.llm.clone(),
+        meetmind: state.meetmind.clone(),
+    });
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

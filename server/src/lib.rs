@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod llm;
+pub mod meetmind;
 pub mod scheduler;
 pub mod metrics;
 pub mod ops;

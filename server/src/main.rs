@@ -50,6 +50,33 @@ async fn main() -> ExitCode {
                 }
             }
         }
+        Command::Demo(o) => {
+            let config = match load(cli.config, &o) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            telemetry::init(&config);
+            match meetmind::meetmind::demo::run(&config).await {
+                Ok(out) => {
+                    println!("Sample interview {} seeded and run end to end.", out.interview_id);
+                    println!("  live suggestions: {}", out.suggestions);
+                    println!("  post-interview workflow: {}", out.workflow_state);
+                    if let Some(r) = out.recommendation {
+                        println!("  AI recommendation: {r}");
+                    }
+                    if let Some(s) = out.summary {
+                        println!("  summary: {s}");
+                    }
+                    println!("  report: {} (sign in first)", out.report_url);
+                    println!("  emailed to the owner through the outbox ({})", config.email.outbox.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("meetmind: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::User(UserCommand::Create { email, name, admin, overrides }) => {
             let config = match load(cli.config, &overrides) {
                 Ok(c) => c,

@@ -89,20 +89,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
 
     let clock: crate::clock::SharedClock = Arc::new(SystemClock);
     let auth = Auth::new(store.clone(), clock.clone(), config.secure_cookies);
-    let engine = Engine::new(
-        store.clone(),
-        clock,
-        id.to_string(),
-        Registry::with_email(&config.email).map_err(ServeError::Setup)?,
-        EventHub::new(65_536),
-        EngineConfig {
-            // A node without the worker role only enqueues.
-            concurrency: if config.has_role(Role::Worker) { config.worker_concurrency as usize } else { 0 },
-            lease_ms: config.job_lease.as_millis() as i64,
-        },
-    );
-    let llm = crate::llm::build_router(&config.llm, Arc::new(SystemClock));
+    let Parts { engine, llm, meetmind } = assemble(&config, store.clone(), clock, &id)?;
     crate::llm::spawn_call_recorder(&llm, store.clone());
+    if config.has_role(Role::Maintenance) {
+        ensure_retention_schedule(&engine).await;
+    }
     let scheduler = if config.has_role(Role::Worker) || config.has_role(Role::Maintenance) {
         let runtime = RuntimeConfig {
             queue_kind: config.scheduler,
@@ -129,6 +120,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             println!("  or run: meetmind user create --admin --email you@example.com");
             println!();
         }
+        if store.list_interviews(None, None, 1).await.map(|v| v.is_empty()).unwrap_or(false) {
+            println!("  No interviews yet. Load a realistic sample interview, run end to end offline:");
+            println!("    make demo   (or: meetmind demo)");
+            println!();
+        }
         let state = AppState {
             leptos_options: options,
             store: store.clone(),
@@ -137,6 +133,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             auth: auth.clone(),
             engine: engine.clone(),
             llm: llm.clone(),
+            meetmind: meetmind.clone(),
         };
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| ServeError::Bind { addr: config.addr, source })?;
@@ -174,6 +171,70 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     store.close().await;
     info!("stopped");
     Ok(())
+}
+
+/// The engine, the LLM router and MeetMind, wired together: MeetMind's job
+/// kinds join the registry before the engine is built.
+pub struct Parts {
+    pub engine: Arc<Engine>,
+    pub llm: Arc<crate::llm::router::Router>,
+    pub meetmind: Arc<crate::meetmind::MeetMind>,
+}
+
+pub fn assemble(
+    config: &Config,
+    store: Arc<dyn Store>,
+    clock: crate::clock::SharedClock,
+    node_id: &str,
+) -> Result<Parts, ServeError> {
+    use crate::scheduler::handlers::email_send::EmailSend;
+    let llm = crate::llm::build_router(&config.llm, clock.clone());
+    let mut registry = Registry::with_email(&config.email).map_err(ServeError::Setup)?;
+    let email = EmailSend::new(&config.email).map_err(ServeError::Setup)?;
+    crate::meetmind::jobs::register(
+        &mut registry,
+        Arc::new(crate::meetmind::jobs::Analyst {
+            store: store.clone(),
+            llm: llm.clone(),
+            clock: clock.clone(),
+            config: config.meetmind.clone(),
+            email: Some(Arc::new(email)),
+        }),
+    );
+    let engine = Engine::new(
+        store.clone(),
+        clock.clone(),
+        node_id.to_string(),
+        registry,
+        EventHub::new(65_536),
+        EngineConfig {
+            // A node without the worker role only enqueues.
+            concurrency: if config.has_role(Role::Worker) { config.worker_concurrency as usize } else { 0 },
+            lease_ms: config.job_lease.as_millis() as i64,
+        },
+    );
+    let meetmind = crate::meetmind::MeetMind::new(store, engine.clone(), llm.clone(), clock, config.meetmind.clone());
+    Ok(Parts { engine, llm, meetmind })
+}
+
+/// The retention purge runs hourly as a cron schedule on our own scheduler.
+async fn ensure_retention_schedule(engine: &Engine) {
+    let template = app::jobs::NewJob {
+        queue: Some(crate::meetmind::QUEUE.to_string()),
+        kind: "interview.purge".into(),
+        payload: serde_json::json!({}),
+        priority: None,
+        run_at: None,
+        max_attempts: None,
+        retry_delays_ms: None,
+        timeout_ms: None,
+        idempotency_key: None,
+    };
+    match engine.create_schedule("interview-retention", "17 * * * *", "UTC", &template).await {
+        Ok(_) => info!("interview retention purge scheduled hourly"),
+        Err(app::auth::AppError::Invalid { field, .. }) if field == "name" => {}
+        Err(e) => warn!(error = %e, "could not schedule the interview retention purge"),
+    }
 }
 
 /// Keeps this node's registration fresh; maintenance nodes also prune nodes

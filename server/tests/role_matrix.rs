@@ -20,7 +20,7 @@ struct Caller {
 }
 
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "no-such-id").replace("{name}", "matrix-queue").replace('*', "meetmind.css")
+    path.replace("{id}", "no-such-id").replace("{token}", "no-such-token").replace("{name}", "matrix-queue").replace('*', "meetmind.css")
 }
 
 async fn call(app: &Router, method: &str, path: &str, kind: Kind, caller: &Caller) -> (u16, String) {

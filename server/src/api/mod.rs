@@ -2,6 +2,7 @@
 //! table; handlers receive the caller through the `Caller` extractor.
 
 mod accounts;
+pub mod interviews;
 pub mod jobs;
 pub mod openapi;
 pub mod providers;
@@ -26,6 +27,7 @@ pub struct ApiState {
     pub auth: Arc<Auth>,
     pub engine: Arc<crate::scheduler::engine::Engine>,
     pub llm: Arc<crate::llm::router::Router>,
+    pub meetmind: Arc<crate::meetmind::MeetMind>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -62,6 +64,26 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/queues/{name}", patch(jobs::patch_queue))
         .route("/api/v1/queues/{name}/pause", post(jobs::pause_queue))
         .route("/api/v1/queues/{name}/resume", post(jobs::resume_queue))
+        .route("/api/v1/rubric-templates", get(interviews::templates))
+        .route("/api/v1/interviews", get(interviews::list).post(interviews::create))
+        .route("/api/v1/interviews/{id}", get(interviews::detail).delete(interviews::delete))
+        .route("/api/v1/interviews/{id}/export", get(interviews::export))
+        .route("/api/v1/interviews/{id}/segments", get(interviews::segments).post(interviews::append))
+        .route("/api/v1/interviews/{id}/suggestions", get(interviews::suggestions))
+        .route("/api/v1/interviews/{id}/events", get(interviews::events))
+        .route("/api/v1/interviews/{id}/start", post(interviews::start))
+        .route("/api/v1/interviews/{id}/end", post(interviews::end))
+        .route("/api/v1/interviews/{id}/cancel", post(interviews::cancel))
+        .route("/api/v1/interviews/{id}/decision", post(interviews::decide))
+        .route("/api/v1/interviews/{id}/link", post(interviews::link))
+        .route("/api/v1/interviews/{id}/search", get(interviews::search))
+        .route("/api/v1/interviews/{id}/ask", post(interviews::ask))
+        .route("/api/v1/interviews/{id}/report", get(interviews::report))
+        .route("/api/v1/search", get(interviews::search_all))
+        .route("/api/v1/room/{token}", get(interviews::room))
+        .route("/api/v1/room/{token}/consent", post(interviews::room_consent))
+        .route("/api/v1/room/{token}/segments", post(interviews::room_append))
+        .route("/api/v1/room/{token}/events", get(interviews::room_events))
         .with_state(state)
 }
 

@@ -59,11 +59,50 @@ const OPS: &[Op] = &[
     op("PATCH", "/api/v1/queues/{name}", "Change a queue's concurrency, pause, retry policy or starvation_after_ms", Some("QueuePatch"), ("200", "Queue")),
     op("POST", "/api/v1/queues/{name}/pause", "Pause a queue", None, ("200", "Queue")),
     op("POST", "/api/v1/queues/{name}/resume", "Resume a queue", None, ("200", "Queue")),
+    op("GET", "/api/v1/rubric-templates", "Built-in rubric templates with question plans, to copy into interviews", None, ("200", "")),
+    op("GET", "/api/v1/interviews", "Interviews the caller may see, newest first; q matches title, role or candidate", None, ("200", "")),
+    op("POST", "/api/v1/interviews", "Create an interview (from a template or a rubric); the candidate's room link is in this reply only", Some("NewInterview"), ("201", "")),
+    op("GET", "/api/v1/interviews/{id}", "State, summary, scorecard, insights (when ready) and the workflow's progress", None, ("200", "")),
+    op("DELETE", "/api/v1/interviews/{id}", "Delete the candidate's data: transcript, results, suggestions; job payloads scrubbed", None, ("204", "")),
+    op("GET", "/api/v1/interviews/{id}/export", "Everything held about the candidate of this interview, as JSON", None, ("200", "")),
+    op("GET", "/api/v1/interviews/{id}/segments", "The transcript, ordered by offset", None, ("200", "")),
+    op("POST", "/api/v1/interviews/{id}/segments", "Append up to 500 segments; idempotent by client_id; 422 over 10,000 characters or when not live", Some("Segments"), ("200", "")),
+    op("GET", "/api/v1/interviews/{id}/suggestions", "Live suggestions, newest first, each with its tier and degraded flag", None, ("200", "")),
+    op("GET", "/api/v1/interviews/{id}/events", "Server-Sent Events: segment, suggestion_token, suggestion, state, workflow", None, ("200", "")),
+    op("POST", "/api/v1/interviews/{id}/start", "Start a scheduled interview (an AI-led one opens with its first question)", None, ("200", "")),
+    op("POST", "/api/v1/interviews/{id}/end", "End the interview and start the post-interview workflow", None, ("200", "")),
+    op("POST", "/api/v1/interviews/{id}/cancel", "Cancel a scheduled or live interview", None, ("200", "")),
+    op("POST", "/api/v1/interviews/{id}/decision", "Record the interviewer's hiring decision, separate from the AI's recommendation", Some("Decision"), ("204", "")),
+    op("POST", "/api/v1/interviews/{id}/link", "A new candidate room link (the old one stops working)", None, ("200", "")),
+    op("GET", "/api/v1/interviews/{id}/search", "Moments matching q (BM25, stemming, typo tolerance) with context", None, ("200", "")),
+    op("POST", "/api/v1/interviews/{id}/ask", "A question answered from the transcript only, with citations", Some("Ask"), ("200", "")),
+    op("GET", "/api/v1/interviews/{id}/report", "The report: format=html (default) or md", None, ("200", "")),
+    op("GET", "/api/v1/search", "Moments matching q across every interview the caller may see", None, ("200", "")),
+    op("GET", "/api/v1/room/{token}", "The candidate's room (no credentials but its token)", None, ("200", "")),
+    op("POST", "/api/v1/room/{token}/consent", "The candidate accepts the consent notice (an AI-led interview starts)", None, ("200", "")),
+    op("POST", "/api/v1/room/{token}/segments", "The candidate's answers; idempotent by client_id", Some("Segments"), ("200", "")),
+    op("GET", "/api/v1/room/{token}/events", "Server-Sent Events for the candidate: the AI's questions and their own segments", None, ("200", "")),
 ];
 
 fn schemas() -> Value {
     let job_state = json!({"type": "string", "enum": ["scheduled", "blocked", "available", "running", "retrying", "succeeded", "dead", "cancelled", "upstream_failed"]});
     json!({
+        "NewInterview": {"type": "object", "required": ["title", "role", "candidate_name", "candidate_email"], "additionalProperties": false, "properties": {
+            "title": {"type": "string"}, "role": {"type": "string"}, "candidate_name": {"type": "string"},
+            "candidate_email": {"type": "string"}, "mode": {"type": "string", "enum": ["assist", "ai_led"], "default": "assist"},
+            "template": {"type": "string", "description": "backend_engineer, product_manager or customer_support"},
+            "rubric": {"type": "object", "description": "{competencies: [{key, name, description, levels: [4 strings]}]}"},
+            "plan": {"type": "array", "items": {"type": "object", "properties": {"text": {"type": "string"}, "competency": {"type": "string"}}}},
+            "scheduled_at": {"type": "integer"}, "duration_min": {"type": "integer", "default": 45},
+            "shared_with": {"type": "array", "items": {"type": "string"}}, "consent_notice": {"type": "string"},
+            "owner_email": {"type": "string", "description": "required from API tokens"}}},
+        "Segments": {"type": "object", "required": ["segments"], "properties": {"segments": {"type": "array", "maxItems": 500, "items": {
+            "type": "object", "required": ["client_id", "speaker", "text", "start_ms", "end_ms"], "properties": {
+            "client_id": {"type": "string"}, "speaker": {"type": "string", "enum": ["interviewer", "candidate", "ai"]},
+            "text": {"type": "string", "maxLength": 10000}, "start_ms": {"type": "integer"}, "end_ms": {"type": "integer"}}}}}},
+        "Decision": {"type": "object", "required": ["decision"], "properties": {
+            "decision": {"type": "string", "enum": ["strong_no", "no", "yes", "strong_yes"]}, "note": {"type": "string"}}},
+        "Ask": {"type": "object", "required": ["question"], "properties": {"question": {"type": "string"}}},
         "Error": {"type": "object", "required": ["error"], "properties": {
             "error": {"type": "string"}, "field": {"type": "string", "description": "the field at fault"},
             "retry_after_secs": {"type": "integer"}}},
@@ -153,7 +192,7 @@ pub fn document() -> Value {
         if let Some(body) = o.body {
             operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{body}")}}}});
         }
-        let params: Vec<Value> = ["id", "name"]
+        let params: Vec<Value> = ["id", "name", "token"]
             .iter()
             .filter(|p| o.path.contains(&format!("{{{p}}}")))
             .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))

@@ -2,6 +2,7 @@
 //! Everything above this module talks to `dyn Store` only.
 
 pub mod auth;
+pub mod interviews;
 pub mod jobs;
 pub mod llm_calls;
 mod postgres;
@@ -16,6 +17,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 pub use auth::{AuditRow, AuthStore, SessionRow, TokenRow, UserRow};
+pub use interviews::{InterviewRow, InterviewStore, ResultRow, SegmentRow, SuggestionRow};
 pub use jobs::{JobQueries, JobRow, JobStore};
 pub use llm_calls::{LlmCallRow, LlmCallStore};
 pub use postgres::PgStore;
@@ -58,7 +60,7 @@ pub struct PoolStats {
 }
 
 #[async_trait]
-pub trait Store: AuthStore + JobStore + JobQueries + LlmCallStore + Send + Sync + 'static {
+pub trait Store: AuthStore + JobStore + JobQueries + LlmCallStore + InterviewStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations for this backend. Safe to run from

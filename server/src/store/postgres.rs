@@ -16,6 +16,7 @@ use crate::config::Backend;
 
 impl_auth_store!(PgStore);
 super::llm_calls::impl_llm_call_store!(PgStore);
+super::interviews::impl_interview_store!(PgStore);
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 

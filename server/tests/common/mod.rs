@@ -73,7 +73,8 @@ pub fn app_with_auth(
     };
     let config = Config::load(&Layers::default()).unwrap();
     let auth = meetmind::auth::Auth::new(store.clone(), clock.clone(), false);
-    let engine = engine(store.clone(), clock);
+    let llm = meetmind::llm::router::Router::new(Vec::new(), Default::default(), Arc::new(meetmind::clock::SystemClock));
+    let (mm, engine) = interviews(store.clone(), clock, llm.clone(), std::env::temp_dir().join("meetmind-test-outbox"));
     let router = http::router(AppState {
         leptos_options: http::leptos_options(&config),
         store,
@@ -81,9 +82,48 @@ pub fn app_with_auth(
         node_id: "test-node".into(),
         auth: auth.clone(),
         engine,
-        llm: meetmind::llm::router::Router::new(Vec::new(), Default::default(), Arc::new(meetmind::clock::SystemClock)),
+        llm,
+        meetmind: mm,
     });
     (router, auth)
+}
+
+/// MeetMind over a store, with its job kinds registered on a fresh engine
+/// and email going to `outbox`. Suggestions settle after 100 ms of quiet.
+pub fn interviews(
+    store: Arc<dyn Store>,
+    clock: meetmind::clock::SharedClock,
+    llm: Arc<meetmind::llm::router::Router>,
+    outbox: std::path::PathBuf,
+) -> (Arc<meetmind::meetmind::MeetMind>, Arc<meetmind::scheduler::engine::Engine>) {
+    use meetmind::{
+        meetmind::{jobs, MeetMind, MeetMindConfig},
+        scheduler::{engine::{Engine, EngineConfig}, events::EventHub, handlers::{email_send, Registry}},
+    };
+    let email = email_send::EmailConfig {
+        smtp_url: None,
+        outbox,
+        from: "MeetMind <meetmind@localhost>".into(),
+        failure_rate: 0.0,
+    };
+    let mut registry = Registry::with_email(&email).expect("email config");
+    let config = MeetMindConfig {
+        public_url: "http://meetmind.test".into(),
+        debounce: std::time::Duration::from_millis(100),
+        ..MeetMindConfig::default()
+    };
+    jobs::register(
+        &mut registry,
+        Arc::new(jobs::Analyst {
+            store: store.clone(),
+            llm: llm.clone(),
+            clock: clock.clone(),
+            config: config.clone(),
+            email: Some(Arc::new(email_send::EmailSend::new(&email).expect("outbox"))),
+        }),
+    );
+    let engine = Engine::new(store.clone(), clock.clone(), "test-node", registry, EventHub::new(1024), EngineConfig::default());
+    (MeetMind::new(store, engine.clone(), llm, clock, config), engine)
 }
 
 /// A scheduler engine over a store, on the given clock.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use lettre::{
-    message::{header::ContentType, Mailbox},
+    message::{header::ContentType, Mailbox, MultiPart},
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 use rand::Rng as _;
@@ -49,6 +49,41 @@ impl EmailSend {
     }
 }
 
+impl EmailSend {
+    /// Sends one message, plain text with an optional HTML alternative. The
+    /// Message-ID derives from the job, so a receiving system can drop the
+    /// duplicate of a retried send.
+    pub async fn deliver(
+        &self,
+        to: Mailbox,
+        subject: String,
+        text: String,
+        html: Option<String>,
+        job_id: i64,
+    ) -> Result<(), HandlerError> {
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<meetmind-job-{job_id}@meetmind>")));
+        let message = match html {
+            Some(html) => builder.multipart(MultiPart::alternative_plain_html(text, html)),
+            None => builder.header(ContentType::TEXT_PLAIN).body(text),
+        }
+        .map_err(|e| HandlerError::permanent(e.to_string()))?;
+        match &self.transport {
+            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
+                if e.is_permanent() {
+                    HandlerError::permanent(format!("SMTP refused the message: {e}"))
+                } else {
+                    HandlerError::retry(format!("SMTP: {e}"))
+                }
+            }),
+            Transport::File(t) => t.send(message).await.map(|_| ()).map_err(|e| HandlerError::retry(format!("outbox: {e}"))),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Spec {
@@ -84,24 +119,6 @@ impl Handler for EmailSend {
         if self.failure_rate > 0.0 && rand::rng().random::<f64>() < self.failure_rate {
             return Err(HandlerError::retry("injected email failure (EMAIL_FAILURE_RATE)"));
         }
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(spec.subject)
-            .header(ContentType::TEXT_PLAIN)
-            // Lets a receiving system drop duplicates after a retried send.
-            .message_id(Some(format!("<meetmind-job-{}@meetmind>", ctx.id)))
-            .body(spec.text)
-            .map_err(|e| HandlerError::permanent(e.to_string()))?;
-        match &self.transport {
-            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    HandlerError::permanent(format!("SMTP refused the message: {e}"))
-                } else {
-                    HandlerError::retry(format!("SMTP: {e}"))
-                }
-            }),
-            Transport::File(t) => t.send(message).await.map(|_| ()).map_err(|e| HandlerError::retry(format!("outbox: {e}"))),
-        }
+        self.deliver(to, spec.subject, spec.text, None, ctx.id).await
     }
 }

@@ -1,0 +1,46 @@
+//! MeetMind: interviews, their live transcript, AI suggestions while they
+//! run, the AI-led mode, and the post-interview workflow (summary,
+//! scorecard, insights, report, email) that runs on our own scheduler.
+
+pub mod analysis;
+pub mod demo;
+pub mod demo_script;
+pub mod hub;
+pub mod jobs;
+pub mod live;
+pub mod prompts;
+pub mod search;
+pub mod service;
+pub mod templates;
+
+use std::time::Duration;
+
+pub use service::MeetMind;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeetMindConfig {
+    /// Where people reach the app, for links in reports and emails.
+    pub public_url: String,
+    pub candidate_link_ttl_ms: i64,
+    /// Ended interviews older than this are purged.
+    pub retention_ms: i64,
+    /// A burst of segments within this window causes one suggestion.
+    pub debounce: Duration,
+    /// The live-suggestion budget: the whole fallback chain within this.
+    pub suggest_budget: Duration,
+}
+
+impl Default for MeetMindConfig {
+    fn default() -> Self {
+        MeetMindConfig {
+            public_url: "http://127.0.0.1:3000".into(),
+            candidate_link_ttl_ms: 14 * 86_400_000,
+            retention_ms: 365 * 86_400_000,
+            debounce: Duration::from_millis(800),
+            suggest_budget: Duration::from_secs(6),
+        }
+    }
+}
+
+/// The queue the post-interview workflow runs on.
+pub const QUEUE: &str = "meetmind";

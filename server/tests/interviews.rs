@@ -1,0 +1,485 @@
+//! MeetMind interviews end to end through the service: transcript
+//! idempotency and validation, who may reach what, debounced live
+//! suggestions (offline, and through the simulator with tiers failing), the
+//! AI-led mode, the post-interview workflow to the emailed report, moment
+//! search and Ask, and the candidate's privacy rights.
+
+#[macro_use]
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use app::{
+    auth::{AppError, Me, NewUser, Principal, UserRole},
+    interviews::{Mode, NewInterview, NewSegment, PlannedQuestion, Speaker},
+    services::InterviewService,
+};
+use common::TestDb;
+use meetmind::{
+    clock::{Clock, ManualClock, SharedClock, SystemClock},
+    llm::{
+        provider::{HttpProvider, Provider},
+        router::{Router, RouterConfig},
+    },
+    meetmind::{demo_script, MeetMind},
+    scheduler::{engine::Engine, runtime},
+    store::Store,
+};
+
+fn offline() -> Arc<Router> {
+    Router::new(Vec::new(), RouterConfig::default(), Arc::new(SystemClock))
+}
+
+async fn person(store: &Arc<dyn Store>, email: &str, role: UserRole) -> Principal {
+    let auth = meetmind::auth::Auth::new(store.clone(), Arc::new(SystemClock), false);
+    let u = auth
+        .add_user("test", NewUser { email: email.into(), name: email.into(), role, password: "correct horse battery".into() })
+        .await
+        .unwrap();
+    Principal::User(Me { id: u.id, email: u.email, name: u.name, role })
+}
+
+fn new_interview(mode: Mode) -> NewInterview {
+    NewInterview {
+        title: "Backend — Alex".into(),
+        role: demo_script::ROLE.into(),
+        candidate_name: demo_script::CANDIDATE_NAME.into(),
+        candidate_email: demo_script::CANDIDATE_EMAIL.into(),
+        mode,
+        template: Some("backend_engineer".into()),
+        rubric: None,
+        plan: None,
+        scheduled_at: None,
+        duration_min: 45,
+        shared_with: vec![],
+        consent_notice: None,
+        owner_email: None,
+    }
+}
+
+fn seg(client: &str, speaker: Speaker, text: &str, start_ms: i64) -> NewSegment {
+    NewSegment { client_id: client.into(), speaker, text: text.into(), start_ms, end_ms: start_ms + 4_000 }
+}
+
+fn outbox() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// Runs the scheduler until `done` holds or the time is up.
+async fn work_until<F, Fut>(engine: &Arc<Engine>, secs: u64, mut done: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let rt = tokio::spawn(runtime::run(engine.clone(), runtime::RuntimeConfig { maintenance: true, ..Default::default() }, stop_rx));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    let mut ok = false;
+    while tokio::time::Instant::now() < deadline {
+        if done().await {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop_tx.send(true);
+    let _ = rt.await;
+    ok
+}
+
+async fn transcript_is_idempotent_ordered_and_validated(db: TestDb) -> TestDb {
+    let out = outbox();
+    let (mm, _) = common::interviews(db.store.clone(), Arc::new(SystemClock), offline(), out.path().into());
+    let iv = person(&db.store, "iv@example.com", UserRole::Interviewer).await;
+    let created = mm.create(&iv, new_interview(Mode::Assist)).await.unwrap();
+    let id = created.interview.id.clone();
+    assert_eq!(created.interview.rubric.competencies.len(), 5, "copied from the template");
+
+    let early = mm.append(&iv, &id, vec![seg("a", Speaker::Interviewer, "Hello", 0)]).await;
+    assert!(matches!(early, Err(AppError::Invalid { ref field, ref message }) if field == "state" && message.contains("not live")));
+
+    mm.start(&iv, &id).await.unwrap();
+    let first = mm
+        .append(&iv, &id, vec![seg("b", Speaker::Candidate, "Later words", 5_000), seg("a", Speaker::Interviewer, "Earlier words", 1_000)])
+        .await
+        .unwrap();
+    // A retried post after a network blip: same ids, no duplicates.
+    let again = mm.append(&iv, &id, vec![seg("a", Speaker::Interviewer, "Earlier words", 1_000)]).await.unwrap();
+    assert_eq!(again[0].id, first[1].id);
+    let t = mm.transcript(&iv, &id).await.unwrap();
+    assert_eq!(t.iter().map(|s| s.client_id.as_str()).collect::<Vec<_>>(), vec!["a", "b"], "ordered by offset");
+
+    let long = "x".repeat(10_001);
+    match mm.append(&iv, &id, vec![seg("c", Speaker::Candidate, &long, 9_000)]).await {
+        Err(AppError::Invalid { field, message }) => {
+            assert_eq!(field, "segments[0].text");
+            assert!(message.contains("10000"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(mm.transcript(&iv, &id).await.unwrap().len(), 2, "nothing stored from the refused batch");
+
+    mm.end(&iv, &id).await.unwrap();
+    // After the end, a retry of a stored segment still succeeds; new ones are refused.
+    assert!(mm.append(&iv, &id, vec![seg("b", Speaker::Candidate, "Later words", 5_000)]).await.is_ok());
+    assert!(mm.append(&iv, &id, vec![seg("d", Speaker::Candidate, "Too late", 9_000)]).await.is_err());
+    db
+}
+
+async fn access_is_per_interview_and_rooms_are_per_token(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(1_800_000_000_000);
+    let shared: SharedClock = Arc::new(clock.clone());
+    let out = outbox();
+    let (mm, _) = common::interviews(db.store.clone(), shared, offline(), out.path().into());
+    let alice = person(&db.store, "alice@example.com", UserRole::Interviewer).await;
+    let bob = person(&db.store, "bob@example.com", UserRole::Interviewer).await;
+    let carol = person(&db.store, "carol@example.com", UserRole::Interviewer).await;
+    let admin = person(&db.store, "admin@example.com", UserRole::Admin).await;
+    let Principal::User(carol_me) = &carol else { unreachable!() };
+    let mut new = new_interview(Mode::Assist);
+    new.shared_with = vec![carol_me.id.clone()];
+    let a = mm.create(&alice, new).await.unwrap();
+    let other = mm.create(&bob, new_interview(Mode::Assist)).await.unwrap();
+    let id = a.interview.id.clone();
+    mm.start(&alice, &id).await.unwrap();
+    mm.append(&alice, &id, vec![seg("1", Speaker::Candidate, "We moved the pipeline onto Kafka", 0)]).await.unwrap();
+
+    // Bob can neither read nor search nor write Alice's interview; it looks absent.
+    assert_eq!(mm.detail(&bob, &id).await.unwrap_err(), AppError::NotFound);
+    assert_eq!(mm.search(&bob, Some(&id), "kafka").await.unwrap_err(), AppError::NotFound);
+    assert_eq!(mm.append(&bob, &id, vec![seg("2", Speaker::Candidate, "x", 1)]).await.unwrap_err(), AppError::NotFound);
+    assert!(mm.search(&bob, None, "kafka").await.unwrap().is_empty(), "search across interviews skips others'");
+    assert_eq!(mm.list(&bob, None).await.unwrap().len(), 1);
+    // Carol, shared with, and the admin can.
+    assert_eq!(mm.search(&carol, Some(&id), "kafka").await.unwrap().len(), 1);
+    assert_eq!(mm.list(&admin, None).await.unwrap().len(), 2);
+    assert!(mm.export(&alice, &id).await.is_err(), "export is for admins");
+
+    // The room opens its own interview only, and shows nothing of the other.
+    let room = mm.room(&a.link.candidate_token).await.unwrap();
+    assert_eq!(room.title, a.interview.title);
+    assert!(mm.room_append(&a.link.candidate_token, vec![seg("r1", Speaker::Candidate, "hi", 10)]).await.is_err(), "consent first");
+    mm.room_consent(&a.link.candidate_token).await.unwrap();
+    mm.room_append(&a.link.candidate_token, vec![seg("r1", Speaker::Candidate, "My answer", 10)]).await.unwrap();
+    let bad = mm.room_append(&a.link.candidate_token, vec![seg("r2", Speaker::Interviewer, "x", 11)]).await;
+    assert!(bad.is_err(), "a candidate cannot speak as the interviewer");
+    assert!(mm.room(&other.link.candidate_token).await.unwrap().segments.is_empty());
+    assert!(matches!(mm.room("wrong-token").await, Err(AppError::Invalid { ref field, .. }) if field == "token"));
+    clock.advance_ms(15 * 86_400_000);
+    match mm.room(&a.link.candidate_token).await {
+        Err(AppError::Invalid { message, .. }) => assert!(message.contains("expired")),
+        other => panic!("{other:?}"),
+    }
+    // A fresh link works; the old one stays dead.
+    let link = mm.new_link(&alice, &id).await.unwrap();
+    assert!(mm.room(&link.candidate_token).await.is_ok());
+    db
+}
+
+async fn a_burst_of_answers_makes_one_degraded_suggestion(db: TestDb) -> TestDb {
+    let out = outbox();
+    let (mm, _) = common::interviews(db.store.clone(), Arc::new(SystemClock), offline(), out.path().into());
+    let iv = person(&db.store, "iv@example.com", UserRole::Interviewer).await;
+    let id = mm.create(&iv, new_interview(Mode::Assist)).await.unwrap().interview.id;
+    mm.start(&iv, &id).await.unwrap();
+    let mut events = mm.hub.subscribe();
+    for i in 0..10 {
+        let text = format!("Part {i}: during the incident I was on call; we watched consumer lag on Kafka and added alerts.");
+        mm.append(&iv, &id, vec![seg(&format!("c{i}"), Speaker::Candidate, &text, i * 1_000)]).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let s = mm.suggestions(&iv, &id).await.unwrap();
+    assert_eq!(s.len(), 1, "ten segments in a burst: one generation");
+    let s = &s[0];
+    assert!(s.degraded && s.tier == "offline");
+    assert!(!s.follow_ups.is_empty() && s.follow_ups.len() <= 3);
+    assert!(s.covered.contains(&"operations".to_string()), "{s:?}");
+    assert!(!s.uncovered.is_empty());
+    let mut names = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        names.push(ev.name);
+    }
+    assert!(names.contains(&"suggestion_token") && names.contains(&"suggestion"), "{names:?}");
+    // The interview goes on.
+    mm.append(&iv, &id, vec![seg("after", Speaker::Interviewer, "Thanks. Next question?", 60_000)]).await.unwrap();
+    db
+}
+
+async fn search_ranks_the_moment_and_ask_cites_real_segments(db: TestDb) -> TestDb {
+    let out = outbox();
+    let (mm, _) = common::interviews(db.store.clone(), Arc::new(SystemClock), offline(), out.path().into());
+    let iv = person(&db.store, "iv@example.com", UserRole::Interviewer).await;
+    let id = mm.create(&iv, new_interview(Mode::Assist)).await.unwrap().interview.id;
+    mm.start(&iv, &id).await.unwrap();
+    let segs: Vec<NewSegment> = demo_script::transcript()
+        .into_iter()
+        .enumerate()
+        .map(|(n, (speaker, text, start, end))| NewSegment { client_id: format!("d{n}"), speaker, text: text.into(), start_ms: start, end_ms: end })
+        .collect();
+    mm.append(&iv, &id, segs).await.unwrap();
+    let hits = mm.search(&iv, Some(&id), "runaway retry storm").await.unwrap();
+    assert!(hits[0].segment.text.contains("retry storm"), "{:?}", hits[0].segment.text);
+    assert!(hits[0].before.is_some(), "context around the moment");
+    let typo = mm.search(&iv, Some(&id), "kafak partitons").await.unwrap();
+    assert!(typo[0].segment.text.contains("Kafka"));
+    let answer = mm.ask(&iv, &id, "When did they talk about Kafka?").await.unwrap();
+    assert!(answer.degraded, "offline: the answer is the top passages");
+    let ids: Vec<i64> = mm.transcript(&iv, &id).await.unwrap().iter().map(|s| s.id).collect();
+    assert!(!answer.citations.is_empty() && answer.citations.iter().all(|c| ids.contains(&c.segment_id)));
+    assert!(answer.answer.contains("Kafka"));
+    db
+}
+
+async fn the_workflow_writes_results_and_emails_the_report(db: TestDb) -> TestDb {
+    let out = outbox();
+    let (mm, engine) = common::interviews(db.store.clone(), Arc::new(SystemClock), offline(), out.path().into());
+    let iv = person(&db.store, "owner@example.com", UserRole::Interviewer).await;
+    let id = mm.create(&iv, new_interview(Mode::Assist)).await.unwrap().interview.id;
+    mm.start(&iv, &id).await.unwrap();
+    let segs: Vec<NewSegment> = demo_script::transcript()
+        .into_iter()
+        .enumerate()
+        .map(|(n, (speaker, text, start, end))| NewSegment { client_id: format!("d{n}"), speaker, text: text.into(), start_ms: start, end_ms: end })
+        .collect();
+    mm.append(&iv, &id, segs).await.unwrap();
+    let ended = mm.end(&iv, &id).await.unwrap();
+    let workflow = ended.workflow_id.clone().expect("workflow submitted");
+    // Ending twice is harmless: the same workflow.
+    assert_eq!(mm.end(&iv, &id).await.unwrap().workflow_id, Some(workflow.clone()));
+    let store = db.store.clone();
+    let w = workflow.clone();
+    let done = work_until(&engine, 60, || {
+        let store = store.clone();
+        let w = w.clone();
+        async move { store.get_workflow(&w).await.unwrap().is_some_and(|w| w.state != "running") }
+    })
+    .await;
+    assert!(done, "the workflow finished");
+    assert_eq!(db.store.get_workflow(&workflow).await.unwrap().unwrap().state, "succeeded");
+
+    let detail = mm.detail(&iv, &id).await.unwrap();
+    assert!(detail.report_ready);
+    assert_eq!(detail.workflow.len(), 6);
+    let card = detail.scorecard.expect("scorecard").scorecard;
+    let ids: Vec<i64> = mm.transcript(&iv, &id).await.unwrap().iter().map(|s| s.id).collect();
+    assert!(card.scores.iter().any(|s| s.level.is_some()));
+    for s in &card.scores {
+        assert!(s.citations.iter().all(|c| ids.contains(&c.segment_id)), "citations point at real segments: {s:?}");
+    }
+    let insights = detail.insights.expect("insights");
+    assert!(insights.question_coverage.iter().all(|q| q.asked_at.is_some()), "the demo asks every planned question");
+    let results = db.store.get_results(&id).await.unwrap();
+    let scorecard_row = results.iter().find(|r| r.kind == "scorecard").unwrap();
+    assert!(scorecard_row.prompt.as_deref().is_some_and(|p| p.contains("accent")), "the prompt is stored, with its guardrails");
+    assert_eq!(scorecard_row.tier, "offline");
+    let html = mm.report(&iv, &id, false).await.unwrap();
+    assert!(html.contains(&format!("/interviews/{id}/live#seg-")));
+    // The email is in the outbox.
+    let mails: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].contains("owner@example.com") && mails[0].contains("Interview report"));
+
+    // The interviewer's own decision stays separate from the AI's recommendation.
+    mm.decide(&iv, &id, app::interviews::Recommendation::Yes, "Strong systems depth".into()).await.unwrap();
+    let d = mm.detail(&iv, &id).await.unwrap();
+    assert_eq!(d.interview.decision.unwrap().decision, app::interviews::Recommendation::Yes);
+    db
+}
+
+async fn the_ai_led_mode_runs_the_plan_offline_to_the_end(db: TestDb) -> TestDb {
+    let out = outbox();
+    let (mm, _) = common::interviews(db.store.clone(), Arc::new(SystemClock), offline(), out.path().into());
+    let iv = person(&db.store, "iv@example.com", UserRole::Interviewer).await;
+    let mut new = new_interview(Mode::AiLed);
+    new.plan = Some(
+        ["Tell me about your current role?", "Describe an incident you handled?", "How do you review code?"]
+            .iter()
+            .map(|q| PlannedQuestion { text: q.to_string(), competency: None })
+            .collect(),
+    );
+    let created = mm.create(&iv, new).await.unwrap();
+    let token = created.link.candidate_token.clone();
+    let room = mm.room_consent(&token).await.unwrap();
+    assert_eq!(room.segments.len(), 1, "the AI opened with the first question");
+    assert!(room.segments[0].text.contains("current role"));
+    let long = "I run the platform team and we own the event pipeline, the on-call rotation and the database upgrades; \
+                last quarter we moved the billing events onto Kafka and cut the consumer lag from minutes to seconds.";
+    for n in 0..4 {
+        let count = mm.room(&token).await.unwrap().segments.len();
+        mm.room_append(&token, vec![seg(&format!("a{n}"), Speaker::Candidate, long, (n as i64 + 1) * 60_000)]).await.unwrap();
+        // Wait for the AI's next turn.
+        let mut turned = false;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if mm.room(&token).await.unwrap().segments.len() > count + 1 {
+                turned = true;
+                break;
+            }
+        }
+        if n < 3 {
+            assert!(turned, "the AI took turn {n}");
+        }
+        if mm.detail(&iv, &created.interview.id).await.unwrap().interview.state == app::interviews::InterviewState::Completed {
+            break;
+        }
+    }
+    let t = mm.transcript(&iv, &created.interview.id).await.unwrap();
+    let ai: Vec<&str> = t.iter().filter(|s| s.speaker == Speaker::Ai).map(|s| s.client_id.as_str()).collect();
+    assert_eq!(ai, vec!["ai-q0", "ai-q1", "ai-q2", "ai-close"]);
+    let d = mm.detail(&iv, &created.interview.id).await.unwrap();
+    assert_eq!(d.interview.state, app::interviews::InterviewState::Completed);
+    assert!(d.interview.workflow_id.is_some(), "closing started the post-interview workflow");
+    db
+}
+
+async fn candidates_data_can_be_exported_deleted_and_expires(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(1_800_000_000_000);
+    let out = outbox();
+    let (mm, engine) = common::interviews(db.store.clone(), Arc::new(clock.clone()), offline(), out.path().into());
+    let admin = person(&db.store, "admin@example.com", UserRole::Admin).await;
+    let first = mm.create(&admin, new_interview(Mode::Assist)).await.unwrap().interview.id;
+    let second = mm.create(&admin, new_interview(Mode::Assist)).await.unwrap().interview.id;
+    for id in [&first, &second] {
+        mm.start(&admin, id).await.unwrap();
+        mm.append(&admin, id, vec![seg("1", Speaker::Candidate, "I led the Kafka migration", 0)]).await.unwrap();
+        mm.end(&admin, id).await.unwrap();
+    }
+    let export = mm.export(&admin, &first).await.unwrap();
+    assert_eq!(export["transcript"].as_array().unwrap().len(), 1);
+    assert_eq!(export["interview"]["candidate_email"], demo_script::CANDIDATE_EMAIL);
+
+    let workflow = db.store.get_interview(&first).await.unwrap().unwrap().workflow_id.unwrap();
+    mm.delete(&admin, &first).await.unwrap();
+    assert!(db.store.get_interview(&first).await.unwrap().is_none());
+    assert!(db.store.list_segments(&first).await.unwrap().is_empty());
+    for job in db.store.workflow_jobs(&workflow).await.unwrap() {
+        assert!(!job.payload.contains(&first), "job payloads are scrubbed: {}", job.payload);
+    }
+    assert!(db.store.list_audit(10).await.unwrap().iter().any(|a| a.action == "interview.delete"));
+
+    // Past the retention period, the purge job removes the rest.
+    clock.advance_ms(366 * 86_400_000);
+    engine
+        .enqueue(
+            vec![app::jobs::NewJob {
+                kind: "interview.purge".into(),
+                payload: serde_json::json!({}),
+                queue: Some("meetmind".into()),
+                priority: None,
+                run_at: None,
+                max_attempts: None,
+                retry_delays_ms: None,
+                timeout_ms: None,
+                idempotency_key: None,
+            }],
+            false,
+        )
+        .await
+        .unwrap();
+    let store = db.store.clone();
+    let s = second.clone();
+    let purged = work_until(&engine, 20, || {
+        let store = store.clone();
+        let s = s.clone();
+        async move { store.get_interview(&s).await.unwrap().is_none() }
+    })
+    .await;
+    if !purged {
+        for j in db.store.list_jobs(&meetmind::store::jobs::JobFilter { limit: 50, ..Default::default() }).await.unwrap_or_default() {
+            eprintln!("job {} {} {} {:?} run_at={} now={}", j.id, j.kind, j.state, j.last_error, j.run_at, clock.now_ms());
+        }
+    }
+    assert!(purged, "the expired interview was purged");
+    db
+}
+
+both_backends!(multi_thread;
+    transcript_is_idempotent_ordered_and_validated,
+    access_is_per_interview_and_rooms_are_per_token,
+    a_burst_of_answers_makes_one_degraded_suggestion,
+    search_ranks_the_moment_and_ask_cites_real_segments,
+    the_workflow_writes_results_and_emails_the_report,
+    the_ai_led_mode_runs_the_plan_offline_to_the_end,
+    candidates_data_can_be_exported_deleted_and_expires,
+);
+
+// ---- through the provider simulator ------------------------------------------
+
+async fn sim() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, meetmind::llm::sim::router()).await.unwrap() });
+    base
+}
+
+fn tiers(base: &str) -> Arc<Router> {
+    let http = reqwest::Client::new();
+    let providers: Vec<Arc<dyn Provider>> = vec![
+        Arc::new(HttpProvider::gemini(http.clone(), &format!("{base}/gemini"), "k", "gemini-2.0-flash")),
+        Arc::new(HttpProvider::openai_compatible("openrouter", http, &format!("{base}/openrouter/v1"), "k", "m")),
+    ];
+    let config = RouterConfig { attempt_timeout: Duration::from_millis(500), ..RouterConfig::default() };
+    Router::new(providers, config, Arc::new(SystemClock))
+}
+
+async fn fault(base: &str, provider: &str, f: serde_json::Value) {
+    let r = reqwest::Client::new().put(format!("{base}/_sim/faults/{provider}")).json(&f).send().await.unwrap();
+    assert!(r.status().is_success());
+}
+
+async fn live(mm: &Arc<MeetMind>, iv: &Principal) -> String {
+    let id = mm.create(iv, new_interview(Mode::Assist)).await.unwrap().interview.id;
+    mm.start(iv, &id).await.unwrap();
+    mm.append(iv, &id, vec![seg("q", Speaker::Interviewer, "Tell me about an incident?", 0)]).await.unwrap();
+    mm.append(iv, &id, vec![seg("a", Speaker::Candidate, "The alert fired at 2 a.m. and I ran the postmortem.", 5_000)])
+        .await
+        .unwrap();
+    id
+}
+
+async fn wait_suggestion(mm: &Arc<MeetMind>, iv: &Principal, id: &str) -> app::interviews::Suggestion {
+    for _ in 0..100 {
+        if let Some(s) = mm.suggestions(iv, id).await.unwrap().into_iter().next() {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no suggestion arrived");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_primary_failing_the_suggestion_comes_from_the_next_tier() {
+    let base = sim().await;
+    fault(&base, "gemini", serde_json::json!({ "error_rate": 1.0, "error_status": 503 })).await;
+    let db = TestDb::sqlite().await.migrated().await;
+    let out = outbox();
+    let (mm, _) = common::interviews(db.store.clone(), Arc::new(SystemClock), tiers(&base), out.path().into());
+    let iv = person(&db.store, "iv@example.com", UserRole::Interviewer).await;
+    let id = live(&mm, &iv).await;
+    let s = wait_suggestion(&mm, &iv, &id).await;
+    assert_eq!(s.tier, "openrouter");
+    assert!(!s.degraded);
+    assert!(!s.follow_ups.is_empty());
+    db.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_every_tier_down_a_degraded_suggestion_arrives_and_the_interview_goes_on() {
+    let base = sim().await;
+    fault(&base, "gemini", serde_json::json!({ "error_rate": 1.0, "error_status": 500 })).await;
+    fault(&base, "openrouter", serde_json::json!({ "hang": true })).await;
+    let db = TestDb::sqlite().await.migrated().await;
+    let out = outbox();
+    let (mm, _) = common::interviews(db.store.clone(), Arc::new(SystemClock), tiers(&base), out.path().into());
+    let iv = person(&db.store, "iv@example.com", UserRole::Interviewer).await;
+    let id = live(&mm, &iv).await;
+    let s = wait_suggestion(&mm, &iv, &id).await;
+    assert_eq!(s.tier, "offline");
+    assert!(s.degraded && !s.follow_ups.is_empty());
+    mm.append(&iv, &id, vec![seg("next", Speaker::Interviewer, "Let's move on.", 30_000)]).await.unwrap();
+    assert_eq!(mm.transcript(&iv, &id).await.unwrap().len(), 3);
+    db.finish().await;
+}
