@@ -16,7 +16,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: help setup setup-wasm-target setup-cargo-leptos setup-wasm-bindgen setup-wasm-opt setup-e2e setup-hadolint \
-        setup-chromium build build-release run test test-rust test-e2e lint-docker check-postgres wasm-size clean-tools
+        setup-chromium build build-release run demo test test-rust test-e2e lint-docker check-postgres wasm-size clean-tools
 
 help:
 	@echo "make run    build and start MeetMind on http://127.0.0.1:3000 (SQLite, offline AI)"
@@ -85,6 +85,12 @@ run: build-release
 	@echo "  Stop with Ctrl-C."
 	@echo
 	DATABASE_URL=sqlite://data/meetmind.db MEETMIND_SITE_ROOT=target/site ./target/release/meetmind serve
+
+# A realistic sample interview, run end to end (offline without API keys),
+# into the same database `make run` uses.
+demo: build-release
+	@mkdir -p data
+	DATABASE_URL=sqlite://data/meetmind.db ./target/release/meetmind demo
 
 ## ---- tests --------------------------------------------------------------
 

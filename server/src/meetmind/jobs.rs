@@ -121,11 +121,25 @@ impl Analyst {
                     .iter()
                     .filter(|s| s.speaker == app::interviews::Speaker::Candidate)
                     .flat_map(|s| s.text.split_inclusive(['.', '!', '?']).map(|x| x.trim().to_string()))
-                    .filter(|x| x.split_whitespace().count() >= 5)
+                    .filter(|x| x.split_whitespace().count() >= 8)
                     .collect();
                 let answer = self.llm.complete(&Purpose::Summary { sentences }, &prompt, JOB_LLM_DEADLINE).await;
+                let mut text = answer.text.clone();
+                if answer.degraded {
+                    // Offline: the extract, framed by what the rubric evidence shows.
+                    let (covered, uncovered) = analysis::coverage(&segs, &rubric);
+                    let names = |keys: &[String]| -> String {
+                        let n: Vec<&str> = rubric.competencies.iter().filter(|c| keys.contains(&c.key)).map(|c| c.name.as_str()).collect();
+                        if n.is_empty() { "none".into() } else { n.join(", ") }
+                    };
+                    text = format!(
+                        "Key moments from the candidate (extractive, offline): {text} Evidence found for: {}. No evidence for: {}.",
+                        names(&covered),
+                        names(&uncovered)
+                    );
+                }
                 let prompt_text = Some(prompts::text(&prompt));
-                self.put(&row.id, "summary", json!({ "text": answer.text }).to_string(), prompt_text, &answer.tier, answer.degraded)
+                self.put(&row.id, "summary", json!({ "text": text }).to_string(), prompt_text, &answer.tier, answer.degraded)
                     .await
             }
             Step::Scorecard => {
