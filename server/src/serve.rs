@@ -135,6 +135,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             llm: llm.clone(),
             meetmind: meetmind.clone(),
         };
+        // Other nodes' interview events reach this node's live streams.
+        let hub = meetmind.hub.clone();
+        let relay_stop = stop_rx.clone();
+        tokio::spawn(async move { hub.relay_remote(relay_stop).await });
         let listener =
             TcpListener::bind(config.addr).await.map_err(|source| ServeError::Bind { addr: config.addr, source })?;
         info!("listening on http://{}", config.addr);

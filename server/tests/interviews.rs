@@ -483,3 +483,26 @@ async fn with_every_tier_down_a_degraded_suggestion_arrives_and_the_interview_go
     assert_eq!(mm.transcript(&iv, &id).await.unwrap().len(), 3);
     db.finish().await;
 }
+
+/// Two nodes on one PostgreSQL: an event published on one reaches the
+/// other's live streams through NOTIFY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interview_events_cross_nodes_on_postgres() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let db = db.migrated().await;
+    let out = outbox();
+    let (a, _) = common::interviews(db.store.clone(), Arc::new(SystemClock), offline(), out.path().into());
+    let (b, _) = common::interviews_on(db.store.clone(), Arc::new(SystemClock), offline(), out.path().into(), "node-b");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let hub = b.hub.clone();
+    tokio::spawn(async move { hub.relay_remote(stop_rx).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut on_b = b.hub.subscribe();
+    a.hub.publish("iv-1", meetmind::meetmind::hub::Audience::Staff, "suggestion", serde_json::json!({ "follow_ups": ["Why?"] }));
+    let ev = tokio::time::timeout(Duration::from_secs(5), on_b.recv()).await.expect("relayed in time").unwrap();
+    assert_eq!((ev.interview_id.as_str(), ev.name), ("iv-1", "suggestion"));
+    assert_eq!(ev.audience, meetmind::meetmind::hub::Audience::Staff);
+    assert_eq!(ev.data["follow_ups"][0], "Why?");
+    let _ = stop_tx.send(true);
+    db.finish().await;
+}

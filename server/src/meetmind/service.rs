@@ -116,8 +116,8 @@ impl MeetMind {
         clock: SharedClock,
         config: MeetMindConfig,
     ) -> Arc<MeetMind> {
-        let mm =
-            Arc::new(MeetMind { store, engine, llm, clock, hub: InterviewHub::default(), config, live: LiveState::default() });
+        let hub = InterviewHub::new(store.clone(), &engine.node);
+        let mm = Arc::new(MeetMind { store, engine, llm, clock, hub, config, live: LiveState::default() });
         mm.live.bind(&mm);
         mm
     }

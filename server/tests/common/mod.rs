@@ -96,6 +96,17 @@ pub fn interviews(
     llm: Arc<meetmind::llm::router::Router>,
     outbox: std::path::PathBuf,
 ) -> (Arc<meetmind::meetmind::MeetMind>, Arc<meetmind::scheduler::engine::Engine>) {
+    interviews_on(store, clock, llm, outbox, "test-node")
+}
+
+/// The same, as the named node.
+pub fn interviews_on(
+    store: Arc<dyn Store>,
+    clock: meetmind::clock::SharedClock,
+    llm: Arc<meetmind::llm::router::Router>,
+    outbox: std::path::PathBuf,
+    node: &str,
+) -> (Arc<meetmind::meetmind::MeetMind>, Arc<meetmind::scheduler::engine::Engine>) {
     use meetmind::{
         meetmind::{jobs, MeetMind, MeetMindConfig},
         scheduler::{engine::{Engine, EngineConfig}, events::EventHub, handlers::{email_send, Registry}},
@@ -122,7 +133,7 @@ pub fn interviews(
             email: Some(Arc::new(email_send::EmailSend::new(&email).expect("outbox"))),
         }),
     );
-    let engine = Engine::new(store.clone(), clock.clone(), "test-node", registry, EventHub::new(1024), EngineConfig::default());
+    let engine = Engine::new(store.clone(), clock.clone(), node, registry, EventHub::new(1024), EngineConfig::default());
     (MeetMind::new(store, engine.clone(), llm, clock, config), engine)
 }
 
