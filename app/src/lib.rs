@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod dag;
+pub mod interview_pages;
 pub mod interviews;
 pub mod jobs;
 pub mod layout;
@@ -23,7 +24,8 @@ use leptos_router::{
 use account::{LoginPage, SetupPage};
 use admin::{AuditPage, TokensPage, UsersPage};
 use layout::Shell;
-use pages::{Dashboard, Interviews, Jobs, NotFound, Workflows};
+use interview_pages::{InterviewsPage, LivePage, ReportPage, RoomPage};
+use pages::{Dashboard, Jobs, NotFound, Workflows};
 use providers::ProvidersPage;
 
 /// The HTML document the server renders around the app.
@@ -70,7 +72,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=Dashboard/>
                     <Route path=path!("/jobs") view=Jobs/>
                     <Route path=path!("/workflows") view=Workflows/>
-                    <Route path=path!("/interviews") view=Interviews/>
+                    <Route path=path!("/interviews") view=InterviewsPage/>
+                    <Route path=path!("/interviews/:id/live") view=LivePage/>
+                    <Route path=path!("/interviews/:id/report") view=ReportPage/>
+                    <Route path=path!("/room/:token") view=RoomPage/>
                     <Route path=path!("/providers") view=ProvidersPage/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>

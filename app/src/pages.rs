@@ -46,17 +46,6 @@ pub fn Workflows() -> impl IntoView {
     }
 }
 
-#[component]
-pub fn Interviews() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Interviews"
-            what="Your interviews, the live interviewer screen and the candidate room."
-        />
-    }
-}
-
-
 /// The fallback route. On the server it also sets the HTTP status to 404.
 #[component]
 pub fn NotFound() -> impl IntoView {

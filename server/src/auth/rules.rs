@@ -65,6 +65,10 @@ pub const RULES: &[Rule] = &[
     page("/workflows", Admin),
     page("/providers", Admin),
     page("/interviews", User),
+    page("/interviews/{id}/live", User),
+    page("/interviews/{id}/report", User),
+    // The candidate's room: the token in the address is the credential.
+    page("/room/{token}", Public),
     page("/admin/users", Admin),
     page("/admin/tokens", Admin),
     page("/admin/audit", Admin),

@@ -1,0 +1,149 @@
+import { test, expect, type Page } from "@playwright/test";
+import { ADMIN, hydrated, signIn, watchConsole } from "./helpers";
+
+const ANSWER =
+  "During the incident I was on call; I found the runaway retry storm in the Kafka consumers, added a circuit breaker and wrote the postmortem.";
+const LONG =
+  "I led the migration of our billing events onto Kafka: we sized the partitions by consumer lag, made every consumer idempotent, and cut the p99 latency from 900 ms to 120 ms over two quarters.";
+
+/** Creates an interview through the form; returns its room link path. */
+async function createInterview(page: Page, title: string, mode: "assist" | "ai_led"): Promise<string> {
+  await page.goto("/interviews");
+  await hydrated(page);
+  const form = page.getByTestId("new-interview");
+  await form.getByLabel("Title").fill(title);
+  await form.getByLabel("Role").fill("Senior Backend Engineer");
+  await form.getByLabel("Candidate name").fill("Alex Rivera");
+  await form.getByLabel("Candidate email").fill("alex@example.com");
+  await form.getByLabel("Mode").selectOption(mode);
+  await expect(form.getByLabel("Rubric and question plan")).toContainText("Backend Engineer");
+  await form.getByRole("button", { name: "Create interview" }).click();
+  const created = page.getByTestId("created");
+  await expect(created).toContainText(title);
+  return (await created.getByTestId("room-link").innerText()).trim();
+}
+
+async function openLive(page: Page) {
+  await page.getByTestId("created").getByRole("link", { name: "Open the interviewer screen" }).click();
+  await hydrated(page);
+  await expect(page.getByTestId("connection")).toHaveText("live");
+}
+
+test("assist: suggestions stream live, moments are found, and the report cites them", async ({ page }) => {
+  test.setTimeout(90_000);
+  const problems = watchConsole(page);
+  await signIn(page, ADMIN.email, ADMIN.password, "/interviews");
+  await createInterview(page, "Assist flow", "assist");
+  await openLive(page);
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect(page.getByTestId("state")).toHaveText("live");
+
+  const say = page.getByTestId("say");
+  await say.fill("Tell me about an incident you handled on call?");
+  await page.getByRole("button", { name: /Interviewer/ }).click();
+  await say.press("Enter");
+  await say.fill(ANSWER);
+  await page.getByRole("button", { name: /Candidate/ }).click();
+  await say.press("Enter");
+  await expect(page.getByTestId("transcript").locator("li")).toHaveCount(2);
+
+  // A suggestion arrives through the provider simulator, marked with its tier.
+  const first = page.getByTestId("suggestion").first();
+  await expect(first).toContainText("gemini");
+  await expect(page.getByTestId("covered")).toContainText("Operations");
+
+  // The provider goes down: the next suggestion still arrives, degraded.
+  const forced = await page.request.post("/api/v1/providers/gemini/breaker", {
+    data: { state: "open" },
+    headers: { origin: new URL(page.url()).origin },
+  });
+  expect(forced.status()).toBe(200);
+  await say.fill("We also moved the billing events onto Kafka with idempotent consumers.");
+  await say.press("Enter");
+  await expect(page.getByTestId("suggestion").first()).toContainText("degraded");
+  await page.request.post("/api/v1/providers/gemini/breaker", {
+    data: { state: "auto" },
+    headers: { origin: new URL(page.url()).origin },
+  });
+
+  // Moment search as you type; a hit scrolls to the moment.
+  await page.getByTestId("moment-search").fill("retry storm");
+  const hit = page.getByTestId("hits").locator("li").first();
+  await expect(hit).toContainText("retry storm");
+  await hit.getByRole("button").click();
+  await expect(page.locator("li.seg.flash")).toContainText("retry storm");
+
+  // End: the workflow's progress shows live, then the report.
+  page.on("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "End interview" }).click();
+  await expect(page.getByTestId("state")).toHaveText("completed");
+  await expect(page.getByTestId("workflow")).toContainText("finalize");
+  await page.getByTestId("report-link").click({ timeout: 45_000 });
+  await expect(page.getByTestId("scorecard")).toContainText("AI recommendation");
+  await expect(page.getByTestId("citation").first()).toBeVisible();
+  await expect(page.getByTestId("talk-ratio")).toBeVisible();
+  expect(problems).toEqual([]);
+});
+
+test("AI-led: the candidate answers the AI's questions and the interviewer sees them live", async ({ page, browser }) => {
+  test.setTimeout(90_000);
+  await signIn(page, ADMIN.email, ADMIN.password, "/interviews");
+  const link = await createInterview(page, "AI-led flow", "ai_led");
+  await openLive(page);
+
+  const candidate = await (await browser.newContext()).newPage();
+  const problems = watchConsole(candidate);
+  await candidate.goto(link);
+  await hydrated(candidate);
+  await expect(candidate.getByTestId("consent")).toContainText("transcribed");
+  await candidate.getByRole("button", { name: "I agree, start" }).click();
+  const room = candidate.getByTestId("room-transcript").locator("li");
+  await expect(room).toHaveCount(1);
+  await expect(room.first()).toContainText("Let's begin");
+  for (let n = 1; n <= 3; n++) {
+    await candidate.getByTestId("answer-box").fill(`${LONG} (answer ${n})`);
+    await candidate.getByRole("button", { name: "Send answer" }).click();
+    // The answer, then the AI's next question.
+    await expect(room).toHaveCount(2 * n + 1, { timeout: 15_000 });
+  }
+  await expect(room.last()).toContainText("Next question");
+  // The interviewer's screen got every turn live, without a reload.
+  await expect(page.getByTestId("transcript").locator("li.speaker-ai")).toHaveCount(4);
+  await expect(page.getByTestId("state")).toHaveText("live");
+  expect(problems).toEqual([]);
+});
+
+test("offline typing: segments wait while the network is down and arrive once, in order", async ({ page, context }) => {
+  test.setTimeout(60_000);
+  await signIn(page, ADMIN.email, ADMIN.password, "/interviews");
+  await createInterview(page, "Offline typing", "assist");
+  await openLive(page);
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect(page.getByTestId("state")).toHaveText("live");
+
+  await context.setOffline(true);
+  const say = page.getByTestId("say");
+  await say.fill("First, typed while offline.");
+  await say.press("Enter");
+  await say.fill("Second, also offline.");
+  await say.press("Enter");
+  await expect(page.getByTestId("queued")).toHaveText("offline, 2 segments queued");
+  await expect(page.getByTestId("transcript").locator("li")).toHaveCount(0);
+
+  await context.setOffline(false);
+  const items = page.getByTestId("transcript").locator("li");
+  await expect(items).toHaveCount(2, { timeout: 15_000 });
+  await expect(items.nth(0)).toContainText("First, typed while offline.");
+  await expect(items.nth(1)).toContainText("Second, also offline.");
+  await expect(page.getByTestId("queued")).toHaveCount(0);
+  // Once each on the server too.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("transcript").locator("li")).toHaveCount(2);
+});
+
+test("a wrong room token is refused kindly and reveals nothing", async ({ page }) => {
+  await page.goto("/room/not-a-real-token");
+  await expect(page.getByTestId("room-refused")).toContainText("not valid");
+  await expect(page.locator("body")).not.toContainText("Alex Rivera");
+});
