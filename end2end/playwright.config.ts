@@ -54,6 +54,7 @@ export default defineConfig({
       DATABASE_URL: "sqlite://.tmp/e2e.db",
       MEETMIND_SITE_ROOT: "../target/site",
       MEETMIND_SHUTDOWN_GRACE_SECS: "2",
+      MEETMIND_EMAIL_OUTBOX: ".tmp/outbox",
       MEETMIND_LLM_TIERS: "gemini",
       GEMINI_API_KEY: "e2e-not-a-real-key",
       GEMINI_BASE_URL: `http://127.0.0.1:${SIM_PORT}/gemini`,
