@@ -34,6 +34,8 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY --from=builder /src/target/release/meetmind /usr/local/bin/meetmind
+# Leptos and the service worker read the hashed asset names from next to the binary.
+COPY --from=builder /src/target/release/hash.txt /usr/local/bin/hash.txt
 COPY --from=builder /src/target/site /app/site
 
 ENV MEETMIND_SITE_ROOT=/app/site \

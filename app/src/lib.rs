@@ -15,7 +15,7 @@ pub mod providers;
 pub mod services;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path,
@@ -46,6 +46,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                <meta name="theme-color" content="#3b5bdb"/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
+                <script src="/pwa.js" defer></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -62,7 +67,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/meetmind.css"/>
         <Title formatter=|page: String| {
             if page.is_empty() { "MeetMind".to_string() } else { format!("{page} · MeetMind") }
         }/>

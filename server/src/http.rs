@@ -67,6 +67,9 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .site_root(config.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
+        // Hashed asset names when the build wrote them (cargo leptos build
+        // does); a binary built by plain cargo serves the plain names.
+        .hash_files(crate::pwa::hash_file().is_some())
         .env(Env::PROD)
         .build()
 }
@@ -74,8 +77,11 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 /// Warns early when the wasm bundle is missing: the pages would render but
 /// never become interactive.
 pub fn check_site(options: &LeptosOptions) {
-    let wasm = Path::new(&*options.site_root).join(&*options.site_pkg_dir).join("meetmind.wasm");
-    if !wasm.exists() {
+    let pkg = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let wasm = pkg.join("meetmind.wasm");
+    let found = wasm.exists()
+        || std::fs::read_dir(&pkg).is_ok_and(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".wasm")));
+    if !found {
         tracing::warn!(path = %wasm.display(), "site bundle not found; build it with `cargo leptos build` or set MEETMIND_SITE_ROOT");
     }
 }
@@ -99,6 +105,8 @@ pub fn router(state: AppState) -> Router {
     });
     Router::new()
         .route("/healthz", get(ops::healthz))
+        .route("/sw.js", get(crate::pwa::service_worker))
+        .route("/offline", get(crate::pwa::offline))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .leptos_routes_with_context(&state, routes, context, move || shell(options.clone()))

@@ -15,6 +15,7 @@ pub mod meetmind;
 pub mod scheduler;
 pub mod metrics;
 pub mod ops;
+pub mod pwa;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

@@ -57,6 +57,12 @@ pub const RULES: &[Rule] = &[
     // Static files of the site.
     asset("/pkg/*"),
     asset("/favicon.svg"),
+    // The installable app: manifest, icons, service worker, offline page.
+    asset("/manifest.webmanifest"),
+    asset("/icons/*"),
+    asset("/pwa.js"),
+    asset("/sw.js"),
+    asset("/offline"),
     // Pages.
     page("/login", Public),
     page("/setup", Public),

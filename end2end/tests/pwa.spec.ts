@@ -1,0 +1,53 @@
+import { test, expect, chromium } from "@playwright/test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { hydrated } from "./helpers";
+
+test("Chromium reports the app installable, with a hashed, precached bundle", async ({}, testInfo) => {
+  // Installability is not judged in incognito-like contexts: use a real profile.
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "mm-pwa-"));
+  const launch = testInfo.project.use.launchOptions ?? {};
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: launch.executablePath,
+    args: launch.args,
+    baseURL: testInfo.project.use.baseURL,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.goto("/login");
+  await hydrated(page);
+  const manifest = await page.request.get("/manifest.webmanifest");
+  expect(manifest.status()).toBe(200);
+  const m = await manifest.json();
+  expect(m.icons.map((i: { sizes: string; purpose: string }) => `${i.sizes} ${i.purpose}`)).toEqual(
+    expect.arrayContaining(["192x192 maskable", "512x512 maskable", "192x192 any", "512x512 any"]),
+  );
+  // The worker is registered and controls the page.
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 15_000 }).toBe(true);
+  const cdp = await page.context().newCDPSession(page);
+  await expect
+    .poll(async () => (await cdp.send("Page.getInstallabilityErrors")).installabilityErrors, { timeout: 15_000 })
+    .toEqual([]);
+  // The worker precaches the hashed wasm this page loaded.
+  const sw = await (await page.request.get("/sw.js")).text();
+  const wasm = sw.match(/\/pkg\/meetmind\.[^"]+\.wasm/);
+  expect(wasm).not.toBeNull();
+  expect(await page.content()).toContain(wasm![0].replace(".wasm", ""));
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+});
+
+test("with the network cut, the service worker serves the offline page", async ({ page, context }) => {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 15_000 }).toBe(true);
+  await context.setOffline(true);
+  await page.goto("/interviews");
+  await expect(page.getByTestId("offline")).toContainText("You are offline");
+  await context.setOffline(false);
+  // API calls are never answered from the cache.
+  const sw = await (await page.request.get("/sw.js")).text();
+  expect(sw).toContain('url.pathname.startsWith("/api/")');
+});
