@@ -520,7 +520,10 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                         bind:value=text
                         on:keydown=on_keydown
                     ></textarea>
-                    <button on:click=move |_| send()>"Add"</button>
+                    <div class="controls">
+                        <button on:click=move |_| send()>"Add"</button>
+                        <MicButton target=text/>
+                    </div>
                 </div>
             </section>
             <section class="panel suggestions" aria-label="Suggestions">
@@ -537,7 +540,10 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                                     {s.follow_ups.into_iter().map(|f| {
                                         let ask = ask.clone();
                                         let f2 = f.clone();
-                                        view! { <li>{f.clone()} " " <button class="small" on:click=move |_| ask(f2.clone())>"Ask this"</button></li> }
+                                        let f3 = f.clone();
+                                        view! { <li>{f.clone()} " "
+                                            <button class="small" on:click=move |_| copy_text(&f3)>"Copy"</button> " "
+                                            <button class="small" on:click=move |_| ask(f2.clone())>"Ask this"</button></li> }
                                     }).collect_view()}
                                 </ul>
                             </li>
@@ -740,7 +746,10 @@ fn Room(token: String, initial: RoomView) -> impl IntoView {
                         </ol>
                         <form class="form" on:submit=send.clone()>
                             <textarea data-testid="answer-box" aria-label="Your answer" bind:value=answer></textarea>
-                            <button type="submit">"Send answer"</button>
+                            <div class="controls">
+                                <button type="submit">"Send answer"</button>
+                                <MicButton target=answer/>
+                            </div>
                         </form>
                     </div>
                 }.into_any()
@@ -916,5 +925,140 @@ fn TopicTimeline(topics: Vec<Topic>, duration: i64) -> impl IntoView {
             }).collect_view()}
         </svg>
         <ul class="muted">{topics.into_iter().map(|t| view! { <li>{format!("{}–{} {}", format_offset(t.start_ms), format_offset(t.end_ms), t.label)}</li> }).collect_view()}</ul>
+    }
+}
+
+// ---- browser speech and clipboard (hydrate only) ------------------------------------
+
+/// Whether the browser offers speech recognition (Chromium: webkitSpeechRecognition).
+fn speech_supported() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let w: wasm_bindgen::JsValue = window().into();
+        ["SpeechRecognition", "webkitSpeechRecognition"]
+            .iter()
+            .any(|k| js_sys::Reflect::get(&w, &(*k).into()).is_ok_and(|v| v.is_function()))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        false
+    }
+}
+
+/// Starts continuous recognition; each final phrase goes to `on_text`. Returns
+/// the recognizer so the caller can stop it.
+#[allow(unused_variables)]
+fn start_speech(on_text: impl Fn(String) + 'static, on_end: impl Fn() + 'static) -> Option<send_wrapper_box::Handle> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+        let w: JsValue = window().into();
+        let ctor = ["SpeechRecognition", "webkitSpeechRecognition"]
+            .iter()
+            .filter_map(|k| js_sys::Reflect::get(&w, &(*k).into()).ok())
+            .find(|v| v.is_function())?
+            .dyn_into::<js_sys::Function>()
+            .ok()?;
+        let rec = js_sys::Reflect::construct(&ctor, &js_sys::Array::new()).ok()?;
+        let _ = js_sys::Reflect::set(&rec, &"continuous".into(), &true.into());
+        let _ = js_sys::Reflect::set(&rec, &"interimResults".into(), &false.into());
+        let on_result = Closure::<dyn Fn(JsValue)>::new(move |ev: JsValue| {
+            let results = js_sys::Reflect::get(&ev, &"results".into()).unwrap_or(JsValue::UNDEFINED);
+            let from = js_sys::Reflect::get(&ev, &"resultIndex".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+            let len = js_sys::Reflect::get(&results, &"length".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+            for i in from..len {
+                let r = js_sys::Reflect::get_u32(&results, i).unwrap_or(JsValue::UNDEFINED);
+                let alt = js_sys::Reflect::get_u32(&r, 0).unwrap_or(JsValue::UNDEFINED);
+                if let Some(t) = js_sys::Reflect::get(&alt, &"transcript".into()).ok().and_then(|v| v.as_string()) {
+                    on_text(t.trim().to_string());
+                }
+            }
+        });
+        let on_stop = Closure::<dyn Fn()>::new(on_end);
+        let _ = js_sys::Reflect::set(&rec, &"onresult".into(), on_result.as_ref().unchecked_ref());
+        let _ = js_sys::Reflect::set(&rec, &"onend".into(), on_stop.as_ref().unchecked_ref());
+        on_result.forget();
+        on_stop.forget();
+        let start = js_sys::Reflect::get(&rec, &"start".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+        start.call0(&rec).ok()?;
+        Some(send_wrapper_box::Handle(send_wrapper::SendWrapper::new(rec)))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
+
+mod send_wrapper_box {
+    /// A browser object held in a signal (signals need Send; the browser is single-threaded).
+    #[cfg(feature = "hydrate")]
+    pub struct Handle(pub send_wrapper::SendWrapper<wasm_bindgen::JsValue>);
+    #[cfg(not(feature = "hydrate"))]
+    pub struct Handle;
+
+    impl Handle {
+        pub fn stop(&self) {
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                if let Some(f) = js_sys::Reflect::get(&self.0, &"stop".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+                    let _ = f.call0(&self.0);
+                }
+            }
+        }
+    }
+}
+
+#[allow(unused_variables)]
+fn copy_text(text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let w: wasm_bindgen::JsValue = window().into();
+        let nav = js_sys::Reflect::get(&w, &"navigator".into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED);
+        if let Ok(clip) = js_sys::Reflect::get(&nav, &"clipboard".into()) {
+            if let Some(f) = js_sys::Reflect::get(&clip, &"writeText".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+                let _ = f.call1(&clip, &text.into());
+            }
+        }
+    }
+}
+
+/// A microphone button that appends what it hears to `target`, or a clear
+/// notice where the browser has no speech recognition.
+#[component]
+fn MicButton(target: RwSignal<String>) -> impl IntoView {
+    let (supported, set_supported) = signal(false);
+    Effect::new(move |_| set_supported.set(speech_supported()));
+    let (listening, set_listening) = signal(false);
+    let handle = StoredValue::new(None::<send_wrapper_box::Handle>);
+    let toggle = move |_| {
+        if listening.get_untracked() {
+            handle.with_value(|h| if let Some(h) = h { h.stop() });
+            set_listening.set(false);
+            return;
+        }
+        let started = start_speech(
+            move |t| target.update(|s| {
+                if !s.is_empty() {
+                    s.push(' ');
+                }
+                s.push_str(&t);
+            }),
+            move || set_listening.set(false),
+        );
+        set_listening.set(started.is_some());
+        handle.set_value(started);
+    };
+    view! {
+        {move || if supported.get() {
+            view! {
+                <button type="button" data-testid="mic" aria-pressed=move || listening.get().to_string() on:click=toggle>
+                    {move || if listening.get() { "■ Stop listening" } else { "🎤 Speak" }}
+                </button>
+            }.into_any()
+        } else {
+            view! { <span class="muted" data-testid="mic-unavailable">"Speech input is not available in this browser; type instead."</span> }.into_any()
+        }}
     }
 }

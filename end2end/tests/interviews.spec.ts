@@ -38,6 +38,8 @@ test("assist: suggestions stream live, moments are found, and the report cites t
   await page.getByRole("button", { name: "Start" }).click();
   await expect(page.getByTestId("state")).toHaveText("live");
 
+  // Speech input where the browser has it, a clear notice where it does not.
+  await expect(page.getByTestId("mic").or(page.getByTestId("mic-unavailable"))).toBeVisible();
   const say = page.getByTestId("say");
   await say.fill("Tell me about an incident you handled on call?");
   await page.getByRole("button", { name: /Interviewer/ }).click();
@@ -50,6 +52,7 @@ test("assist: suggestions stream live, moments are found, and the report cites t
   // A suggestion arrives through the provider simulator, marked with its tier.
   const first = page.getByTestId("suggestion").first();
   await expect(first).toContainText("gemini");
+  await expect(first.getByRole("button", { name: "Copy" }).first()).toBeVisible();
   await expect(page.getByTestId("covered")).toContainText("Operations");
 
   // The provider goes down: the next suggestion still arrives, degraded.
