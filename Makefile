@@ -128,7 +128,7 @@ test-e2e: setup setup-chromium build
 	cd end2end && CHROMIUM=$(CHROMIUM) npx playwright test
 
 wasm-size: build-release
-	@raw=$$(stat -c %s target/site/pkg/meetmind.wasm); gz=$$(gzip -9 -c target/site/pkg/meetmind.wasm | wc -c); \
+	@wasm=$$(ls target/site/pkg/meetmind*.wasm | head -1); raw=$$(stat -c %s $$wasm); gz=$$(gzip -9 -c $$wasm | wc -c); \
 	  echo "release wasm: $$raw bytes raw, $$gz bytes gzipped"
 
 clean-tools:

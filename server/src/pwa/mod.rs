@@ -50,6 +50,11 @@ fn assets() -> &'static Assets {
     ASSETS.get_or_init(|| assets_from(hash_file().and_then(|p| std::fs::read_to_string(p).ok()).as_deref()))
 }
 
+/// The stylesheet's URL, hashed when the build hashed it.
+pub fn stylesheet() -> &'static str {
+    assets().files.iter().find(|f| f.ends_with(".css")).map(String::as_str).unwrap_or("/pkg/meetmind.css")
+}
+
 const SHELL: &[&str] =
     &["/offline", "/manifest.webmanifest", "/pwa.js", "/favicon.svg", "/icons/icon-192.png", "/icons/icon-512.png"];
 
