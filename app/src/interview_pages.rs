@@ -198,7 +198,12 @@ fn listen(url: String, names: &'static [&'static str], on_event: impl Fn(&str, S
             let _ = source.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
             cb.forget();
         }
-        let open = Closure::<dyn Fn()>::new(move || connected.set(true));
+        let reopen = on_event.clone();
+        let open = Closure::<dyn Fn()>::new(move || {
+            connected.set(true);
+            // (Re)connected: whatever happened while away is reloaded.
+            reopen("open", String::new());
+        });
         source.set_onopen(Some(open.as_ref().unchecked_ref()));
         open.forget();
         let err = Closure::<dyn Fn()>::new(move || connected.set(false));
@@ -271,6 +276,7 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
     let pending_key = format!("mm-pending-{id}");
     let (pending, set_pending) = signal::<Vec<NewSegment>>(Vec::new());
     let (offline, set_offline) = signal(false);
+    let (flushing, set_flushing) = signal(false);
     let (report_ready, set_report_ready) = signal(detail.report_ready);
 
     // Initial data, then the live stream.
@@ -302,8 +308,10 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
     };
     let stream_id = id.clone();
     let on_refresh = refresh.clone();
+    let reload_source = id.clone();
     Effect::new(move |_| {
         let refresh = on_refresh.clone();
+        let reload_id = reload_source.clone();
         listen(
             format!("/api/v1/interviews/{stream_id}/events"),
             &["segment", "suggestion_token", "suggestion", "state", "workflow", "resync"],
@@ -333,6 +341,18 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                         });
                     }
                 }
+                "open" | "resync" => {
+                    refresh();
+                    let id = reload_id.clone();
+                    leptos::task::spawn_local(async move {
+                        if let Ok(t) = interview_transcript(id.clone()).await {
+                            set_segments.set(t);
+                        }
+                        if let Ok(s) = interview_suggestions(id).await {
+                            set_suggestions.set(s);
+                        }
+                    });
+                }
                 _ => refresh(),
             },
             set_connected,
@@ -345,6 +365,10 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
     let flush = move || {
         let id = flush_id.clone();
         let key = fk.clone();
+        if flushing.get_untracked() {
+            return;
+        }
+        set_flushing.set(true);
         leptos::task::spawn_local(async move {
             loop {
                 let Some(next) = pending.get_untracked().first().cloned() else { break };
@@ -362,19 +386,23 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                         set_pending.update(|p| p.retain(|x| x.client_id != next.client_id));
                         store_pending(&key, &pending.get_untracked());
                     }
-                    Err(AppError::Server(_)) => {
-                        // The network (or the server) is away: keep it queued.
-                        set_offline.set(true);
-                        break;
-                    }
-                    Err(e) => {
-                        // Refused for good (e.g. not live): drop it and say why.
-                        set_error.set(Some(e));
+                    Err(AppError::Invalid { field, message }) if field.starts_with("segments") || field == "state" => {
+                        // Refused for good (too long, not live): drop it and say why.
+                        set_error.set(Some(AppError::Invalid { field, message }));
                         set_pending.update(|p| p.retain(|x| x.client_id != next.client_id));
                         store_pending(&key, &pending.get_untracked());
                     }
+                    Err(e) => {
+                        // The network, the server or the session is away: keep it queued.
+                        set_offline.set(true);
+                        if !matches!(e, AppError::Server(_)) {
+                            set_error.set(Some(e));
+                        }
+                        break;
+                    }
                 }
             }
+            set_flushing.set(false);
         });
     };
     let retry = flush.clone();
@@ -656,10 +684,20 @@ fn Room(token: String, initial: RoomView) -> impl IntoView {
         if !consented.get() {
             return;
         }
+        let reload_token = stream_token.clone();
         listen(
             format!("/api/v1/room/{stream_token}/events"),
-            &["segment"],
-            move |_, data| {
+            &["segment", "resync"],
+            move |name, data| {
+                if name == "open" || name == "resync" {
+                    let t = reload_token.clone();
+                    leptos::task::spawn_local(async move {
+                        if let Ok(v) = load_room(t).await {
+                            set_segments.set(v.segments);
+                        }
+                    });
+                    return;
+                }
                 if let Ok(s) = serde_json::from_str::<Segment>(&data) {
                     let speak = s.speaker == Speaker::Ai;
                     let text = s.text.clone();
@@ -1032,6 +1070,8 @@ fn MicButton(target: RwSignal<String>) -> impl IntoView {
     Effect::new(move |_| set_supported.set(speech_supported()));
     let (listening, set_listening) = signal(false);
     let handle = StoredValue::new(None::<send_wrapper_box::Handle>);
+    // Leaving the page stops the microphone.
+    on_cleanup(move || handle.with_value(|h| if let Some(h) = h { h.stop() }));
     let toggle = move |_| {
         if listening.get_untracked() {
             handle.with_value(|h| if let Some(h) = h { h.stop() });

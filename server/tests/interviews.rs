@@ -108,6 +108,11 @@ async fn transcript_is_idempotent_ordered_and_validated(db: TestDb) -> TestDb {
     assert_eq!(again[0].id, first[1].id);
     let t = mm.transcript(&iv, &id).await.unwrap();
     assert_eq!(t.iter().map(|s| s.client_id.as_str()).collect::<Vec<_>>(), vec!["a", "b"], "ordered by offset");
+    // A client id names one segment: reusing it for other words is refused, not answered with the old segment.
+    let reuse = mm.append(&iv, &id, vec![seg("a", Speaker::Candidate, "Other words", 1_000)]).await;
+    assert!(matches!(reuse, Err(AppError::Invalid { ref field, .. }) if field == "segments[0].client_id"), "{reuse:?}");
+    let ai = mm.append(&iv, &id, vec![seg("ai-q1", Speaker::Ai, "Next question?", 2_000)]).await;
+    assert!(matches!(ai, Err(AppError::Invalid { ref field, .. }) if field == "segments[0].client_id"), "the AI's ids are reserved");
 
     let long = "x".repeat(10_001);
     match mm.append(&iv, &id, vec![seg("c", Speaker::Candidate, &long, 9_000)]).await {
@@ -242,8 +247,13 @@ async fn the_workflow_writes_results_and_emails_the_report(db: TestDb) -> TestDb
         .map(|(n, (speaker, text, start, end))| NewSegment { client_id: format!("d{n}"), speaker, text: text.into(), start_ms: start, end_ms: end })
         .collect();
     mm.append(&iv, &id, segs).await.unwrap();
-    let ended = mm.end(&iv, &id).await.unwrap();
+    // Two ends at once (a double click, or the AI closing as a person ends): one workflow.
+    let (a, b) = tokio::join!(mm.end(&iv, &id), mm.end(&iv, &id));
+    a.unwrap();
+    b.unwrap();
+    let ended = mm.detail(&iv, &id).await.unwrap().interview;
     let workflow = ended.workflow_id.clone().expect("workflow submitted");
+    assert_eq!(db.store.list_workflows(None, 10).await.unwrap().len(), 1, "submitted once");
     // Ending twice is harmless: the same workflow.
     assert_eq!(mm.end(&iv, &id).await.unwrap().workflow_id, Some(workflow.clone()));
     let store = db.store.clone();

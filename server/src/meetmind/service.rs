@@ -25,6 +25,9 @@ use crate::{
     store::{InterviewRow, ResultRow, SegmentRow, Store},
 };
 
+/// Marks a workflow being submitted (not yet an id).
+const CLAIM: &str = "claim:";
+
 pub struct MeetMind {
     pub store: Arc<dyn Store>,
     pub engine: Arc<Engine>,
@@ -74,7 +77,7 @@ pub(super) fn view(r: &InterviewRow, shares: Vec<String>) -> InterviewView {
         started_at: r.started_at,
         ended_at: r.ended_at,
         created_at: r.created_at,
-        workflow_id: r.workflow_id.clone(),
+        workflow_id: r.workflow_id.clone().filter(|w| !w.starts_with(CLAIM)),
         decision: r.decision.as_deref().and_then(|d| serde_json::from_str(d).ok()),
     }
 }
@@ -178,9 +181,21 @@ impl MeetMind {
     /// segments already stored succeeds even after the interview ended.
     async fn append_rows(&self, row: &InterviewRow, segments: Vec<NewSegment>) -> Result<Vec<Segment>, AppError> {
         check_segments(&segments)?;
+        // A client id names one segment: a retry must repeat it exactly, so an
+        // id cannot be used to read or shadow someone else's segment.
+        let ids: Vec<String> = segments.iter().map(|s| s.client_id.clone()).collect();
+        let stored = self.store.segments_by_client_ids(&row.id, &ids).await.map_err(internal)?;
+        for (i, s) in segments.iter().enumerate() {
+            if let Some(old) = stored.iter().find(|o| o.client_id == s.client_id) {
+                if old.speaker != s.speaker.as_str() || old.text != s.text {
+                    return Err(AppError::invalid(
+                        &format!("segments[{i}].client_id"),
+                        "this client_id already names a different segment; use a new one",
+                    ));
+                }
+            }
+        }
         if row.state != "live" {
-            let ids: Vec<String> = segments.iter().map(|s| s.client_id.clone()).collect();
-            let stored = self.store.segments_by_client_ids(&row.id, &ids).await.map_err(internal)?;
             if stored.len() == ids.len() {
                 return Ok(stored.iter().map(segment).collect());
             }
@@ -220,15 +235,37 @@ impl MeetMind {
     /// Submits the post-interview workflow once; a second call (or a retried
     /// `end` after a crash between the two steps) finds it or submits it.
     async fn ensure_workflow(&self, row: &InterviewRow) -> Result<(), AppError> {
-        if row.workflow_id.is_some() {
+        // Claim first, so two racing `end`s (a double click, the AI closing
+        // while a person ends) submit one workflow. A claim left by a crash
+        // between claim and submit is taken over after two minutes.
+        let stale_claim = row.workflow_id.as_deref().is_some_and(|w| w.starts_with(CLAIM))
+            && self.now() - row.updated_at > 120_000;
+        if row.workflow_id.is_some() && !stale_claim {
+            return Ok(());
+        }
+        let claim = format!("{CLAIM}{}", uuid::Uuid::new_v4().simple());
+        let claimed = self
+            .store
+            .claim_interview_workflow(&row.id, row.workflow_id.as_deref(), &claim, self.now())
+            .await
+            .map_err(internal)?;
+        if !claimed {
             return Ok(());
         }
         let spec = workflow_spec(&row.id, &row.title);
-        let (workflow_id, _) = self.engine.submit_workflow(&spec).await.map_err(|e| match e {
+        let submitted = self.engine.submit_workflow(&spec).await.map_err(|e| match e {
             WorkflowError::App(e) => e,
             other => AppError::Server(other.to_string()),
-        })?;
-        self.store.set_interview_workflow(&row.id, &workflow_id, self.now()).await.map_err(internal)?;
+        });
+        let workflow_id = match submitted {
+            Ok((w, _)) => w,
+            Err(e) => {
+                // Release the claim so a retried `end` tries again.
+                let _ = self.store.claim_interview_workflow(&row.id, Some(&claim), "", self.now()).await;
+                return Err(e);
+            }
+        };
+        self.store.claim_interview_workflow(&row.id, Some(&claim), &workflow_id, self.now()).await.map_err(internal)?;
         info!(interview = %row.id, workflow = %workflow_id, "post-interview workflow submitted");
         Ok(())
     }
@@ -381,7 +418,7 @@ impl app::services::InterviewService for MeetMind {
             serde_json::from_str(&r.body).ok().map(|scorecard| ScorecardResult { scorecard, provenance: provenance(r) })
         });
         let insights = find("insights").and_then(|r| serde_json::from_str(&r.body).ok());
-        let workflow = match &row.workflow_id {
+        let workflow = match row.workflow_id.as_ref().filter(|w| !w.starts_with(CLAIM)) {
             Some(w) => self
                 .store
                 .workflow_jobs(w)
@@ -408,6 +445,7 @@ impl app::services::InterviewService for MeetMind {
 
     async fn append(&self, who: &Principal, id: &str, segments: Vec<NewSegment>) -> Result<Vec<Segment>, AppError> {
         let (row, _) = self.reach(who, id, Access::Write).await?;
+        reserved_ids(&segments)?;
         self.append_rows(&row, segments).await
     }
 
@@ -612,7 +650,24 @@ impl app::services::InterviewService for MeetMind {
         if segments.iter().any(|s| s.speaker != Speaker::Candidate) {
             return Err(AppError::invalid("speaker", "the candidate's room adds candidate segments only"));
         }
-        self.append_rows(&row, segments).await
+        reserved_ids(&segments)?;
+        // The server's clock places the answer: a reloaded room page would
+        // otherwise date it from its own load and sort it before the question.
+        let now = (self.now() - row.started_at.unwrap_or(row.created_at)).max(0);
+        let segments = segments
+            .into_iter()
+            .map(|s| NewSegment { start_ms: now, end_ms: now + (s.end_ms - s.start_ms).clamp(0, 600_000), ..s })
+            .collect();
+        let stored = self.append_rows(&row, segments).await?;
+        Ok(stored.into_iter().filter(|s| matches!(s.speaker, Speaker::Candidate | Speaker::Ai)).collect())
+    }
+}
+
+/// `ai-…` client ids belong to the AI interviewer's turns.
+fn reserved_ids(segments: &[NewSegment]) -> Result<(), AppError> {
+    match segments.iter().position(|s| s.client_id.starts_with("ai-")) {
+        Some(i) => Err(AppError::invalid(&format!("segments[{i}].client_id"), "client ids starting with ai- are reserved")),
+        None => Ok(()),
     }
 }
 

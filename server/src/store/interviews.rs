@@ -83,7 +83,10 @@ pub trait InterviewStore: Send + Sync {
     /// Moves the interview to `to` if it is in one of `from`; stamps
     /// started_at (live) or ended_at (completed, cancelled). False otherwise.
     async fn transition_interview(&self, id: &str, from: &[&str], to: &str, at: i64) -> Result<bool, StoreError>;
-    async fn set_interview_workflow(&self, id: &str, workflow_id: &str, at: i64) -> Result<(), StoreError>;
+    /// Sets the workflow id only if it is still `expected` (None: unset);
+    /// an empty `workflow_id` clears it. False when someone else changed it.
+    async fn claim_interview_workflow(&self, id: &str, expected: Option<&str>, workflow_id: &str, at: i64)
+        -> Result<bool, StoreError>;
     /// Records the candidate's consent once; false if already recorded.
     async fn accept_consent(&self, id: &str, at: i64) -> Result<bool, StoreError>;
     async fn set_decision(&self, id: &str, decision: &str, at: i64) -> Result<bool, StoreError>;
@@ -215,12 +218,22 @@ macro_rules! impl_interview_store {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn set_interview_workflow(&self, id: &str, workflow_id: &str, at: i64) -> Result<(), StoreError> {
-                sqlx::query("UPDATE interviews SET workflow_id = $1, updated_at = $2 WHERE id = $3")
-                    .bind(workflow_id).bind(at).bind(id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+            async fn claim_interview_workflow(
+                &self,
+                id: &str,
+                expected: Option<&str>,
+                workflow_id: &str,
+                at: i64,
+            ) -> Result<bool, StoreError> {
+                let new = (!workflow_id.is_empty()).then_some(workflow_id);
+                let done = sqlx::query(
+                    "UPDATE interviews SET workflow_id = $1, updated_at = $2
+                     WHERE id = $3 AND (($4 IS NULL AND workflow_id IS NULL) OR workflow_id = $4)",
+                )
+                .bind(new).bind(at).bind(id).bind(expected)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn accept_consent(&self, id: &str, at: i64) -> Result<bool, StoreError> {
