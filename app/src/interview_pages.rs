@@ -26,6 +26,23 @@ fn now_ms() -> i64 {
     }
 }
 
+/// A `datetime-local` value in the browser's time zone, as Unix ms.
+#[allow(unused_variables)]
+fn local_time_ms(value: &str) -> Option<i64> {
+    if value.trim().is_empty() {
+        return None;
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        let t = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(value)).get_time();
+        (!t.is_nan()).then_some(t as i64)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        None
+    }
+}
+
 fn client_id() -> String {
     #[cfg(feature = "hydrate")]
     {
@@ -117,6 +134,8 @@ fn NewInterviewForm(on_created: WriteSignal<Option<CreatedInterview>>) -> impl I
     let mode = RwSignal::new("assist".to_string());
     let template = RwSignal::new("backend_engineer".to_string());
     let duration = RwSignal::new("45".to_string());
+    let plan = RwSignal::new(String::new());
+    let when = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let new = NewInterview {
@@ -127,8 +146,18 @@ fn NewInterviewForm(on_created: WriteSignal<Option<CreatedInterview>>) -> impl I
             mode: Mode::parse(&mode.get_untracked()).unwrap_or_default(),
             template: Some(template.get_untracked()),
             rubric: None,
-            plan: None,
-            scheduled_at: None,
+            // One question per line; none keeps the template's plan.
+            plan: {
+                let lines: Vec<PlannedQuestion> = plan
+                    .get_untracked()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(|l| PlannedQuestion { text: l.to_string(), competency: None })
+                    .collect();
+                (!lines.is_empty()).then_some(lines)
+            },
+            scheduled_at: local_time_ms(&when.get_untracked()),
             duration_min: duration.get_untracked().parse().unwrap_or(45),
             shared_with: Vec::new(),
             consent_notice: None,
@@ -170,6 +199,10 @@ fn NewInterviewForm(on_created: WriteSignal<Option<CreatedInterview>>) -> impl I
                     </select>
                 </label>
                 <label>"Minutes" <input type="number" min="5" max="240" bind:value=duration/></label>
+                <label>"Scheduled for (empty: now)" <input type="datetime-local" bind:value=when/></label>
+                <label>"Question plan (one per line; empty keeps the template's)"
+                    <textarea bind:value=plan placeholder="Tell me about your current role."></textarea>
+                </label>
                 <button type="submit" disabled=busy>"Create interview"</button>
                 {move || error.get().map(|e| error_line(&e))}
             </form>

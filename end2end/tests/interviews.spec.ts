@@ -7,7 +7,7 @@ const LONG =
   "I led the migration of our billing events onto Kafka: we sized the partitions by consumer lag, made every consumer idempotent, and cut the p99 latency from 900 ms to 120 ms over two quarters.";
 
 /** Creates an interview through the form; returns its room link path. */
-async function createInterview(page: Page, title: string, mode: "assist" | "ai_led"): Promise<string> {
+async function createInterview(page: Page, title: string, mode: "assist" | "ai_led", plan?: string[]): Promise<string> {
   await page.goto("/interviews");
   await hydrated(page);
   const form = page.getByTestId("new-interview");
@@ -17,6 +17,8 @@ async function createInterview(page: Page, title: string, mode: "assist" | "ai_l
   await form.getByLabel("Candidate email").fill("alex@example.com");
   await form.getByLabel("Mode").selectOption(mode);
   await expect(form.getByLabel("Rubric and question plan")).toContainText("Backend Engineer");
+  if (plan) await form.getByLabel(/Question plan/).fill(plan.join("\n"));
+  await form.getByLabel(/Scheduled for/).fill("2030-01-15T10:30");
   await form.getByRole("button", { name: "Create interview" }).click();
   const created = page.getByTestId("created");
   await expect(created).toContainText(title);
@@ -91,8 +93,19 @@ test("assist: suggestions stream live, moments are found, and the report cites t
 test("AI-led: the candidate answers the AI's questions and the interviewer sees them live", async ({ page, browser }) => {
   test.setTimeout(90_000);
   await signIn(page, ADMIN.email, ADMIN.password, "/interviews");
-  const link = await createInterview(page, "AI-led flow", "ai_led");
-  await openLive(page);
+  const link = await createInterview(page, "AI-led flow", "ai_led", [
+    "Tell me about your current role.",
+    "Describe an incident you handled.",
+    "How do you review code?",
+    "What would you improve in your team's on-call?",
+  ]);
+  const live = await page.getByTestId("created").getByRole("link", { name: "Open the interviewer screen" }).getAttribute("href");
+  // The schedule shows in the list.
+  await page.goto("/interviews");
+  await expect(page.getByTestId("interviews").locator("tr", { hasText: "AI-led flow" })).toContainText("2030-01-15");
+  await page.goto(live!);
+  await hydrated(page);
+  await expect(page.getByTestId("connection")).toHaveText("live");
 
   const candidate = await (await browser.newContext()).newPage();
   const problems = watchConsole(candidate);
@@ -102,14 +115,14 @@ test("AI-led: the candidate answers the AI's questions and the interviewer sees 
   await candidate.getByRole("button", { name: "I agree, start" }).click();
   const room = candidate.getByTestId("room-transcript").locator("li");
   await expect(room).toHaveCount(1);
-  await expect(room.first()).toContainText("Let's begin");
+  await expect(room.first()).toContainText("Let's begin: Tell me about your current role.");
   for (let n = 1; n <= 3; n++) {
     await candidate.getByTestId("answer-box").fill(`${LONG} (answer ${n})`);
     await candidate.getByRole("button", { name: "Send answer" }).click();
     // The answer, then the AI's next question.
     await expect(room).toHaveCount(2 * n + 1, { timeout: 15_000 });
   }
-  await expect(room.last()).toContainText("Next question");
+  await expect(room.last()).toContainText("Next question: What would you improve in your team's on-call?");
   // The interviewer's screen got every turn live, without a reload.
   await expect(page.getByTestId("transcript").locator("li.speaker-ai")).toHaveCount(4);
   await expect(page.getByTestId("state")).toHaveText("live");
