@@ -51,3 +51,35 @@ test("with the network cut, the service worker serves the offline page", async (
   const sw = await (await page.request.get("/sw.js")).text();
   expect(sw).toContain('url.pathname.startsWith("/api/")');
 });
+
+test("a new deployment is offered with an 'update available, reload' prompt", async ({ page }) => {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 15_000 }).toBe(true);
+  // Deploy a "new build" in place, the way cargo leptos would: new hashed
+  // names in the site folder and a new hash.txt next to the binary.
+  const hashFile = path.resolve("../target/debug/hash.txt");
+  const pkg = path.resolve("../target/site/pkg");
+  const original = fs.readFileSync(hashFile, "utf8");
+  const next = original.replace(/^(\w+): (\S+)$/gm, (_, kind, hash) => {
+    fs.copyFileSync(path.join(pkg, `meetmind.${hash}.${kind}`), path.join(pkg, `meetmind.${hash}n.${kind}`));
+    return `${kind}: ${hash}n`;
+  });
+  try {
+    fs.writeFileSync(hashFile, next);
+    await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.update()));
+    const banner = page.getByTestId("update-banner");
+    await expect(banner).toContainText("A new version of MeetMind is available", { timeout: 15_000 });
+    await Promise.all([page.waitForEvent("load"), banner.getByRole("button", { name: "Reload" }).click()]);
+    await hydrated(page);
+    await expect(page.getByTestId("update-banner")).toHaveCount(0);
+    // The page runs the new bundle, and only the new build's cache is left.
+    expect(await page.content()).toMatch(/meetmind\.[^"]+n\.wasm/);
+    await expect
+      .poll(() => page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith("meetmind-")).length))
+      .toBe(1);
+  } finally {
+    fs.writeFileSync(hashFile, original);
+  }
+});

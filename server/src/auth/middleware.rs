@@ -251,7 +251,7 @@ fn login_redirect(uri: &axum::http::Uri) -> Response {
 }
 
 fn forbidden_page() -> Response {
-    let html = r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Not allowed · MeetMind</title><link rel="icon" type="image/svg+xml" href="/favicon.svg"><link rel="stylesheet" href="/pkg/meetmind.css"></head><body><main class="content"><section class="panel" data-testid="forbidden"><h1>This page is for admins</h1><p>Your role does not include it. <a href="/interviews">Go to your interviews</a> or <a href="/login">sign in as someone else</a>.</p></section></main></body></html>"#.replace("/pkg/meetmind.css", crate::pwa::stylesheet());
+    let html = r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Not allowed · MeetMind</title><link rel="icon" type="image/svg+xml" href="/favicon.svg"><link rel="stylesheet" href="/pkg/meetmind.css"></head><body><main class="content"><section class="panel" data-testid="forbidden"><h1>This page is for admins</h1><p>Your role does not include it. <a href="/interviews">Go to your interviews</a> or <a href="/login">sign in as someone else</a>.</p></section></main></body></html>"#.replace("/pkg/meetmind.css", &crate::pwa::stylesheet());
     (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
 }
 

@@ -45,14 +45,20 @@ pub fn assets_from(hashes: Option<&str>) -> Assets {
     Assets { version, files }
 }
 
-fn assets() -> &'static Assets {
-    static ASSETS: OnceLock<Assets> = OnceLock::new();
-    ASSETS.get_or_init(|| assets_from(hash_file().and_then(|p| std::fs::read_to_string(p).ok()).as_deref()))
+/// Read per request, as Leptos reads `hash.txt` per page: replacing the site
+/// and `hash.txt` in place is a deploy, and the next worker fetch sees it.
+fn assets() -> Assets {
+    // Without a hash file the version must still be stable for this process.
+    static UNHASHED: OnceLock<Assets> = OnceLock::new();
+    match hash_file().and_then(|p| std::fs::read_to_string(p).ok()) {
+        Some(text) => assets_from(Some(&text)),
+        None => UNHASHED.get_or_init(|| assets_from(None)).clone(),
+    }
 }
 
 /// The stylesheet's URL, hashed when the build hashed it.
-pub fn stylesheet() -> &'static str {
-    assets().files.iter().find(|f| f.ends_with(".css")).map(String::as_str).unwrap_or("/pkg/meetmind.css")
+pub fn stylesheet() -> String {
+    assets().files.into_iter().find(|f| f.ends_with(".css")).unwrap_or_else(|| "/pkg/meetmind.css".into())
 }
 
 const SHELL: &[&str] =
@@ -72,7 +78,7 @@ pub async fn service_worker() -> impl IntoResponse {
             // Browsers must see a new build's worker at once.
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        service_worker_source(assets()),
+        service_worker_source(&assets()),
     )
 }
 
