@@ -216,7 +216,7 @@ fn NewInterviewForm(on_created: WriteSignal<Option<CreatedInterview>>) -> impl I
 /// `connected` says whether it is open. The browser's EventSource reconnects
 /// by itself; the stream closes when the page goes away.
 #[allow(unused_variables)]
-fn listen(url: String, names: &'static [&'static str], on_event: impl Fn(&str, String) + 'static, connected: WriteSignal<bool>) {
+pub(crate) fn listen(url: String, names: &'static [&'static str], on_event: impl Fn(&str, String) + 'static, connected: WriteSignal<bool>) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::{closure::Closure, JsCast};

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod dag;
+pub mod dashboard;
 pub mod interview_pages;
 pub mod interviews;
 pub mod jobs;
@@ -25,7 +26,8 @@ use account::{LoginPage, SetupPage};
 use admin::{AuditPage, TokensPage, UsersPage};
 use layout::Shell;
 use interview_pages::{InterviewsPage, LivePage, ReportPage, RoomPage};
-use pages::{Dashboard, Jobs, NotFound, Workflows};
+use dashboard::Dashboard;
+use pages::{Jobs, NotFound, Workflows};
 use providers::ProvidersPage;
 
 /// The HTML document the server renders around the app.

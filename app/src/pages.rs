@@ -17,16 +17,6 @@ fn NotBuiltYet(title: &'static str, what: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn Dashboard() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Dashboard"
-            what="Live counts per state and queue, throughput, wait-time percentiles, starvation events and provider health will appear here once the scheduler lands."
-        />
-    }
-}
-
-#[component]
 pub fn Jobs() -> impl IntoView {
     view! {
         <NotBuiltYet

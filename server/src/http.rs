@@ -57,6 +57,7 @@ pub struct AppState {
     pub engine: Arc<crate::scheduler::engine::Engine>,
     pub llm: Arc<crate::llm::router::Router>,
     pub meetmind: Arc<crate::meetmind::MeetMind>,
+    pub dashboard: Arc<crate::dashboard::DashboardHub>,
 }
 
 /// Leptos settings derived from our configuration rather than cargo-leptos'
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         engine: state.engine.clone(),
         llm: state.llm.clone(),
         meetmind: state.meetmind.clone(),
+        dashboard: state.dashboard.clone(),
     });
     Router::new()
         .route("/healthz", get(ops::healthz))

@@ -125,6 +125,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             println!("    make demo   (or: meetmind demo)");
             println!();
         }
+        // The dashboard feed: one hub per node, aggregates once a second.
+        let dashboard = crate::dashboard::DashboardHub::new(stop_rx.clone());
+        tokio::spawn(dashboard.clone().run(engine.clone()));
         let state = AppState {
             leptos_options: options,
             store: store.clone(),
@@ -134,6 +137,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             engine: engine.clone(),
             llm: llm.clone(),
             meetmind: meetmind.clone(),
+            dashboard: dashboard.clone(),
         };
         // Other nodes' interview events reach this node's live streams.
         let hub = meetmind.hub.clone();

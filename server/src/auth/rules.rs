@@ -149,6 +149,7 @@ pub const RULES: &[Rule] = &[
     api("PATCH", "/api/v1/queues/{name}", Admin),
     api("POST", "/api/v1/queues/{name}/pause", Admin),
     api("POST", "/api/v1/queues/{name}/resume", Admin),
+    api("GET", "/api/v1/events", Admin),
     api("GET", "/api/v1/rubric-templates", Scope("interviews:read")),
     api("GET", "/api/v1/interviews", Scope("interviews:read")),
     api("POST", "/api/v1/interviews", Scope("interviews:write")),

@@ -75,6 +75,7 @@ pub fn app_with_auth(
     let auth = meetmind::auth::Auth::new(store.clone(), clock.clone(), false);
     let llm = meetmind::llm::router::Router::new(Vec::new(), Default::default(), Arc::new(meetmind::clock::SystemClock));
     let (mm, engine) = interviews(store.clone(), clock, llm.clone(), std::env::temp_dir().join("meetmind-test-outbox"));
+    let engine_for_hub = engine.clone();
     let router = http::router(AppState {
         leptos_options: http::leptos_options(&config),
         store,
@@ -84,6 +85,14 @@ pub fn app_with_auth(
         engine,
         llm,
         meetmind: mm,
+        dashboard: {
+            // Never stopped: the test process ends first.
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            std::mem::forget(stop_tx);
+            let hub = meetmind::dashboard::DashboardHub::new(stop_rx);
+            tokio::spawn(hub.clone().run(engine_for_hub));
+            hub
+        },
     });
     (router, auth)
 }

@@ -1,0 +1,132 @@
+//! The admin dashboard: counts per state and queue and throughput, live from
+//! `/api/v1/events` (the node computes them once a second for everyone),
+//! and the provider breakers.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::Deserialize;
+
+use crate::account::AdminOnly;
+use crate::interview_pages::listen;
+use crate::providers::load_provider_health;
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+struct Stats {
+    #[serde(default)]
+    states: BTreeMap<String, i64>,
+    #[serde(default)]
+    queues: BTreeMap<String, BTreeMap<String, i64>>,
+    #[serde(default)]
+    completed_per_s: u64,
+    #[serde(default)]
+    failed_per_s: u64,
+}
+
+/// Seconds of throughput the chart keeps.
+const WINDOW: usize = 120;
+const STATES: &[&str] = &["available", "scheduled", "running", "retrying", "blocked", "succeeded", "dead", "cancelled"];
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    view! { <AdminOnly><DashboardLive/></AdminOnly> }
+}
+
+#[component]
+fn DashboardLive() -> impl IntoView {
+    let (stats, set_stats) = signal(Stats::default());
+    let (history, set_history) = signal::<Vec<(u64, u64)>>(Vec::new());
+    let (connected, set_connected) = signal(false);
+    Effect::new(move |_| {
+        listen(
+            "/api/v1/events".into(),
+            &["stats", "resync"],
+            move |name, data| {
+                if name != "stats" {
+                    return;
+                }
+                if let Ok(s) = serde_json::from_str::<Stats>(&data) {
+                    set_history.update(|h| {
+                        h.push((s.completed_per_s, s.failed_per_s));
+                        if h.len() > WINDOW {
+                            h.remove(0);
+                        }
+                    });
+                    set_stats.set(s);
+                }
+            },
+            set_connected,
+        );
+    });
+    let providers = Resource::new(|| (), |_| load_provider_health());
+    view! {
+        <Title text="Dashboard"/>
+        <section class="panel">
+            <div class="row-between">
+                <h1>"Dashboard"</h1>
+                <span class="badge" data-testid="connection">{move || if connected.get() { "live" } else { "reconnecting" }}</span>
+            </div>
+            <div class="tiles" data-testid="state-counts">
+                {STATES.iter().map(|st| view! {
+                    <div class="tile" data-state=*st>
+                        <span class="count">{move || stats.get().states.get(*st).copied().unwrap_or(0)}</span>
+                        <span class="muted">{*st}</span>
+                    </div>
+                }).collect_view()}
+            </div>
+        </section>
+        <section class="panel">
+            <h2>"Throughput (jobs per second, last two minutes)"</h2>
+            <Throughput history=history/>
+        </section>
+        <section class="panel">
+            <h2>"Queues"</h2>
+            <table class="table" data-testid="queue-counts">
+                <thead><tr><th>"Queue"</th>{STATES.iter().map(|s| view! { <th>{*s}</th> }).collect_view()}</tr></thead>
+                <tbody>
+                    {move || stats.get().queues.into_iter().map(|(q, counts)| view! {
+                        <tr data-queue=q.clone()>
+                            <td>{q.clone()}</td>
+                            {STATES.iter().map(|s| view! { <td>{counts.get(*s).copied().unwrap_or(0)}</td> }).collect_view()}
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+        <section class="panel">
+            <h2><a href="/providers">"Providers"</a></h2>
+            <Transition fallback=|| ()>
+                {move || providers.get().and_then(|r| r.ok()).map(|list| view! {
+                    <p data-testid="breakers">
+                        {list.into_iter().map(|p| view! { <span class="badge">{format!("{}: {}", p.name, p.breaker)}</span> }).collect_view()}
+                    </p>
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Completed (accent) and failed (red) per second as two polylines.
+#[component]
+fn Throughput(history: ReadSignal<Vec<(u64, u64)>>) -> impl IntoView {
+    let points = move |pick: fn(&(u64, u64)) -> u64| {
+        let h = history.get();
+        let max = h.iter().map(|p| p.0.max(p.1)).max().unwrap_or(1).max(1) as f64;
+        h.iter()
+            .enumerate()
+            .map(|(i, p)| format!("{:.1},{:.1}", i as f64 * 400.0 / WINDOW as f64, 100.0 - pick(p) as f64 / max * 95.0))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    view! {
+        <svg class="chart" viewBox="0 0 400 100" role="img" aria-label="Throughput" data-testid="throughput">
+            <polyline fill="none" stroke="#3b5bdb" stroke-width="2" points=move || points(|p| p.0)/>
+            <polyline fill="none" stroke="#c92a2a" stroke-width="2" points=move || points(|p| p.1)/>
+        </svg>
+        <p class="muted">{move || {
+            let s = history.get().last().copied().unwrap_or_default();
+            format!("now: {} completed/s, {} failed/s", s.0, s.1)
+        }}</p>
+    }
+}

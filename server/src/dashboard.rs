@@ -1,0 +1,220 @@
+//! The admin dashboard's live feed, `GET /api/v1/events`. One hub per node
+//! turns the engine's job events into numbered frames and, once a second,
+//! computes the aggregates (counts per state and queue, throughput) for every
+//! subscriber at once: no query runs per subscriber. A ring of recent frames
+//! serves `Last-Event-ID` resumes; a subscriber too slow for the broadcast
+//! channel is skipped ahead and told to resync, never allowed to hold the hub.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    convert::Infallible,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    extract::{Query, State},
+    http::HeaderMap,
+    response::{
+        sse::{Event, KeepAlive, Sse},
+        IntoResponse, Response,
+    },
+};
+use serde::Deserialize;
+use tokio::sync::{broadcast, watch};
+
+use crate::{api::ApiState, scheduler::engine::Engine};
+
+/// Frames kept for resumes.
+const RING: usize = 10_000;
+
+#[derive(Debug)]
+pub struct Frame {
+    pub id: u64,
+    /// `job` or `stats`.
+    pub name: &'static str,
+    pub queue: Option<String>,
+    pub kind: Option<String>,
+    pub data: String,
+}
+
+pub struct DashboardHub {
+    tx: broadcast::Sender<Arc<Frame>>,
+    ring: Mutex<VecDeque<Arc<Frame>>>,
+    next_id: Mutex<u64>,
+    stop: watch::Receiver<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl DashboardHub {
+    pub fn new(stop: watch::Receiver<bool>) -> Arc<DashboardHub> {
+        Arc::new(DashboardHub {
+            tx: broadcast::channel(4096).0,
+            ring: Mutex::new(VecDeque::with_capacity(RING)),
+            next_id: Mutex::new(1),
+            stop,
+        })
+    }
+
+    fn push(&self, name: &'static str, queue: Option<String>, kind: Option<String>, data: String) {
+        // Numbered and stored under one lock, so ids in the ring are in order.
+        let mut ring = lock(&self.ring);
+        let frame = {
+            let mut next = lock(&self.next_id);
+            let f = Arc::new(Frame { id: *next, name, queue, kind, data });
+            *next += 1;
+            f
+        };
+        if ring.len() == RING {
+            ring.pop_front();
+        }
+        ring.push_back(frame.clone());
+        let _ = self.tx.send(frame);
+    }
+
+    /// Frames after `last`, or None when they have left the ring.
+    fn since(&self, last: u64) -> Option<Vec<Arc<Frame>>> {
+        let ring = lock(&self.ring);
+        let oldest = ring.front().map(|f| f.id).unwrap_or(last + 1);
+        if last + 1 < oldest {
+            return None;
+        }
+        Some(ring.iter().filter(|f| f.id > last).cloned().collect())
+    }
+
+    /// Runs until `stop`: job events become frames; once a second the
+    /// aggregates are computed and sent.
+    pub async fn run(self: Arc<Self>, engine: Arc<Engine>) {
+        let mut events = engine.events.subscribe();
+        let mut stop = self.stop.clone();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let (mut done, mut failed) = (0u64, 0u64);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => if *stop.borrow() { return },
+                ev = events.recv() => match ev {
+                    Ok(e) => {
+                        match e.state.as_str() {
+                            "succeeded" => done += 1,
+                            "dead" | "retrying" => failed += 1,
+                            _ => {}
+                        }
+                        let data = serde_json::to_string(&e).unwrap_or_default();
+                        self.push("job", Some(e.queue.clone()), Some(e.kind.clone()), data);
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => self.push("resync", None, None, "{}".into()),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tick.tick() => {
+                    let counts = engine.store.state_counts().await.unwrap_or_default();
+                    let mut by_queue: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+                    let mut by_state: BTreeMap<String, i64> = BTreeMap::new();
+                    for c in counts {
+                        *by_state.entry(c.state.clone()).or_default() += c.count;
+                        by_queue.entry(c.queue.clone()).or_default().insert(c.state.clone(), c.count);
+                    }
+                    let data = serde_json::json!({
+                        "at": engine.now(), "states": by_state, "queues": by_queue,
+                        "completed_per_s": done, "failed_per_s": failed,
+                    });
+                    (done, failed) = (0, 0);
+                    self.push("stats", None, None, data.to_string());
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct Filters {
+    queue: Option<String>,
+    kind: Option<String>,
+}
+
+impl Filters {
+    fn admits(&self, f: &Frame) -> bool {
+        if f.name != "job" {
+            return true;
+        }
+        self.queue.as_ref().is_none_or(|q| f.queue.as_ref() == Some(q)) && self.kind.as_ref().is_none_or(|k| f.kind.as_ref() == Some(k))
+    }
+}
+
+fn event(f: &Frame) -> Event {
+    Event::default().id(f.id.to_string()).event(f.name).data(f.data.clone())
+}
+
+struct Sub {
+    rx: broadcast::Receiver<Arc<Frame>>,
+    backlog: VecDeque<Event>,
+    filters: Filters,
+    stop: watch::Receiver<bool>,
+}
+
+async fn next(mut s: Sub) -> Option<(Result<Event, Infallible>, Sub)> {
+    if let Some(e) = s.backlog.pop_front() {
+        return Some((Ok(e), s));
+    }
+    loop {
+        tokio::select! {
+            _ = s.stop.changed() => {
+                // Shutting down: say so, then end the stream cleanly.
+                if *s.stop.borrow() {
+                    return None;
+                }
+            }
+            f = s.rx.recv() => match f {
+                Ok(f) if s.filters.admits(&f) => return Some((Ok(event(&f)), s)),
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    let e = Event::default().event("resync").data(format!("{{\"missed\":{n}}}"));
+                    return Some((Ok(e), s));
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            },
+        }
+    }
+}
+
+/// `GET /api/v1/events?queue=&kind=`: job frames (filtered) and the
+/// per-second `stats`; `Last-Event-ID` replays what was missed, or sends
+/// `resync` when that has left the ring.
+pub async fn events(State(s): State<ApiState>, headers: HeaderMap, Query(filters): Query<Filters>) -> Response {
+    let hub = s.dashboard.clone();
+    let rx = hub.tx.subscribe();
+    let mut backlog = VecDeque::new();
+    if let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+        match hub.since(last) {
+            Some(frames) => backlog.extend(frames.iter().filter(|f| filters.admits(f)).map(|f| event(f))),
+            None => backlog.push_back(Event::default().event("resync").data("{\"missed\":\"unknown\"}")),
+        }
+    } else {
+        backlog.push_back(Event::default().event("hello").data("{}"));
+    }
+    let stop = hub.stop.clone();
+    let stream = futures_util::stream::unfold(Sub { rx, backlog, filters, stop }, next);
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resumes_replay_from_the_ring_until_it_has_moved_on() {
+        let (_tx, rx) = watch::channel(false);
+        let hub = DashboardHub::new(rx);
+        for i in 0..RING + 5 {
+            hub.push("job", Some("q".into()), None, format!("{{\"n\":{i}}}"));
+        }
+        let newest = (RING + 5) as u64;
+        assert_eq!(hub.since(newest - 2).unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), vec![newest - 1, newest]);
+        assert!(hub.since(1).is_none(), "frame 2 has left the ring: resync");
+        assert!(hub.since(newest).unwrap().is_empty());
+        let f = Filters { queue: Some("other".into()), kind: None };
+        assert!(!f.admits(&hub.since(newest - 1).unwrap()[0]));
+    }
+}

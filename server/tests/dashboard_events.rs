@@ -1,0 +1,97 @@
+//! The dashboard feed `/api/v1/events`: numbered job frames filtered by
+//! queue and kind, per-second aggregates, `Last-Event-ID` resume, admin only.
+
+mod common;
+
+use std::{sync::Arc, time::Duration};
+
+use common::TestDb;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone)]
+struct Sse {
+    id: Option<u64>,
+    event: String,
+    data: Value,
+}
+
+/// Reads SSE frames until `enough` says stop or the time is up.
+async fn read(res: &mut reqwest::Response, secs: u64, enough: impl Fn(&[Sse]) -> bool) -> Vec<Sse> {
+    let mut out = Vec::new();
+    let mut buf = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline && !enough(&out) {
+        let Ok(Ok(Some(chunk))) = tokio::time::timeout(Duration::from_millis(200), res.chunk()).await else { continue };
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let mut f = Sse { id: None, event: "message".into(), data: Value::Null };
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    f.id = v.trim().parse().ok();
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    f.event = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    f.data = serde_json::from_str(v.trim()).unwrap_or(Value::Null);
+                }
+            }
+            if !block.starts_with(':') {
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_filters_aggregates_and_resumes() {
+    let db = TestDb::sqlite().await.migrated().await;
+    let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
+    let admin = auth.add_token("test", "ops", "admin").await.unwrap().secret;
+    let reader = auth.add_token("test", "svc", "jobs:read").await.unwrap().secret;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+    });
+    let http = reqwest::Client::new();
+    let status = http.get(format!("{base}/api/v1/events")).bearer_auth(&reader).send().await.unwrap().status();
+    assert_eq!(status, 403, "the feed is for admins");
+
+    let mut feed = http.get(format!("{base}/api/v1/events?queue=mail")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(feed.headers()["content-type"], "text/event-stream");
+    read(&mut feed, 5, |f| f.iter().any(|x| x.event == "hello")).await;
+
+    let jobs: Vec<Value> = (0..3)
+        .map(|i| json!({"kind": "noop", "queue": "mail", "payload": {"i": i}}))
+        .chain((0..2).map(|i| json!({"kind": "noop", "queue": "other", "payload": {"i": i}})))
+        .collect();
+    let r = http.post(format!("{base}/api/v1/jobs")).bearer_auth(&admin).json(&jobs).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+
+    let frames = read(&mut feed, 5, |f| {
+        f.iter().filter(|x| x.event == "job").count() >= 3
+            && f.iter().any(|x| x.event == "stats" && x.data["states"]["available"] == 5)
+    })
+    .await;
+    let jobs: Vec<&Sse> = frames.iter().filter(|f| f.event == "job").collect();
+    assert_eq!(jobs.len(), 3, "{frames:?}");
+    assert!(jobs.iter().all(|f| f.data["queue"] == "mail"), "the queue filter holds");
+    let stats = frames.iter().find(|f| f.event == "stats").expect("aggregates once a second");
+    assert_eq!(stats.data["queues"]["other"]["available"], 2, "aggregates cover every queue");
+    let ids: Vec<u64> = jobs.iter().map(|f| f.id.unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase");
+
+    // A reconnect with Last-Event-ID gets what came after it, first.
+    let mut again = http
+        .get(format!("{base}/api/v1/events?queue=mail"))
+        .bearer_auth(&admin)
+        .header("last-event-id", ids[0].to_string())
+        .send()
+        .await
+        .unwrap();
+    let replay = read(&mut again, 5, |f| f.iter().filter(|x| x.event == "job").count() >= 2).await;
+    let replayed: Vec<u64> = replay.iter().filter(|f| f.event == "job").map(|f| f.id.unwrap()).collect();
+    assert_eq!(replayed, ids[1..].to_vec());
+    db.finish().await;
+}
