@@ -15,7 +15,7 @@ use std::{
 
 use app::{
     auth::{Me, NewUser, Principal, UserRole},
-    interviews::{Mode, NewInterview, NewSegment},
+    interviews::{Mode, NewInterview},
     services::InterviewService,
 };
 use meetmind::{clock::SystemClock, meetmind::demo_script, store::{SqliteStore, Store}};
@@ -105,11 +105,7 @@ async fn a_crash_during_the_scorecard_resumes_after_restart() {
     };
     let id = mm.create(&who, new).await.unwrap().interview.id;
     mm.start(&who, &id).await.unwrap();
-    let segs: Vec<NewSegment> = demo_script::transcript()
-        .into_iter()
-        .enumerate()
-        .map(|(n, (speaker, text, start, end))| NewSegment { client_id: format!("d{n}"), speaker, text: text.into(), start_ms: start, end_ms: end })
-        .collect();
+    let segs = common::demo_segments();
     mm.append(&who, &id, segs).await.unwrap();
     let workflow = mm.end(&who, &id).await.unwrap().workflow_id.unwrap();
 

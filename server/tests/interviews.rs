@@ -216,11 +216,7 @@ async fn search_ranks_the_moment_and_ask_cites_real_segments(db: TestDb) -> Test
     let iv = person(&db.store, "iv@example.com", UserRole::Interviewer).await;
     let id = mm.create(&iv, new_interview(Mode::Assist)).await.unwrap().interview.id;
     mm.start(&iv, &id).await.unwrap();
-    let segs: Vec<NewSegment> = demo_script::transcript()
-        .into_iter()
-        .enumerate()
-        .map(|(n, (speaker, text, start, end))| NewSegment { client_id: format!("d{n}"), speaker, text: text.into(), start_ms: start, end_ms: end })
-        .collect();
+    let segs = common::demo_segments();
     mm.append(&iv, &id, segs).await.unwrap();
     let hits = mm.search(&iv, Some(&id), "runaway retry storm").await.unwrap();
     assert!(hits[0].segment.text.contains("retry storm"), "{:?}", hits[0].segment.text);
@@ -241,11 +237,7 @@ async fn the_workflow_writes_results_and_emails_the_report(db: TestDb) -> TestDb
     let iv = person(&db.store, "owner@example.com", UserRole::Interviewer).await;
     let id = mm.create(&iv, new_interview(Mode::Assist)).await.unwrap().interview.id;
     mm.start(&iv, &id).await.unwrap();
-    let segs: Vec<NewSegment> = demo_script::transcript()
-        .into_iter()
-        .enumerate()
-        .map(|(n, (speaker, text, start, end))| NewSegment { client_id: format!("d{n}"), speaker, text: text.into(), start_ms: start, end_ms: end })
-        .collect();
+    let segs = common::demo_segments();
     mm.append(&iv, &id, segs).await.unwrap();
     // Two ends at once (a double click, or the AI closing as a person ends): one workflow.
     let (a, b) = tokio::join!(mm.end(&iv, &id), mm.end(&iv, &id));

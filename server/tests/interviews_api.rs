@@ -181,7 +181,9 @@ async fn live_streams_carry_segments_and_suggestions_to_staff_only() {
     let staff_seen = read_until(&mut staff, &["segment", "suggestion_token", "suggestion"], 10).await;
     assert!(staff_seen.contains(&"segment".to_string()), "{staff_seen:?}");
     assert!(staff_seen.contains(&"suggestion".to_string()), "suggestions stream to the interviewer: {staff_seen:?}");
-    let candidate_seen = read_until(&mut candidate, &["segment"], 3).await;
+    // Read for the whole window (no event is named "end"): a suggestion sent
+    // after the segment must be caught too, not missed by stopping early.
+    let candidate_seen = read_until(&mut candidate, &["segment", "end"], 2).await;
     assert!(candidate_seen.contains(&"segment".to_string()));
     assert!(!candidate_seen.iter().any(|e| e.starts_with("suggestion")), "never to the candidate: {candidate_seen:?}");
     db.finish().await;

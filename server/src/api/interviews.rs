@@ -288,10 +288,9 @@ pub async fn events(State(s): State<ApiState>, Caller(who): Caller, Path(id): Pa
 
 /// The candidate's stream: the AI's questions and their own segments only.
 pub async fn room_events(State(s): State<ApiState>, Path(token): Path<String>) -> Result<Response, ApiError> {
-    s.meetmind.room(&token).await.map_err(room_error)?;
-    let row = s.meetmind.store.interview_by_token(&crate::auth::secret::hash_secret(&token)).await?.ok_or(ApiError::NotFound)?;
+    let interview_id = s.meetmind.room_interview(&token).await.map_err(room_error)?;
     let feed = Feed {
-        interview_id: row.id,
+        interview_id,
         workflow_id: None,
         audience: Audience::Everyone,
         interviews: s.meetmind.hub.subscribe(),

@@ -220,10 +220,7 @@ impl Analyst {
         let ids = self.store.interviews_ended_before(before, 500).await.map_err(store_err)?;
         for id in &ids {
             let workflow = self.store.get_interview(id).await.map_err(store_err)?.and_then(|r| r.workflow_id);
-            if let Some(w) = workflow {
-                self.store.cancel_workflow(&w, self.now()).await.map_err(store_err)?;
-            }
-            self.store.delete_interview(id).await.map_err(store_err)?;
+            super::erase(self.store.as_ref(), id, workflow.as_deref(), self.now()).await.map_err(store_err)?;
             let _ = self.store.append_audit(self.now(), "retention", "interview.purge", id, "retention period over").await;
         }
         if !ids.is_empty() {

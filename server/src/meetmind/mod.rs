@@ -42,5 +42,21 @@ impl Default for MeetMindConfig {
     }
 }
 
+/// Removes an interview's data: its pending workflow jobs are cancelled
+/// (they would only fail without the data), then the store deletes it and
+/// scrubs the jobs' payloads. Shared by the admin's delete and the purge.
+pub(crate) async fn erase(
+    store: &dyn crate::store::Store,
+    id: &str,
+    workflow: Option<&str>,
+    now: i64,
+) -> Result<(), crate::store::StoreError> {
+    if let Some(w) = workflow {
+        store.cancel_workflow(w, now).await?;
+    }
+    store.delete_interview(id).await?;
+    Ok(())
+}
+
 /// The queue the post-interview workflow runs on.
 pub const QUEUE: &str = "meetmind";

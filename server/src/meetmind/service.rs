@@ -167,6 +167,11 @@ impl MeetMind {
         Ok(row)
     }
 
+    /// The interview a valid room token opens (for the candidate's stream).
+    pub async fn room_interview(&self, token: &str) -> Result<String, AppError> {
+        Ok(self.by_token(token).await?.id)
+    }
+
     pub async fn segments(&self, id: &str) -> Result<Vec<Segment>, AppError> {
         Ok(self.store.list_segments(id).await.map_err(internal)?.iter().map(segment).collect())
     }
@@ -596,11 +601,7 @@ impl app::services::InterviewService for MeetMind {
             return Err(AppError::Forbidden);
         }
         let (row, _) = self.reach(who, id, Access::Write).await?;
-        // Jobs still waiting on this interview would only fail once its data is gone.
-        if let Some(w) = &row.workflow_id {
-            self.store.cancel_workflow(w, self.now()).await.map_err(internal)?;
-        }
-        self.store.delete_interview(id).await.map_err(internal)?;
+        super::erase(self.store.as_ref(), id, row.workflow_id.as_deref(), self.now()).await.map_err(internal)?;
         self.audit(who, "interview.delete", id, "transcript, results and job payloads removed").await;
         Ok(())
     }

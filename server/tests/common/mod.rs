@@ -97,6 +97,21 @@ pub fn app_with_auth(
     (router, auth)
 }
 
+/// The demo interview's transcript as segments to append (client ids d0, d1, …).
+pub fn demo_segments() -> Vec<app::interviews::NewSegment> {
+    meetmind::meetmind::demo_script::transcript()
+        .into_iter()
+        .enumerate()
+        .map(|(n, (speaker, text, start_ms, end_ms))| app::interviews::NewSegment {
+            client_id: format!("d{n}"),
+            speaker,
+            text: text.into(),
+            start_ms,
+            end_ms,
+        })
+        .collect()
+}
+
 /// MeetMind over a store, with its job kinds registered on a fresh engine
 /// and email going to `outbox`. Suggestions settle after 100 ms of quiet.
 pub fn interviews(
