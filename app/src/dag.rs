@@ -14,7 +14,7 @@ pub const MAX_KEY_CHARS: usize = 128;
 /// Priorities run from 0 (most urgent) to 9.
 pub const MAX_PRIORITY: i16 = 9;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EdgePolicy {
     /// The child and everything below it end `upstream_failed`.
@@ -38,6 +38,17 @@ pub struct JobSpec {
     pub depends_on: Vec<String>,
     #[serde(default)]
     pub on_parent_failure: EdgePolicy,
+    /// Per-parent overrides of `on_parent_failure`, so each edge can carry
+    /// its own policy (the DAG editor sets them edge by edge).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub edge_policies: std::collections::BTreeMap<String, EdgePolicy>,
+}
+
+impl JobSpec {
+    /// The policy of the edge from `parent` to this job.
+    pub fn policy_for(&self, parent: &str) -> EdgePolicy {
+        self.edge_policies.get(parent).copied().unwrap_or(self.on_parent_failure)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,6 +184,9 @@ pub fn validate(spec: &WorkflowSpec) -> Result<Dag, DagError> {
             }
         }
         parents.push(mine);
+        if let Some(stray) = job.edge_policies.keys().find(|k| !job.depends_on.contains(k)) {
+            return Err(DagError::UnknownDependency { job: job.key.clone(), missing: stray.clone() });
+        }
     }
     if let Some(cycle) = find_cycle(&parents) {
         let mut path: Vec<String> = cycle.iter().map(|&i| spec.jobs[i].key.clone()).collect();
@@ -257,6 +271,30 @@ impl fmt::Display for EdgePolicy {
     }
 }
 
+/// The layer of each node for drawing a DAG left to right: one more than
+/// its deepest parent (longest path from a root). `edges` are (parent,
+/// child) keys; unknown keys are ignored, and a cycle is cut so that the
+/// editor can still draw what the user has built.
+pub fn layers(keys: &[String], edges: &[(String, String)]) -> Vec<usize> {
+    let index: HashMap<&str, usize> = keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+    let mut layer = vec![0usize; keys.len()];
+    // Bellman-Ford style relaxation, at most n rounds, so cycles terminate.
+    for _ in 0..keys.len() {
+        let mut changed = false;
+        for (p, c) in edges {
+            let (Some(&p), Some(&c)) = (index.get(p.as_str()), index.get(c.as_str())) else { continue };
+            if layer[c] < layer[p] + 1 && layer[p] + 1 < keys.len() {
+                layer[c] = layer[p] + 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    layer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,7 +308,31 @@ mod tests {
             priority: None,
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
             on_parent_failure: EdgePolicy::Fail,
+            edge_policies: Default::default(),
         }
+    }
+
+    #[test]
+    fn each_edge_can_carry_its_own_policy() {
+        let mut d = job("d", &["b", "c"]);
+        d.edge_policies.insert("c".into(), EdgePolicy::Continue);
+        assert_eq!(d.policy_for("b"), EdgePolicy::Fail);
+        assert_eq!(d.policy_for("c"), EdgePolicy::Continue);
+        assert!(validate(&spec(vec![job("a", &[]), job("b", &["a"]), job("c", &["a"]), d.clone()])).is_ok());
+        d.edge_policies.insert("a".into(), EdgePolicy::Continue);
+        let err = validate(&spec(vec![job("a", &[]), job("b", &["a"]), job("c", &["a"]), d])).unwrap_err();
+        assert!(matches!(err, DagError::UnknownDependency { ref missing, .. } if missing == "a"), "{err:?}");
+    }
+
+    #[test]
+    fn layers_put_each_node_after_its_deepest_parent() {
+        let keys = ["a", "b", "c", "d", "e"].map(String::from);
+        let edges = [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("a", "d")].map(|(p, c)| (p.to_string(), c.to_string()));
+        assert_eq!(layers(&keys, &edges), vec![0, 1, 1, 2, 0]);
+        // A cycle still gets a finite layout (the editor draws it red).
+        let cyc = [("a", "b"), ("b", "a")].map(|(p, c)| (p.to_string(), c.to_string()));
+        let l = layers(&keys[..2], &cyc);
+        assert!(l.iter().all(|&x| x < 2), "{l:?}");
     }
 
     fn spec(jobs: Vec<JobSpec>) -> WorkflowSpec {
@@ -396,4 +458,15 @@ pub struct WorkflowDetail {
     pub summary: WorkflowSummary,
     pub nodes: Vec<WorkflowNode>,
     pub edges: Vec<WorkflowEdge>,
+}
+
+/// A workflow saved under a name, to run again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowTemplate {
+    pub id: String,
+    pub name: String,
+    pub spec: WorkflowSpec,
+    pub created_by: String,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
 }

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use serde::Deserialize;
 
 use crate::account::AdminOnly;
-use crate::interview_pages::listen;
+use crate::live_feed::listen;
 use crate::providers::load_provider_health;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -22,6 +22,28 @@ struct Stats {
     completed_per_s: u64,
     #[serde(default)]
     failed_per_s: u64,
+    /// Per queue, over the last minute: due to claimed, in ms.
+    #[serde(default)]
+    waits: BTreeMap<String, Wait>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+struct Wait {
+    p50: i64,
+    p95: i64,
+    p99: i64,
+    n: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+struct Starvation {
+    at_ms: i64,
+    queue: String,
+    job_id: i64,
+    waited_ms: i64,
+    cause: String,
+    priority_before: i32,
+    priority_after: i32,
 }
 
 /// Seconds of throughput the chart keeps.
@@ -60,6 +82,24 @@ fn DashboardLive() -> impl IntoView {
         );
     });
     let providers = Resource::new(|| (), |_| load_provider_health());
+    let starving = RwSignal::new(Vec::<Starvation>::new());
+    Effect::new(move |_| {
+        let load = move || {
+            leptos::task::spawn_local(async move {
+                if let Ok(list) = crate::rest::get::<Vec<Starvation>>("/api/v1/starvation?limit=10").await {
+                    starving.set(list);
+                }
+            });
+        };
+        load();
+        // Starvation events are rare; a slow poll is enough.
+        let handle = set_interval_with_handle(load, std::time::Duration::from_secs(10));
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    });
     view! {
         <Title text="Dashboard"/>
         <section class="panel">
@@ -83,16 +123,37 @@ fn DashboardLive() -> impl IntoView {
         <section class="panel">
             <h2>"Queues"</h2>
             <table class="table" data-testid="queue-counts">
-                <thead><tr><th>"Queue"</th>{STATES.iter().map(|s| view! { <th>{*s}</th> }).collect_view()}</tr></thead>
+                <thead><tr><th>"Queue"</th>{STATES.iter().map(|s| view! { <th>{*s}</th> }).collect_view()}<th>"Wait p50 / p95 / p99"</th></tr></thead>
                 <tbody>
-                    {move || stats.get().queues.into_iter().map(|(q, counts)| view! {
-                        <tr data-queue=q.clone()>
-                            <td>{q.clone()}</td>
-                            {STATES.iter().map(|s| view! { <td>{counts.get(*s).copied().unwrap_or(0)}</td> }).collect_view()}
-                        </tr>
-                    }).collect_view()}
+                    {move || {
+                        let s = stats.get();
+                        s.queues.into_iter().map(|(q, counts)| {
+                            let wait = s.waits.get(&q).map(|w| format!("{} / {} / {} ms", w.p50, w.p95, w.p99)).unwrap_or_else(|| "—".into());
+                            view! {
+                                <tr data-queue=q.clone()>
+                                    <td><a href=format!("/jobs?queue={q}")>{q.clone()}</a></td>
+                                    {STATES.iter().map(|s| view! { <td>{counts.get(*s).copied().unwrap_or(0)}</td> }).collect_view()}
+                                    <td data-testid="wait">{wait}</td>
+                                </tr>
+                            }
+                        }).collect_view()
+                    }}
                 </tbody>
             </table>
+            <p class="muted">"Waits are from due to claimed, over the last minute, across every node."</p>
+        </section>
+        <section class="panel">
+            <h2>"Recent starvation events"</h2>
+            {move || starving.with(Vec::is_empty).then(|| view! { <p class="muted">"None: every queue is being served."</p> })}
+            <ul data-testid="starvation">
+                {move || starving.get().into_iter().map(|e| view! {
+                    <li>
+                        {crate::admin::format_ms(e.at_ms)}" · "{e.queue.clone()}" · "
+                        <a href=format!("/jobs/{}", e.job_id)>{format!("#{}", e.job_id)}</a>
+                        {format!(" waited {} s ({}), priority {} → {}", e.waited_ms / 1000, e.cause, e.priority_before, e.priority_after)}
+                    </li>
+                }).collect_view()}
+            </ul>
         </section>
         <section class="panel">
             <h2><a href="/providers">"Providers"</a></h2>

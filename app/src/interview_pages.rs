@@ -9,6 +9,7 @@ use leptos_router::hooks::use_params_map;
 use crate::admin::format_ms;
 use crate::auth::AppError;
 use crate::interviews::*;
+use crate::live_feed::listen;
 
 fn error_line(e: &AppError) -> AnyView {
     view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()
@@ -210,43 +211,6 @@ fn NewInterviewForm(on_created: WriteSignal<Option<CreatedInterview>>) -> impl I
     }
 }
 
-// ---- live updates ----------------------------------------------------------------
-
-/// Opens an SSE stream and calls `on_event(name, data)` for each event;
-/// `connected` says whether it is open. The browser's EventSource reconnects
-/// by itself; the stream closes when the page goes away.
-#[allow(unused_variables)]
-pub(crate) fn listen(url: String, names: &'static [&'static str], on_event: impl Fn(&str, String) + 'static, connected: WriteSignal<bool>) {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::{closure::Closure, JsCast};
-        let Ok(source) = web_sys::EventSource::new(&url) else { return };
-        let on_event = std::rc::Rc::new(on_event);
-        for name in names {
-            let f = on_event.clone();
-            let n = name.to_string();
-            let cb = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-                f(&n, e.data().as_string().unwrap_or_default());
-            });
-            let _ = source.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
-            cb.forget();
-        }
-        let reopen = on_event.clone();
-        let open = Closure::<dyn Fn()>::new(move || {
-            connected.set(true);
-            // (Re)connected: whatever happened while away is reloaded.
-            reopen("open", String::new());
-        });
-        source.set_onopen(Some(open.as_ref().unchecked_ref()));
-        open.forget();
-        let err = Closure::<dyn Fn()>::new(move || connected.set(false));
-        source.set_onerror(Some(err.as_ref().unchecked_ref()));
-        err.forget();
-        let keep = send_wrapper::SendWrapper::new(source);
-        on_cleanup(move || keep.close());
-    }
-}
-
 fn scroll_to_segment(id: i64) {
     #[cfg(feature = "hydrate")]
     if let Some(el) = document().get_element_by_id(&format!("seg-{id}")) {
@@ -299,6 +263,7 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
     let id = detail.interview.id.clone();
     let rubric = detail.interview.rubric.clone();
     let (state, set_state) = signal(detail.interview.state);
+    let (paused, set_paused) = signal(detail.interview.paused_at.is_some());
     let (started_at, set_started_at) = signal(detail.interview.started_at);
     let (workflow, set_workflow) = signal(detail.workflow.clone());
     let (segments, set_segments) = signal::<Vec<Segment>>(Vec::new());
@@ -333,6 +298,7 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
         leptos::task::spawn_local(async move {
             if let Ok(d) = load_interview(id).await {
                 set_state.set(d.interview.state);
+                set_paused.set(d.interview.paused_at.is_some());
                 set_started_at.set(d.interview.started_at);
                 set_workflow.set(d.workflow);
                 set_report_ready.set(d.report_ready);
@@ -502,6 +468,43 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
             refresh();
         });
     };
+    let pause_id = id.clone();
+    let pause_toggle = move || {
+        let id = pause_id.clone();
+        let want = !paused.get_untracked();
+        leptos::task::spawn_local(async move {
+            match pause_interview(id, want).await {
+                Ok(v) => {
+                    set_paused.set(v.paused_at.is_some());
+                    set_error.set(None);
+                }
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    };
+    // The candidate's room link: issue a new one (the old one stops working)
+    // or end it now, e.g. once the candidate has left.
+    let (room_link, set_room_link) = signal::<Option<String>>(None);
+    let link_id = id.clone();
+    let link_action = move |revoke: bool| {
+        let id = link_id.clone();
+        leptos::task::spawn_local(async move {
+            let r = if revoke {
+                revoke_candidate_link(id).await.map(|_| "revoked: the room now refuses the link".to_string())
+            } else {
+                new_candidate_link(id).await.map(|l| l.candidate_path)
+            };
+            match r {
+                Ok(text) => {
+                    set_room_link.set(Some(text));
+                    set_error.set(None);
+                }
+                Err(e) => set_error.set(Some(e)),
+            }
+        });
+    };
+    let new_link_click = link_action.clone();
+    let revoke_click = link_action.clone();
     let start_click = control.clone();
     let end_click = control.clone();
     let ask_click = move |s: String| {
@@ -526,6 +529,17 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                         let c = start_click.clone();
                         view! { <button on:click=move |_| c(true)>"Start"</button> }
                     })}
+                    {move || (state.get() == InterviewState::Live && paused.get()).then(|| view! {
+                        <span class="badge state-paused" data-testid="paused" title="No suggestions while paused">"paused"</span>
+                    })}
+                    {move || (state.get() == InterviewState::Live).then(|| {
+                        let p = pause_toggle.clone();
+                        view! {
+                            <button class="secondary" data-testid="pause" aria-pressed=move || paused.get().to_string() on:click=move |_| p()>
+                                {move || if paused.get() { "Resume" } else { "Pause" }}
+                            </button>
+                        }
+                    })}
                     {move || (state.get() == InterviewState::Live).then(|| {
                         let c = end_click.clone();
                         view! { <button class="danger" on:click=move |_| {
@@ -537,6 +551,24 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                 </div>
             </div>
             {move || error.get().map(|e| error_line(&e))}
+            {move || matches!(state.get(), InterviewState::Scheduled | InterviewState::Live).then(|| {
+                let n = new_link_click.clone();
+                let r = revoke_click.clone();
+                view! {
+                    <details class="room-link">
+                        <summary>"Candidate's room link"</summary>
+                        <div class="controls">
+                            <button class="secondary" data-testid="new-link" on:click=move |_| n(false)>"New link"</button>
+                            <button class="secondary" data-testid="revoke-link" on:click=move |_| {
+                                if window().confirm_with_message("End the candidate's link now? They can no longer join with it.").unwrap_or(false) {
+                                    r(true);
+                                }
+                            }>"End link"</button>
+                        </div>
+                        {move || room_link.get().map(|l| view! { <p><code data-testid="room-link">{l}</code></p> })}
+                    </details>
+                }
+            })}
             {move || {
                 let link = report_link.clone();
                 (!workflow.get().is_empty()).then(move || view! {
@@ -712,6 +744,7 @@ fn Room(token: String, initial: RoomView) -> impl IntoView {
     let (error, set_error) = signal::<Option<AppError>>(None);
     let (connected, set_connected) = signal(false);
     let (sound, set_sound) = signal(false);
+    let (paused, set_paused) = signal(initial.paused);
     let stream_token = token.clone();
     Effect::new(move |_| {
         if !consented.get() {
@@ -720,13 +753,19 @@ fn Room(token: String, initial: RoomView) -> impl IntoView {
         let reload_token = stream_token.clone();
         listen(
             format!("/api/v1/room/{stream_token}/events"),
-            &["segment", "resync"],
+            &["segment", "state", "resync"],
             move |name, data| {
-                if name == "open" || name == "resync" {
+                if name == "open" || name == "resync" || name == "state" {
                     let t = reload_token.clone();
                     leptos::task::spawn_local(async move {
-                        if let Ok(v) = load_room(t).await {
-                            set_segments.set(v.segments);
+                        match load_room(t).await {
+                            Ok(v) => {
+                                set_paused.set(v.paused);
+                                set_segments.set(v.segments);
+                            }
+                            // A revoked or expired link says so at once.
+                            Err(e @ AppError::Invalid { .. }) => set_error.set(Some(e)),
+                            Err(_) => {}
                         }
                     });
                     return;
@@ -807,6 +846,9 @@ fn Room(token: String, initial: RoomView) -> impl IntoView {
                             <span class="badge">{move || if connected.get() { "connected" } else { "connecting…" }}</span>
                             <label><input type="checkbox" on:change=move |ev| set_sound.set(event_target_checked(&ev))/> " Read questions aloud"</label>
                         </p>
+                        {move || paused.get().then(|| view! {
+                            <p class="notice" data-testid="room-paused">"The interviewer paused the interview. You can keep writing; it continues shortly."</p>
+                        })}
                         <ol class="segments" data-testid="room-transcript">
                             {move || segments.get().into_iter().map(|s| view! {
                                 <li class=format!("seg speaker-{}", s.speaker.as_str())>

@@ -254,6 +254,9 @@ pub struct InterviewView {
     pub created_at: i64,
     pub workflow_id: Option<String>,
     pub decision: Option<Decision>,
+    /// When a live interview was paused; none while it runs.
+    #[serde(default)]
+    pub paused_at: Option<i64>,
 }
 
 /// A new interview, with the candidate's room link (shown once; only its
@@ -501,6 +504,9 @@ pub struct RoomView {
     pub state: InterviewState,
     pub consent_notice: String,
     pub consent_accepted_at: Option<i64>,
+    /// The interviewer paused the interview.
+    #[serde(default)]
+    pub paused: bool,
     /// The AI's questions and the candidate's own answers.
     pub segments: Vec<Segment>,
 }
@@ -560,6 +566,18 @@ pub async fn append_segments(id: String, segments: Vec<NewSegment>) -> Result<Ve
 pub async fn start_interview(id: String) -> Result<InterviewView, AppError> {
     let who = crate::services::require_principal()?;
     service()?.start(&who, &id).await
+}
+
+#[leptos::server(endpoint = "interview_pause")]
+pub async fn pause_interview(id: String, paused: bool) -> Result<InterviewView, AppError> {
+    let who = crate::services::require_principal()?;
+    service()?.pause(&who, &id, paused).await
+}
+
+#[leptos::server(endpoint = "interview_link_revoke")]
+pub async fn revoke_candidate_link(id: String) -> Result<(), AppError> {
+    let who = crate::services::require_principal()?;
+    service()?.revoke_link(&who, &id).await
 }
 
 #[leptos::server(endpoint = "interview_end")]

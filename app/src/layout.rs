@@ -11,7 +11,10 @@ use crate::auth::UserRole;
 pub const NAV: &[(&str, &str, bool)] = &[
     ("/", "Dashboard", true),
     ("/jobs", "Jobs", true),
+    ("/dlq", "Dead letters", true),
+    ("/queues", "Queues", true),
     ("/workflows", "Workflows", true),
+    ("/schedules", "Cron", true),
     ("/interviews", "Interviews", false),
     ("/providers", "Providers", true),
     ("/admin/users", "Users", true),

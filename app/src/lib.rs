@@ -8,12 +8,17 @@ pub mod dag;
 pub mod dashboard;
 pub mod interview_pages;
 pub mod interviews;
+pub mod job_pages;
 pub mod jobs;
 pub mod layout;
+pub mod live_feed;
 pub mod pages;
 pub mod providers;
+pub mod queue_pages;
+pub mod rest;
 #[cfg(feature = "ssr")]
 pub mod services;
+pub mod workflow_pages;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -27,7 +32,10 @@ use admin::{AuditPage, TokensPage, UsersPage};
 use layout::Shell;
 use interview_pages::{InterviewsPage, LivePage, ReportPage, RoomPage};
 use dashboard::Dashboard;
-use pages::{Jobs, NotFound, Workflows};
+use job_pages::{DlqPage, JobPage, JobsPage};
+use pages::NotFound;
+use queue_pages::{QueuesPage, SchedulesPage};
+use workflow_pages::{WorkflowEditorPage, WorkflowPage, WorkflowsPage};
 use providers::ProvidersPage;
 
 /// The HTML document the server renders around the app.
@@ -76,8 +84,14 @@ pub fn App() -> impl IntoView {
             <Shell>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Dashboard/>
-                    <Route path=path!("/jobs") view=Jobs/>
-                    <Route path=path!("/workflows") view=Workflows/>
+                    <Route path=path!("/jobs") view=JobsPage/>
+                    <Route path=path!("/jobs/:id") view=JobPage/>
+                    <Route path=path!("/dlq") view=DlqPage/>
+                    <Route path=path!("/queues") view=QueuesPage/>
+                    <Route path=path!("/schedules") view=SchedulesPage/>
+                    <Route path=path!("/workflows") view=WorkflowsPage/>
+                    <Route path=path!("/workflows/new") view=WorkflowEditorPage/>
+                    <Route path=path!("/workflows/:id") view=WorkflowPage/>
                     <Route path=path!("/interviews") view=InterviewsPage/>
                     <Route path=path!("/interviews/:id/live") view=LivePage/>
                     <Route path=path!("/interviews/:id/report") view=ReportPage/>

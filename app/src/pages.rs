@@ -1,40 +1,7 @@
-//! Top-level pages. Pages whose capability has not landed say so plainly
-//! rather than showing invented data.
+//! The fallback page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-#[component]
-fn NotBuiltYet(title: &'static str, what: &'static str) -> impl IntoView {
-    view! {
-        <Title text=title/>
-        <section class="panel">
-            <h1>{title}</h1>
-            <p class="muted">"Not built yet."</p>
-            <p>{what}</p>
-        </section>
-    }
-}
-
-#[component]
-pub fn Jobs() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Jobs"
-            what="A filterable, live list of jobs with their attempts, and the dead-letter queue."
-        />
-    }
-}
-
-#[component]
-pub fn Workflows() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Workflows"
-            what="DAG workflows with live progress, and the visual DAG editor."
-        />
-    }
-}
 
 /// The fallback route. On the server it also sets the HTTP status to 404.
 #[component]

@@ -75,6 +75,10 @@ pub trait InterviewService: Send + Sync + 'static {
     async fn append(&self, who: &Principal, id: &str, segments: Vec<NewSegment>) -> Result<Vec<Segment>, AppError>;
     async fn start(&self, who: &Principal, id: &str) -> Result<InterviewView, AppError>;
     async fn end(&self, who: &Principal, id: &str) -> Result<InterviewView, AppError>;
+    /// Pauses or resumes a live interview: no suggestions or AI turns while paused.
+    async fn pause(&self, who: &Principal, id: &str, paused: bool) -> Result<InterviewView, AppError>;
+    /// Ends the candidate's room link now (a new one can still be issued).
+    async fn revoke_link(&self, who: &Principal, id: &str) -> Result<(), AppError>;
     async fn cancel(&self, who: &Principal, id: &str) -> Result<InterviewView, AppError>;
     async fn decide(&self, who: &Principal, id: &str, decision: Recommendation, note: String) -> Result<(), AppError>;
     async fn new_link(&self, who: &Principal, id: &str) -> Result<CandidateLink, AppError>;

@@ -163,3 +163,48 @@ test("a wrong room token is refused kindly and reveals nothing", async ({ page }
   await expect(page.getByTestId("room-refused")).toContainText("not valid");
   await expect(page.locator("body")).not.toContainText("Alex Rivera");
 });
+
+test("pause holds suggestions until resume, and an ended link is refused as expired", async ({ browser, page }) => {
+  test.setTimeout(60_000);
+  await signIn(page, ADMIN.email, ADMIN.password, "/interviews");
+  const link = await createInterview(page, "Pause flow", "assist");
+  await openLive(page);
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect(page.getByTestId("state")).toHaveText("live");
+
+  const candidate = await browser.newContext();
+  const room = await candidate.newPage();
+  await room.goto(link);
+  await hydrated(room);
+  await room.getByRole("button", { name: "I agree, start" }).click();
+  await expect(room.getByTestId("answer-box")).toBeVisible();
+
+  // Paused: both screens say so, what is typed is kept, and no suggestion comes.
+  await page.getByTestId("pause").click();
+  await expect(page.getByTestId("paused")).toBeVisible();
+  await expect(page.getByTestId("pause")).toHaveText("Resume");
+  await expect(room.getByTestId("room-paused")).toBeVisible();
+  const say = page.getByTestId("say");
+  await say.fill(ANSWER);
+  await say.press("Enter");
+  await expect(page.getByTestId("transcript").locator("li")).toHaveCount(1);
+  await page.waitForTimeout(2_000);
+  await expect(page.getByTestId("suggestion")).toHaveCount(0);
+
+  // Resumed: the waiting answer gets its suggestion.
+  await page.getByTestId("pause").click();
+  await expect(page.getByTestId("paused")).toHaveCount(0);
+  await expect(room.getByTestId("room-paused")).toHaveCount(0);
+  await expect(page.getByTestId("suggestion").first()).toBeVisible({ timeout: 15_000 });
+
+  // Ending the candidate's link: the open room is told at once, and reopening it is refused.
+  page.once("dialog", (d) => d.accept());
+  await page.getByText("Candidate's room link").click();
+  await page.getByTestId("revoke-link").click();
+  await expect(page.getByTestId("room-link")).toContainText("revoked");
+  await expect(room.locator("body")).toContainText("expired");
+  await room.goto(link);
+  await expect(room.getByTestId("room-refused")).toContainText("expired");
+  await expect(room.locator("body")).not.toContainText("Pause flow");
+  await candidate.close();
+});

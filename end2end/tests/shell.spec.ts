@@ -4,7 +4,10 @@ import { ADMIN, hydrated, signIn, watchConsole } from "./helpers";
 const NAV = [
   { href: "/", label: "Dashboard" },
   { href: "/jobs", label: "Jobs" },
+  { href: "/dlq", label: "Dead letters" },
+  { href: "/queues", label: "Queues" },
   { href: "/workflows", label: "Workflows" },
+  { href: "/schedules", label: "Cron" },
   { href: "/interviews", label: "Interviews" },
   { href: "/providers", label: "Providers" },
   { href: "/admin/users", label: "Users" },
@@ -27,7 +30,7 @@ test("the shell loads, hydrates and navigates without console errors", async ({ 
   for (const { href, label } of NAV) {
     await page.locator("#main-nav").getByRole("link", { name: label, exact: true }).click();
     await expect(page).toHaveURL(href);
-    await expect(page.locator("main h1")).toHaveText(label === "Audit" ? "Audit log" : label === "Tokens" ? "API tokens" : label);
+    await expect(page.locator("main h1")).toHaveText(label === "Audit" ? "Audit log" : label === "Tokens" ? "API tokens" : label === "Cron" ? "Cron schedules" : label);
     await expect(page.locator(`#main-nav a[href="${href}"]`)).toHaveAttribute("aria-current", "page");
   }
   expect(problems).toEqual([]);

@@ -35,6 +35,8 @@ pub struct Frame {
     pub name: &'static str,
     pub queue: Option<String>,
     pub kind: Option<String>,
+    /// The job a `job` frame is about.
+    pub job: Option<i64>,
     pub data: String,
 }
 
@@ -60,11 +62,15 @@ impl DashboardHub {
     }
 
     fn push(&self, name: &'static str, queue: Option<String>, kind: Option<String>, data: String) {
+        self.push_job(name, queue, kind, None, data)
+    }
+
+    fn push_job(&self, name: &'static str, queue: Option<String>, kind: Option<String>, job: Option<i64>, data: String) {
         // Numbered and stored under one lock, so ids in the ring are in order.
         let mut ring = lock(&self.ring);
         let frame = {
             let mut next = lock(&self.next_id);
-            let f = Arc::new(Frame { id: *next, name, queue, kind, data });
+            let f = Arc::new(Frame { id: *next, name, queue, kind, job, data });
             *next += 1;
             f
         };
@@ -92,18 +98,20 @@ impl DashboardHub {
         let mut stop = self.stop.clone();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let (mut done, mut failed) = (0u64, 0u64);
+        let mut waits = WaitWindow::default();
         loop {
             tokio::select! {
                 _ = stop.changed() => if *stop.borrow() { return },
                 ev = events.recv() => match ev {
                     Ok(e) => {
                         match e.state.as_str() {
+                            "running" => if let Some(due) = e.run_at { waits.observe(&e.queue, e.at, e.at - due) },
                             "succeeded" => done += 1,
                             "dead" | "retrying" => failed += 1,
                             _ => {}
                         }
                         let data = serde_json::to_string(&e).unwrap_or_default();
-                        self.push("job", Some(e.queue.clone()), Some(e.kind.clone()), data);
+                        self.push_job("job", Some(e.queue.clone()), Some(e.kind.clone()), Some(e.id), data);
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => self.push("resync", None, None, "{}".into()),
                     Err(broadcast::error::RecvError::Closed) => return,
@@ -116,9 +124,11 @@ impl DashboardHub {
                         *by_state.entry(c.state.clone()).or_default() += c.count;
                         by_queue.entry(c.queue.clone()).or_default().insert(c.state.clone(), c.count);
                     }
+                    let now = engine.now();
                     let data = serde_json::json!({
-                        "at": engine.now(), "states": by_state, "queues": by_queue,
+                        "at": now, "states": by_state, "queues": by_queue,
                         "completed_per_s": done, "failed_per_s": failed,
+                        "waits": waits.percentiles(now),
                     });
                     (done, failed) = (0, 0);
                     self.push("stats", None, None, data.to_string());
@@ -128,10 +138,54 @@ impl DashboardHub {
     }
 }
 
+/// Waits (due to claimed) per queue over the last minute, from the running
+/// events of every node, for the per-queue percentiles.
+#[derive(Default)]
+struct WaitWindow {
+    samples: BTreeMap<String, VecDeque<(i64, i64)>>,
+}
+
+const WAIT_WINDOW_MS: i64 = 60_000;
+/// Samples kept per queue: enough for a p99, bounded in memory.
+const WAIT_SAMPLES: usize = 20_000;
+
+impl WaitWindow {
+    fn observe(&mut self, queue: &str, at: i64, wait_ms: i64) {
+        let q = self.samples.entry(queue.to_string()).or_default();
+        if q.len() == WAIT_SAMPLES {
+            q.pop_front();
+        }
+        q.push_back((at, wait_ms.max(0)));
+    }
+
+    /// `{queue: {p50, p95, p99, n}}` in ms over the window; quiet queues drop out.
+    fn percentiles(&mut self, now: i64) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        self.samples.retain(|_, q| {
+            while q.front().is_some_and(|(at, _)| *at < now - WAIT_WINDOW_MS) {
+                q.pop_front();
+            }
+            !q.is_empty()
+        });
+        for (queue, q) in &self.samples {
+            let mut v: Vec<i64> = q.iter().map(|(_, w)| *w).collect();
+            v.sort_unstable();
+            let pick = |p: f64| v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1];
+            out.insert(queue.clone(), serde_json::json!({ "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "n": v.len() }));
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub struct Filters {
     queue: Option<String>,
     kind: Option<String>,
+    workflow: Option<String>,
+    /// A workflow's jobs are fixed when it is submitted, so its members are
+    /// read once per subscriber, not per event.
+    #[serde(skip)]
+    members: Option<std::collections::HashSet<i64>>,
 }
 
 impl Filters {
@@ -139,7 +193,9 @@ impl Filters {
         if f.name != "job" {
             return true;
         }
-        self.queue.as_ref().is_none_or(|q| f.queue.as_ref() == Some(q)) && self.kind.as_ref().is_none_or(|k| f.kind.as_ref() == Some(k))
+        self.queue.as_ref().is_none_or(|q| f.queue.as_ref() == Some(q))
+            && self.kind.as_ref().is_none_or(|k| f.kind.as_ref() == Some(k))
+            && self.members.as_ref().is_none_or(|m| f.job.is_some_and(|j| m.contains(&j)))
     }
 }
 
@@ -179,10 +235,18 @@ async fn next(mut s: Sub) -> Option<(Result<Event, Infallible>, Sub)> {
     }
 }
 
-/// `GET /api/v1/events?queue=&kind=`: job frames (filtered) and the
-/// per-second `stats`; `Last-Event-ID` replays what was missed, or sends
+/// `GET /api/v1/events?queue=&kind=&workflow=`: job frames (filtered) and
+/// the per-second `stats`; `Last-Event-ID` replays what was missed, or sends
 /// `resync` when that has left the ring.
-pub async fn events(State(s): State<ApiState>, headers: HeaderMap, Query(filters): Query<Filters>) -> Response {
+pub async fn events(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    Query(mut filters): Query<Filters>,
+) -> Result<Response, crate::error::ApiError> {
+    if let Some(w) = &filters.workflow {
+        s.engine.store.get_workflow(w).await?.ok_or(crate::error::ApiError::NotFound)?;
+        filters.members = Some(s.engine.store.workflow_jobs(w).await?.iter().map(|j| j.id).collect());
+    }
     let hub = s.dashboard.clone();
     let rx = hub.tx.subscribe();
     let mut backlog = VecDeque::new();
@@ -196,7 +260,7 @@ pub async fn events(State(s): State<ApiState>, headers: HeaderMap, Query(filters
     }
     let stop = hub.stop.clone();
     let stream = futures_util::stream::unfold(Sub { rx, backlog, filters, stop }, next);
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")).into_response()
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")).into_response())
 }
 
 #[cfg(test)]
@@ -214,7 +278,22 @@ mod tests {
         assert_eq!(hub.since(newest - 2).unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), vec![newest - 1, newest]);
         assert!(hub.since(1).is_none(), "frame 2 has left the ring: resync");
         assert!(hub.since(newest).unwrap().is_empty());
-        let f = Filters { queue: Some("other".into()), kind: None };
+        let f = Filters { queue: Some("other".into()), ..Default::default() };
         assert!(!f.admits(&hub.since(newest - 1).unwrap()[0]));
+    }
+
+    #[test]
+    fn wait_percentiles_cover_the_last_minute_per_queue() {
+        let mut w = WaitWindow::default();
+        for i in 1..=100 {
+            w.observe("mail", 1_000_000, i);
+        }
+        w.observe("old", 1_000_000 - WAIT_WINDOW_MS - 1, 5);
+        let p = w.percentiles(1_000_000);
+        assert_eq!(p["mail"]["p50"], 50);
+        assert_eq!(p["mail"]["p95"], 95);
+        assert_eq!(p["mail"]["p99"], 99);
+        assert_eq!(p["mail"]["n"], 100);
+        assert!(p.get("old").is_none(), "samples older than the window are dropped");
     }
 }

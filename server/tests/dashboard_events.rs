@@ -93,5 +93,28 @@ async fn the_feed_filters_aggregates_and_resumes() {
     let replay = read(&mut again, 5, |f| f.iter().filter(|x| x.event == "job").count() >= 2).await;
     let replayed: Vec<u64> = replay.iter().filter(|f| f.event == "job").map(|f| f.id.unwrap()).collect();
     assert_eq!(replayed, ids[1..].to_vec());
+
+    // A workflow's view follows its own jobs only; an unknown workflow is a 404.
+    let missing = http.get(format!("{base}/api/v1/events?workflow=nope")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let spec = json!({"name": "pair", "jobs": [
+        {"key": "a", "kind": "noop"},
+        {"key": "b", "kind": "noop", "depends_on": ["a"]},
+    ]});
+    let r = http.post(format!("{base}/api/v1/workflows")).bearer_auth(&admin).json(&spec).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let submitted: Value = r.json().await.unwrap();
+    let wf = submitted["id"].as_str().unwrap().to_string();
+    let members: Vec<i64> = ["a", "b"].iter().map(|k| submitted["jobs"][k].as_i64().unwrap()).collect();
+    let mut wf_feed = http.get(format!("{base}/api/v1/events?workflow={wf}")).bearer_auth(&admin).send().await.unwrap();
+    read(&mut wf_feed, 5, |f| f.iter().any(|x| x.event == "hello")).await;
+    let noise = http.post(format!("{base}/api/v1/jobs")).bearer_auth(&admin).json(&json!({"kind": "noop"})).send().await.unwrap();
+    assert_eq!(noise.status(), 201);
+    let c = http.post(format!("{base}/api/v1/jobs/{}/cancel", members[1])).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(c.status(), 200);
+    let seen = read(&mut wf_feed, 5, |f| f.iter().any(|x| x.event == "job")).await;
+    let job_frames: Vec<&Sse> = seen.iter().filter(|f| f.event == "job").collect();
+    assert!(!job_frames.is_empty(), "{seen:?}");
+    assert!(job_frames.iter().all(|f| members.contains(&f.data["id"].as_i64().unwrap())), "{job_frames:?}");
     db.finish().await;
 }

@@ -398,7 +398,54 @@ async fn candidates_data_can_be_exported_deleted_and_expires(db: TestDb) -> Test
     db
 }
 
+async fn a_paused_interview_waits_and_a_revoked_link_is_refused(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(1_800_000_000_000);
+    let out = outbox();
+    let (mm, _) = common::interviews(db.store.clone(), Arc::new(clock.clone()), offline(), out.path().into());
+    let iv = person(&db.store, "iv@example.com", UserRole::Interviewer).await;
+    let created = mm.create(&iv, new_interview(Mode::Assist)).await.unwrap();
+    let (id, token) = (created.interview.id.clone(), created.link.candidate_token.clone());
+    let not_live = mm.pause(&iv, &id, true).await.unwrap_err();
+    assert!(matches!(not_live, AppError::Invalid { ref field, .. } if field == "state"), "{not_live:?}");
+    mm.start(&iv, &id).await.unwrap();
+
+    let v = mm.pause(&iv, &id, true).await.unwrap();
+    assert_eq!(v.paused_at, Some(1_800_000_000_000));
+    assert_eq!(mm.pause(&iv, &id, true).await.unwrap().paused_at, v.paused_at, "a second pause changes nothing");
+    assert!(mm.room(&token).await.unwrap().paused, "the candidate's room says paused");
+    // What is said while paused is kept, but the AI stays quiet.
+    let answer = "During the incident I was on call; we watched consumer lag on Kafka and added alerts.";
+    mm.append(&iv, &id, vec![seg("c1", Speaker::Candidate, answer, 1_000)]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(mm.suggestions(&iv, &id).await.unwrap().is_empty(), "no suggestion while paused");
+    assert_eq!(mm.transcript(&iv, &id).await.unwrap().len(), 1);
+
+    clock.advance_ms(600_000);
+    let v = mm.pause(&iv, &id, false).await.unwrap();
+    assert_eq!(v.paused_at, None);
+    let row = db.store.get_interview(&id).await.unwrap().unwrap();
+    assert_eq!(row.paused_ms, 600_000, "the pause is kept out of the interview's running time");
+    assert!(!mm.room(&token).await.unwrap().paused);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while mm.suggestions(&iv, &id).await.unwrap().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "resuming gives the waiting answer its suggestion");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Ending the link now: the room refuses it as expired, and a stranger cannot.
+    let stranger = person(&db.store, "other@example.com", UserRole::Interviewer).await;
+    assert_eq!(mm.revoke_link(&stranger, &id).await.unwrap_err(), AppError::NotFound);
+    mm.revoke_link(&iv, &id).await.unwrap();
+    match mm.room(&token).await {
+        Err(AppError::Invalid { field, message }) => assert!(field == "token" && message.contains("expired"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(mm.room_append(&token, vec![seg("r9", Speaker::Candidate, "late", 5)]).await.is_err());
+    db
+}
+
 both_backends!(multi_thread;
+    a_paused_interview_waits_and_a_revoked_link_is_refused,
     transcript_is_idempotent_ordered_and_validated,
     access_is_per_interview_and_rooms_are_per_token,
     a_burst_of_answers_makes_one_degraded_suggestion,

@@ -26,6 +26,7 @@ fn node(key: &str, kind: &str, deps: &[&str]) -> JobSpec {
         priority: None,
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         on_parent_failure: EdgePolicy::Fail,
+        edge_policies: Default::default(),
     }
 }
 
@@ -123,6 +124,23 @@ async fn a_failure_mid_graph_follows_each_edge_policy(db: TestDb) -> TestDb {
     assert_eq!(s["d"], "succeeded", "continue: the child runs anyway");
     assert_eq!(s["f"], "succeeded");
     assert_eq!(db.store.get_workflow(&wf).await.unwrap().unwrap().state, "failed");
+
+    // Per edge: g continues past the failing b but not past the failing h.
+    let mut g = node("g", "noop", &["b", "h"]);
+    g.edge_policies.insert("b".into(), EdgePolicy::Continue);
+    let mut g2 = node("g2", "noop", &["b", "a"]);
+    g2.edge_policies.insert("b".into(), EdgePolicy::Continue);
+    let spec = WorkflowSpec {
+        name: "per-edge".into(),
+        jobs: vec![node("a", "noop", &[]), node("b", "fail", &["a"]), node("h", "fail", &[]), g, g2],
+    };
+    let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
+    let edges = db.store.workflow_edges(&wf).await.unwrap();
+    assert_eq!(edges.iter().filter(|e| e.policy == "continue").count(), 2, "{edges:?}");
+    drain(&engine, &db, 10).await;
+    let s = states(&db, &wf).await;
+    assert_eq!(s["g"], "upstream_failed", "the h edge still fails it");
+    assert_eq!(s["g2"], "succeeded", "the b edge lets it run");
     db
 }
 

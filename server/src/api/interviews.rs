@@ -98,6 +98,19 @@ pub async fn end(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<
     Ok(Json(s.meetmind.end(&who, &id).await?).into_response())
 }
 
+pub async fn pause(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(s.meetmind.pause(&who, &id, true).await?).into_response())
+}
+
+pub async fn resume(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    Ok(Json(s.meetmind.pause(&who, &id, false).await?).into_response())
+}
+
+pub async fn revoke_link(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    s.meetmind.revoke_link(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 pub async fn cancel(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.cancel(&who, &id).await?).into_response())
 }

@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod interviews;
+pub mod templates;
 pub mod jobs;
 pub mod openapi;
 pub mod providers;
@@ -54,6 +55,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/workflows/{id}/cancel", post(workflows::cancel))
         .route("/api/v1/workflows/{id}/retry", post(workflows::retry))
         .route("/api/v1/schedules", get(schedules::list).post(schedules::create))
+        .route("/api/v1/schedules/preview", get(schedules::preview))
+        .route("/api/v1/workflow-templates", get(templates::list).post(templates::save))
+        .route("/api/v1/workflow-templates/{id}", delete(templates::delete))
+        .route("/api/v1/workflow-templates/{id}/run", post(templates::run))
         .route("/api/v1/schedules/{id}", delete(schedules::delete))
         .route("/api/v1/schedules/{id}/pause", post(schedules::pause))
         .route("/api/v1/schedules/{id}/resume", post(schedules::resume))
@@ -77,7 +82,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/interviews/{id}/end", post(interviews::end))
         .route("/api/v1/interviews/{id}/cancel", post(interviews::cancel))
         .route("/api/v1/interviews/{id}/decision", post(interviews::decide))
-        .route("/api/v1/interviews/{id}/link", post(interviews::link))
+        .route("/api/v1/interviews/{id}/link", post(interviews::link).delete(interviews::revoke_link))
+        .route("/api/v1/interviews/{id}/pause", post(interviews::pause))
+        .route("/api/v1/interviews/{id}/resume", post(interviews::resume))
         .route("/api/v1/interviews/{id}/search", get(interviews::search))
         .route("/api/v1/interviews/{id}/ask", post(interviews::ask))
         .route("/api/v1/interviews/{id}/report", get(interviews::report))

@@ -56,6 +56,31 @@ pub async fn create(State(s): State<ApiState>, ApiJson(body): ApiJson<NewSchedul
     Ok((StatusCode::CREATED, Json(view(&row))))
 }
 
+#[derive(Deserialize)]
+pub struct PreviewQuery {
+    cron: String,
+    #[serde(default = "utc")]
+    timezone: String,
+}
+
+/// The next five fire times of an expression, for the form to show as the
+/// user types; a bad expression or zone is a 422 naming the field.
+pub async fn preview(State(s): State<ApiState>, Query(q): Query<PreviewQuery>) -> Result<impl IntoResponse, ApiError> {
+    if q.cron.len() > 200 {
+        return Err(app::auth::AppError::invalid("cron", "at most 200 characters").into());
+    }
+    let spec = CronSpec::parse(&q.cron, &q.timezone)
+        .map_err(|e| app::auth::AppError::invalid(e.field(), e.to_string()))?;
+    let mut next = Vec::with_capacity(5);
+    let mut at = s.engine.now();
+    while next.len() < 5 {
+        let Some(t) = spec.next_after(at) else { break };
+        next.push(t);
+        at = t;
+    }
+    Ok(Json(serde_json::json!({ "next_ms": next })))
+}
+
 pub async fn list(State(s): State<ApiState>) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(s.engine.store.list_schedules().await?.iter().map(view).collect::<Vec<_>>()))
 }

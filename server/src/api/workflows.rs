@@ -38,17 +38,28 @@ struct Submitted {
 }
 
 pub async fn submit(State(s): State<ApiState>, ApiJson(spec): ApiJson<WorkflowSpec>) -> Result<impl IntoResponse, ApiError> {
-    match s.engine.submit_workflow(&spec).await {
+    submit_spec(&s, &spec).await
+}
+
+/// Submits a workflow; graph errors become 4xx naming the field.
+pub(super) async fn submit_spec(s: &ApiState, spec: &WorkflowSpec) -> Result<impl IntoResponse + use<>, ApiError> {
+    match s.engine.submit_workflow(spec).await {
         Ok((id, ids)) => {
             let jobs = spec.jobs.iter().map(|j| j.key.clone()).zip(ids).collect();
             Ok((StatusCode::CREATED, Json(Submitted { id, jobs })))
         }
-        Err(WorkflowError::Graph(e)) => Err(ApiError::Json {
+        Err(e) => Err(workflow_error(e)),
+    }
+}
+
+pub(super) fn workflow_error(e: WorkflowError) -> ApiError {
+    match e {
+        WorkflowError::Graph(e) => ApiError::Json {
             status: StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
             field: Some(e.field().to_string()),
             message: e.to_string(),
-        }),
-        Err(WorkflowError::App(e)) => Err(e.into()),
+        },
+        WorkflowError::App(e) => e.into(),
     }
 }
 

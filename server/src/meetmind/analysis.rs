@@ -715,6 +715,7 @@ mod tests {
             created_at: 0,
             workflow_id: None,
             decision: None,
+            paused_at: None,
         };
         let card = offline_scorecard(&transcript(), &rubric());
         let input = ReportInput {

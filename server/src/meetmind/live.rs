@@ -73,7 +73,8 @@ impl LiveState {
 /// One turn after the candidate spoke.
 async fn turn(mm: &MeetMind, id: &str) {
     let row = match mm.store.get_interview(id).await {
-        Ok(Some(r)) if r.state == "live" => r,
+        // Paused: the turn waits for resume, which kicks again.
+        Ok(Some(r)) if r.state == "live" && r.paused_at.is_none() => r,
         Ok(_) => return,
         Err(e) => return warn!(error = %e, "live: cannot load the interview"),
     };
@@ -286,7 +287,8 @@ pub async fn open_ai_led(mm: &MeetMind, row: &InterviewRow) {
 
 async fn ai_turn(mm: &MeetMind, row: &InterviewRow, segments: &[Segment]) {
     let plan: Vec<PlannedQuestion> = serde_json::from_str(&row.plan).unwrap_or_default();
-    let elapsed = mm.now() - row.started_at.unwrap_or(row.created_at);
+    // Paused time does not count against the interview's duration.
+    let elapsed = mm.now() - row.started_at.unwrap_or(row.created_at) - row.paused_ms;
     let step = next_step(&plan, segments, elapsed, i64::from(row.duration_min) * 60_000);
     let (client_id, text) = match step {
         Step::Wait => return,

@@ -79,6 +79,7 @@ pub(super) fn view(r: &InterviewRow, shares: Vec<String>) -> InterviewView {
         created_at: r.created_at,
         workflow_id: r.workflow_id.clone().filter(|w| !w.starts_with(CLAIM)),
         decision: r.decision.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+        paused_at: r.paused_at.filter(|_| r.state == "live"),
     }
 }
 
@@ -97,6 +98,7 @@ pub fn workflow_spec(interview_id: &str, title: &str) -> app::dag::WorkflowSpec 
         priority: Some(3),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         on_parent_failure: if key == "report" { app::dag::EdgePolicy::Continue } else { app::dag::EdgePolicy::Fail },
+        edge_policies: Default::default(),
     };
     app::dag::WorkflowSpec {
         name: format!("interview: {}", title.chars().take(80).collect::<String>()),
@@ -378,6 +380,8 @@ impl app::services::InterviewService for MeetMind {
             decision: None,
             created_at: now,
             updated_at: now,
+            paused_at: None,
+            paused_ms: 0,
         };
         self.store.insert_interview(&row, &new.shared_with).await.map_err(internal)?;
         info!(interview = %row.id, mode = %row.mode, "interview created");
@@ -466,6 +470,35 @@ impl app::services::InterviewService for MeetMind {
             super::live::open_ai_led(self, &row).await;
         }
         Ok(view(&row, shares))
+    }
+
+    async fn pause(&self, who: &Principal, id: &str, paused: bool) -> Result<InterviewView, AppError> {
+        let (row, shares) = self.reach(who, id, Access::Write).await?;
+        if row.state != "live" {
+            return Err(AppError::invalid("state", format!("the interview is {}; only a live interview can pause", row.state)));
+        }
+        // Pausing twice (or resuming a running interview) is a no-op, so a
+        // retried click is harmless.
+        let moved = self.store.set_interview_paused(id, paused, self.now()).await.map_err(internal)?;
+        let row = self.store.get_interview(id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
+        if moved {
+            self.audit(who, if paused { "interview.pause" } else { "interview.resume" }, id, "").await;
+            self.hub.publish(id, Audience::Everyone, "state", serde_json::json!({ "state": row.state, "paused": paused }));
+            if !paused {
+                // Answers given during the pause get their turn now.
+                self.live.kick(self, id);
+            }
+        }
+        Ok(view(&row, shares))
+    }
+
+    async fn revoke_link(&self, who: &Principal, id: &str) -> Result<(), AppError> {
+        let (row, _) = self.reach(who, id, Access::Write).await?;
+        let now = self.now();
+        self.store.set_candidate_token(id, &row.token_hash, now.min(row.token_expires_at), now).await.map_err(internal)?;
+        self.audit(who, "interview.link_revoke", id, "").await;
+        self.hub.publish(id, Audience::Everyone, "state", serde_json::json!({ "state": row.state, "link_revoked": true }));
+        Ok(())
     }
 
     async fn end(&self, who: &Principal, id: &str) -> Result<InterviewView, AppError> {
@@ -623,6 +656,7 @@ impl app::services::InterviewService for MeetMind {
             state: InterviewState::parse(&row.state).unwrap_or(InterviewState::Scheduled),
             consent_notice: row.consent_notice.clone(),
             consent_accepted_at: row.consent_accepted_at,
+            paused: row.state == "live" && row.paused_at.is_some(),
             segments,
         })
     }

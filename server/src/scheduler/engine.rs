@@ -296,12 +296,11 @@ impl Engine {
         Ok(inserted)
     }
 
-    /// Validates a workflow with the same graph checks the browser runs, then
-    /// writes it, its jobs and its edges in one transaction. Each job is
-    /// dispatched at the most urgent priority of the jobs waiting on it.
-    pub async fn submit_workflow(&self, spec: &app::dag::WorkflowSpec) -> Result<(String, Vec<i64>), WorkflowError> {
+    /// Every check a submitted workflow passes, without writing anything: the
+    /// graph, the kinds and their payloads, the queue names. Returns the
+    /// graph and the queues it uses.
+    pub fn check_workflow(&self, spec: &app::dag::WorkflowSpec) -> Result<(app::dag::Dag, Vec<String>), WorkflowError> {
         let dag = app::dag::validate(spec).map_err(WorkflowError::Graph)?;
-        let now = self.now();
         let mut queue_names: Vec<String> = Vec::new();
         for (i, job) in spec.jobs.iter().enumerate() {
             let field = |f: &str| format!("jobs[{i}].{f}");
@@ -320,6 +319,15 @@ impl Engine {
                 queue_names.push(queue);
             }
         }
+        Ok((dag, queue_names))
+    }
+
+    /// Validates a workflow with the same graph checks the browser runs, then
+    /// writes it, its jobs and its edges in one transaction. Each job is
+    /// dispatched at the most urgent priority of the jobs waiting on it.
+    pub async fn submit_workflow(&self, spec: &app::dag::WorkflowSpec) -> Result<(String, Vec<i64>), WorkflowError> {
+        let (dag, queue_names) = self.check_workflow(spec)?;
+        let now = self.now();
         let own: Vec<i16> = spec.jobs.iter().map(|j| j.priority.unwrap_or(DEFAULT_PRIORITY as i16)).collect();
         let effective = dag.inherited_priorities(&own);
         let workflow_id = uuid::Uuid::new_v4().to_string();
@@ -347,11 +355,11 @@ impl Engine {
             .iter()
             .enumerate()
             .flat_map(|(child, parents)| {
-                let policy = match spec.jobs[child].on_parent_failure {
-                    app::dag::EdgePolicy::Fail => "fail",
-                    app::dag::EdgePolicy::Continue => "continue",
-                };
-                parents.iter().map(move |&parent| NewEdge { child, parent, policy: policy.to_string() })
+                parents.iter().map(move |&parent| NewEdge {
+                    child,
+                    parent,
+                    policy: spec.jobs[child].policy_for(&spec.jobs[parent].key).to_string(),
+                })
             })
             .collect();
         let wf = WorkflowRow {
@@ -591,7 +599,8 @@ impl Engine {
         for j in &claimed {
             self.stats.observe_wait(&j.queue, now - j.run_at);
         }
-        let events = claimed.iter().map(|j| self.event(j.id, &j.queue, &j.kind, "running", None)).collect();
+        // A running event carries when the job was due, so every node can tell its wait.
+        let events = claimed.iter().map(|j| self.event(j.id, &j.queue, &j.kind, "running", Some(j.run_at))).collect();
         self.publish(events).await;
         Ok(claimed)
     }

@@ -17,7 +17,8 @@ pub struct JobEvent {
     pub queue: String,
     pub kind: String,
     pub state: String,
-    /// When the job is due, for scheduled and retrying jobs.
+    /// When the job is due, for scheduled and retrying jobs; for running
+    /// jobs, when it was due (its wait is `at - run_at`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_at: Option<i64>,
     pub at: i64,

@@ -29,11 +29,15 @@ pub struct InterviewRow {
     pub decision: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Set while a live interview is paused.
+    pub paused_at: Option<i64>,
+    /// Time spent paused before the current pause.
+    pub paused_ms: i64,
 }
 
 pub(crate) const INTERVIEW_COLUMNS: &str = "id, title, role, candidate_name, candidate_email, owner_id, mode, state, \
      rubric, plan, duration_min, consent_notice, consent_accepted_at, token_hash, token_expires_at, scheduled_at, \
-     started_at, ended_at, workflow_id, decision, created_at, updated_at";
+     started_at, ended_at, workflow_id, decision, created_at, updated_at, paused_at, paused_ms";
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SegmentRow {
@@ -91,6 +95,9 @@ pub trait InterviewStore: Send + Sync {
     async fn accept_consent(&self, id: &str, at: i64) -> Result<bool, StoreError>;
     async fn set_decision(&self, id: &str, decision: &str, at: i64) -> Result<bool, StoreError>;
     async fn set_candidate_token(&self, id: &str, token_hash: &str, expires_at: i64, at: i64) -> Result<bool, StoreError>;
+    /// Pauses (or resumes) a live interview; false when it is not live or
+    /// already in that state. Resuming adds the pause to `paused_ms`.
+    async fn set_interview_paused(&self, id: &str, paused: bool, at: i64) -> Result<bool, StoreError>;
 
     /// Appends, skipping client ids already stored; returns every requested
     /// segment (new or existing) with whether it is new, in request order.
@@ -215,6 +222,18 @@ macro_rules! impl_interview_store {
                     $crate::store::interviews::state_list(from)
                 );
                 let done = sqlx::query(&sql).bind(to).bind(at).bind(id).execute(&self.pool).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_interview_paused(&self, id: &str, paused: bool, at: i64) -> Result<bool, StoreError> {
+                let sql = if paused {
+                    "UPDATE interviews SET paused_at = $1, updated_at = $1
+                     WHERE id = $2 AND state = 'live' AND paused_at IS NULL"
+                } else {
+                    "UPDATE interviews SET paused_ms = paused_ms + ($1 - paused_at), paused_at = NULL, updated_at = $1
+                     WHERE id = $2 AND state = 'live' AND paused_at IS NOT NULL"
+                };
+                let done = sqlx::query(sql).bind(at).bind(id).execute(&self.pool).await?;
                 Ok(done.rows_affected() == 1)
             }
 

@@ -323,8 +323,13 @@ pub(crate) fn filter_sql(f: &JobFilter, first: usize) -> (String, Vec<String>, O
         }
     }
     if let Some(t) = &f.text {
-        clauses.push(format!("(kind LIKE ${n} OR payload LIKE ${n} OR COALESCE(last_error, '') LIKE ${n})"));
-        binds.push(format!("%{}%", t.replace('%', "").replace('_', "")));
+        // The text is literal: LIKE's wildcards in it are escaped, so an error
+        // message with `_` or `%` in it still matches itself.
+        clauses.push(format!(
+            "(kind LIKE ${n} ESCAPE '\\' OR payload LIKE ${n} ESCAPE '\\' OR COALESCE(last_error, '') LIKE ${n} ESCAPE '\\')"
+        ));
+        let literal = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        binds.push(format!("%{literal}%"));
         n += 1;
     }
     let cursor = f.before_id;

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod interviews;
 pub mod jobs;
 pub mod llm_calls;
+pub mod templates;
 mod postgres;
 mod postgres_jobs;
 mod sqlite;
@@ -18,6 +19,7 @@ use thiserror::Error;
 
 pub use auth::{AuditRow, AuthStore, SessionRow, TokenRow, UserRow};
 pub use interviews::{InterviewRow, InterviewStore, ResultRow, SegmentRow, SuggestionRow};
+pub use templates::{TemplateRow, TemplateStore};
 pub use jobs::{JobQueries, JobRow, JobStore};
 pub use llm_calls::{LlmCallRow, LlmCallStore};
 pub use postgres::PgStore;
@@ -60,7 +62,7 @@ pub struct PoolStats {
 }
 
 #[async_trait]
-pub trait Store: AuthStore + JobStore + JobQueries + LlmCallStore + InterviewStore + Send + Sync + 'static {
+pub trait Store: AuthStore + JobStore + JobQueries + LlmCallStore + InterviewStore + TemplateStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations for this backend. Safe to run from

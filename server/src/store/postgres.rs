@@ -17,6 +17,7 @@ use crate::config::Backend;
 impl_auth_store!(PgStore);
 super::llm_calls::impl_llm_call_store!(PgStore);
 super::interviews::impl_interview_store!(PgStore);
+super::templates::impl_template_store!(PgStore);
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 

@@ -18,6 +18,7 @@ use crate::config::Backend;
 impl_auth_store!(SqliteStore);
 super::llm_calls::impl_llm_call_store!(SqliteStore);
 super::interviews::impl_interview_store!(SqliteStore);
+super::templates::impl_template_store!(SqliteStore);
 
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 

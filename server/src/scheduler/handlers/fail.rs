@@ -1,4 +1,6 @@
-//! `fail {rate, permanent}`: fails with probability `rate` (default 1). For
+//! `fail {rate, permanent, until_ms}`: fails with probability `rate`
+//! (default 1); with `until_ms`, only until that moment (Unix ms), like an
+//! outage that ends, so a dead job can be requeued and then succeed. For
 //! exercising retries and the dead-letter queue.
 
 use async_trait::async_trait;
@@ -22,16 +24,42 @@ impl Handler for Fail {
     }
 
     fn validate(&self, payload: &serde_json::Value) -> Result<(), String> {
-        rate(payload).map(|_| ())
+        rate(payload)?;
+        match payload.get("until_ms") {
+            Some(v) if !v.is_i64() => Err("until_ms must be a time in Unix milliseconds".into()),
+            _ => Ok(()),
+        }
     }
 
     async fn run(&self, ctx: JobContext) -> Result<(), HandlerError> {
         let rate = rate(&ctx.payload).map_err(HandlerError::permanent)?;
-        if rand::rng().random::<f64>() < rate {
+        // The outage this simulates is over: the wall clock is the point here.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let over = ctx.payload.get("until_ms").and_then(|v| v.as_i64()).is_some_and(|until| now >= until);
+        if !over && rand::rng().random::<f64>() < rate {
             let permanent = ctx.payload.get("permanent").and_then(|v| v.as_bool()).unwrap_or(false);
             let message = format!("injected failure on attempt {}", ctx.attempt);
             return Err(HandlerError { message, permanent });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(payload: serde_json::Value) -> JobContext {
+        JobContext { id: 1, attempt: 1, payload }
+    }
+
+    #[tokio::test]
+    async fn fails_until_the_outage_is_over() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let e = Fail.run(ctx(serde_json::json!({ "until_ms": now + 60_000, "permanent": true }))).await.unwrap_err();
+        assert!(e.permanent);
+        assert!(Fail.run(ctx(serde_json::json!({ "until_ms": now - 1 }))).await.is_ok());
+        assert!(Fail.validate(&serde_json::json!({ "until_ms": "soon" })).is_err());
+        assert!(Fail.run(ctx(serde_json::json!({}))).await.is_err(), "no until: always fails");
     }
 }

@@ -1,0 +1,110 @@
+//! Server-Sent Events in the browser, for every live page. EventSource
+//! retries a dropped connection on its own, but gives up for good when a
+//! reconnect gets an HTTP error (a proxy's 502 while the server restarts).
+//! Then this opens a new one with exponential backoff and jitter (1 s
+//! doubling to 30 s), until the page goes away. Each (re)connection emits
+//! "open", so the page reloads what it may have missed.
+
+use leptos::prelude::*;
+
+/// Delay before reconnect attempt `n` (0-based), before jitter.
+pub fn backoff_ms(attempt: u32) -> u32 {
+    1_000u32.saturating_mul(1 << attempt.min(5)).min(30_000)
+}
+
+pub(crate) fn listen(
+    url: String,
+    names: &'static [&'static str],
+    on_event: impl Fn(&str, String) + 'static,
+    connected: WriteSignal<bool>,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        use std::{
+            cell::{Cell, RefCell},
+            rc::Rc,
+        };
+        use wasm_bindgen::{closure::Closure, JsCast};
+
+        struct Conn {
+            source: RefCell<Option<web_sys::EventSource>>,
+            attempt: Cell<u32>,
+            stopped: Cell<bool>,
+        }
+        let conn = Rc::new(Conn { source: RefCell::new(None), attempt: Cell::new(0), stopped: Cell::new(false) });
+        let on_event: Rc<dyn Fn(&str, String)> = Rc::new(on_event);
+        let connect: Rc<RefCell<Option<Rc<dyn Fn()>>>> = Rc::new(RefCell::new(None));
+        let again = connect.clone();
+        let c = conn.clone();
+        *connect.borrow_mut() = Some(Rc::new(move || {
+            if c.stopped.get() {
+                return;
+            }
+            let Ok(source) = web_sys::EventSource::new(&url) else { return };
+            for name in names {
+                let f = on_event.clone();
+                let n = name.to_string();
+                let cb = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+                    f(&n, e.data().as_string().unwrap_or_default());
+                });
+                let _ = source.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
+                cb.forget();
+            }
+            let reopen = on_event.clone();
+            let opened = c.clone();
+            let open = Closure::<dyn Fn()>::new(move || {
+                opened.attempt.set(0);
+                connected.set(true);
+                reopen("open", String::new());
+            });
+            source.set_onopen(Some(open.as_ref().unchecked_ref()));
+            open.forget();
+            let failed = c.clone();
+            let retry = again.clone();
+            let err = Closure::<dyn Fn()>::new(move || {
+                connected.set(false);
+                let closed = failed.source.borrow().as_ref().is_some_and(|s| s.ready_state() == web_sys::EventSource::CLOSED);
+                if !closed || failed.stopped.get() {
+                    return; // the browser is retrying by itself
+                }
+                let n = failed.attempt.get();
+                failed.attempt.set(n + 1);
+                let base = backoff_ms(n) as f64;
+                let delay = base * (0.75 + js_sys::Math::random() * 0.5);
+                if let Some(f) = retry.borrow().clone() {
+                    set_timeout(move || f(), std::time::Duration::from_millis(delay as u64));
+                }
+            });
+            source.set_onerror(Some(err.as_ref().unchecked_ref()));
+            err.forget();
+            if let Some(old) = c.source.replace(Some(source)) {
+                old.close();
+            }
+        }));
+        if let Some(f) = connect.borrow().clone() {
+            f();
+        }
+        let keep = send_wrapper::SendWrapper::new((conn, connect));
+        on_cleanup(move || {
+            let (conn, connect) = &*keep;
+            conn.stopped.set(true);
+            if let Some(s) = conn.source.borrow_mut().take() {
+                s.close();
+            }
+            // Break the closure's reference to itself.
+            connect.borrow_mut().take();
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (url, names, on_event, connected);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_cap() {
+        assert_eq!((0..8).map(backoff_ms).collect::<Vec<_>>(), vec![1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+    }
+}

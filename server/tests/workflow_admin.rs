@@ -1,0 +1,116 @@
+//! What the admin pages rely on beyond the job API: workflow templates
+//! (saved after every workflow check, replaced by name, run again) and the
+//! cron preview the schedule form shows as the user types.
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+
+use common::TestDb;
+use serde_json::{json, Value};
+
+async fn serve(db: &TestDb) -> (String, String, String) {
+    let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
+    let admin = auth.add_token("test", "ops", "admin").await.unwrap().secret;
+    let reader = auth.add_token("test", "svc", "workflows:read").await.unwrap().secret;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+    });
+    (base, admin, reader)
+}
+
+fn diamond(name: &str) -> Value {
+    json!({"name": name, "jobs": [
+        {"key": "a", "kind": "noop"},
+        {"key": "b", "kind": "noop", "depends_on": ["a"]},
+        {"key": "c", "kind": "noop", "depends_on": ["a"], "on_parent_failure": "continue"},
+        {"key": "d", "kind": "noop", "depends_on": ["b", "c"]},
+    ]})
+}
+
+async fn templates_are_checked_saved_by_name_and_run(db: TestDb) -> TestDb {
+    let (base, admin, reader) = serve(&db).await;
+    let http = reqwest::Client::new();
+    let url = format!("{base}/api/v1/workflow-templates");
+
+    // The same checks as a submitted workflow: a cycle, an unknown kind.
+    let mut cyclic = diamond("loop");
+    cyclic["jobs"][0]["depends_on"] = json!(["d"]);
+    let r = http.post(&url).bearer_auth(&admin).json(&json!({"name": "loop", "spec": cyclic})).send().await.unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("cycle"), "{body}");
+    let mut unknown = diamond("bad");
+    unknown["jobs"][1]["kind"] = json!("no_such_kind");
+    let r = http.post(&url).bearer_auth(&admin).json(&json!({"name": "bad", "spec": unknown})).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["field"], "jobs[1].kind");
+    let r = http.post(&url).bearer_auth(&admin).json(&json!({"name": " ", "spec": diamond("x")})).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["field"], "name");
+    let r = http.post(&url).bearer_auth(&reader).json(&json!({"name": "diamond", "spec": diamond("x")})).send().await.unwrap();
+    assert_eq!(r.status(), 403, "saving needs workflows:write");
+
+    // Saved, then replaced by name (same id), listed once.
+    let r = http.post(&url).bearer_auth(&admin).json(&json!({"name": "diamond", "spec": diamond("v1")})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let first: Value = r.json().await.unwrap();
+    let r = http.post(&url).bearer_auth(&admin).json(&json!({"name": "diamond", "spec": diamond("v2")})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let second: Value = r.json().await.unwrap();
+    assert_eq!(first["id"], second["id"]);
+    let list: Vec<Value> = http.get(&url).bearer_auth(&reader).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["spec"]["name"], "v2");
+    assert_eq!(list[0]["spec"]["jobs"][2]["on_parent_failure"], "continue");
+
+    // Run it: a new workflow with the template's four jobs and edges.
+    let id = first["id"].as_str().unwrap();
+    let r = http.post(format!("{url}/{id}/run")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let run: Value = r.json().await.unwrap();
+    let wf: Value = http
+        .get(format!("{base}/api/v1/workflows/{}", run["id"].as_str().unwrap()))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wf["nodes"].as_array().unwrap().len(), 4);
+    assert_eq!(wf["edges"].as_array().unwrap().len(), 4);
+    assert_eq!(wf["name"], "v2");
+
+    let r = http.delete(format!("{url}/{id}")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let r = http.post(format!("{url}/{id}/run")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    db
+}
+
+async fn the_cron_preview_lists_five_fires_or_names_the_field(db: TestDb) -> TestDb {
+    let (base, admin, _) = serve(&db).await;
+    let http = reqwest::Client::new();
+    let preview = |q: &'static str| http.get(format!("{base}/api/v1/schedules/preview?{q}")).bearer_auth(&admin).send();
+    let r = preview("cron=0%20*%20*%20*%20*&timezone=Europe/Paris").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let next: Vec<i64> = serde_json::from_value(r.json::<Value>().await.unwrap()["next_ms"].clone()).unwrap();
+    assert_eq!(next.len(), 5);
+    assert!(next.windows(2).all(|w| w[1] - w[0] == 3_600_000), "hourly: {next:?}");
+    assert!(next.iter().all(|t| t % 3_600_000 == 0));
+    let r = preview("cron=61%20*%20*%20*%20*").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["field"], "cron");
+    let r = preview("cron=0%20*%20*%20*%20*&timezone=Mars/Base").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.json::<Value>().await.unwrap()["field"], "timezone");
+    db
+}
+
+both_backends!(multi_thread;
+    templates_are_checked_saved_by_name_and_run,
+    the_cron_preview_lists_five_fires_or_names_the_field,
+);
