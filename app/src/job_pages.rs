@@ -81,7 +81,11 @@ fn JobList() -> impl IntoView {
     let (connected, set_connected) = signal(false);
 
     let load = move || {
-        let mut url = format!("/api/v1/jobs?limit=50");
+        // Also called when an answer arrives after the page has gone.
+        if page.is_disposed() {
+            return;
+        }
+        let mut url = "/api/v1/jobs?limit=50".to_string();
         for (k, v) in [("state", state), ("queue", queue), ("kind", kind), ("q", text)] {
             let v = v.get_untracked();
             if !v.trim().is_empty() {
@@ -96,7 +100,7 @@ fn JobList() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let r = rest::get::<JobPage>(&url).await;
             // A slower, older answer must not replace a newer one.
-            if seq.get_value() != mine {
+            if seq.try_get_value() != Some(mine) {
                 return;
             }
             match r {
@@ -278,6 +282,9 @@ fn JobDetailView() -> impl IntoView {
     let action_error = RwSignal::new(None::<AppError>);
     let (connected, set_connected) = signal(false);
     let load = move || {
+        if detail.is_disposed() {
+            return;
+        }
         let id = id();
         leptos::task::spawn_local(async move {
             detail.set(Some(rest::get::<JobDetail>(&format!("/api/v1/jobs/{}", enc(&id))).await));
@@ -526,37 +533,42 @@ fn DeadLetters() -> impl IntoView {
                     let (f1, f2) = (filter.clone(), filter);
                     let count = g.jobs.len();
                     view! {
-                        <details class="dlq-group" data-testid="dlq-group" data-kind=g.kind.clone()>
-                            <summary>
-                                <strong>{g.kind.clone()}</strong>" "<span class="badge warn">{count}</span>" "
-                                <span class="muted">{if g.error.is_empty() { "(no error message)".to_string() } else { g.error.clone() }}</span>
-                            </summary>
-                            <div class="controls">
-                                <button on:click=move |_| if confirm(&format!("Requeue every dead job matching this group ({count} shown)?")) {
-                                    run("/api/v1/dlq/requeue".into(), Some(f1.clone()), "Requeued".into())
-                                }>"Requeue all matching"</button>
-                                <button class="danger" on:click=move |_| if confirm(&format!("Delete every dead job matching this group ({count} shown) for good?")) {
-                                    run("/api/v1/dlq/purge".into(), Some(f2.clone()), "Purged".into())
-                                }>"Purge"</button>
+                        <div class="dlq-group" data-testid="dlq-group" data-kind=g.kind.clone()>
+                            <div class="row-between">
+                                <div>
+                                    <strong>{g.kind.clone()}</strong>" "<span class="badge warn">{count}</span>" "
+                                    <span class="muted">{if g.error.is_empty() { "(no error message)".to_string() } else { g.error.clone() }}</span>
+                                </div>
+                                <div class="controls">
+                                    <button on:click=move |_| if confirm(&format!("Requeue every dead job matching this group ({count} shown)?")) {
+                                        run("/api/v1/dlq/requeue".into(), Some(f1.clone()), "Requeued".into())
+                                    }>"Requeue all matching"</button>
+                                    <button class="danger" on:click=move |_| if confirm(&format!("Delete every dead job matching this group ({count} shown) for good?")) {
+                                        run("/api/v1/dlq/purge".into(), Some(f2.clone()), "Purged".into())
+                                    }>"Purge"</button>
+                                </div>
                             </div>
-                            <table class="table">
-                                <thead><tr><th>"Id"</th><th>"Queue"</th><th>"Attempts"</th><th>"Died"</th><th></th></tr></thead>
-                                <tbody>
-                                    {g.jobs.iter().map(|j| {
-                                        let id = j.id;
-                                        view! {
-                                            <tr data-job=id>
-                                                <td><a href=format!("/jobs/{id}")>{format!("#{id}")}</a></td>
-                                                <td>{j.queue.clone()}</td>
-                                                <td>{format!("{}/{}", j.attempt, j.max_attempts)}</td>
-                                                <td class="muted">{j.finished_at_ms.map(format_ms).unwrap_or_default()}</td>
-                                                <td><button class="secondary" on:click=move |_| run(format!("/api/v1/dlq/{id}/requeue"), None, format!("Requeued #{id}"))>"Requeue"</button></td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </details>
+                            <details>
+                                <summary>"Inspect the jobs"</summary>
+                                <table class="table">
+                                    <thead><tr><th>"Id"</th><th>"Queue"</th><th>"Attempts"</th><th>"Died"</th><th></th></tr></thead>
+                                    <tbody>
+                                        {g.jobs.iter().map(|j| {
+                                            let id = j.id;
+                                            view! {
+                                                <tr data-job=id>
+                                                    <td><a href=format!("/jobs/{id}")>{format!("#{id}")}</a></td>
+                                                    <td>{j.queue.clone()}</td>
+                                                    <td>{format!("{}/{}", j.attempt, j.max_attempts)}</td>
+                                                    <td class="muted">{j.finished_at_ms.map(format_ms).unwrap_or_default()}</td>
+                                                    <td><button class="secondary" on:click=move |_| run(format!("/api/v1/dlq/{id}/requeue"), None, format!("Requeued #{id}"))>"Requeue"</button></td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </details>
+                        </div>
                     }
                 }
             </For>

@@ -286,7 +286,7 @@ fn NewSchedule(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl Int
         let url = format!("/api/v1/schedules/preview?cron={}&timezone={}", enc(c.trim()), enc(tz.trim()));
         leptos::task::spawn_local(async move {
             let r = rest::get::<Preview>(&url).await.map(|p| p.next_ms);
-            if seq.get_value() == mine {
+            if seq.try_get_value() == Some(mine) {
                 preview.set(Some(r));
             }
         });

@@ -33,15 +33,26 @@ struct Submitted {
 const BAR: &[&str] = &["succeeded", "running", "retrying", "dead", "upstream_failed", "cancelled"];
 
 fn progress(counts: &std::collections::BTreeMap<String, i64>, total: i32) -> impl IntoView {
+    // SVG widths, not inline styles: the CSP forbids style attributes.
     let total = total.max(1) as f64;
     let done = counts.get("succeeded").copied().unwrap_or(0);
+    let mut x = 0.0;
+    let segments: Vec<_> = BAR
+        .iter()
+        .filter_map(|s| {
+            let n = counts.get(*s).copied().unwrap_or(0);
+            (n > 0).then(|| {
+                let w = n as f64 / total * 100.0;
+                let seg = view! { <rect class=format!("seg job-{s}") x=format!("{x:.2}") y="0" width=format!("{w:.2}") height="8" data-count=n data-state=*s></rect> };
+                x += w;
+                seg
+            })
+        })
+        .collect();
     view! {
-        <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax=total aria-valuenow=done>
-            {BAR.iter().map(|s| {
-                let n = counts.get(*s).copied().unwrap_or(0);
-                (n > 0).then(|| view! { <span class=format!("seg job-{s}") style=format!("width:{:.1}%", n as f64 / total * 100.0) title=format!("{s}: {n}")></span> })
-            }).collect_view()}
-        </div>
+        <svg class="progress" viewBox="0 0 100 8" preserveAspectRatio="none" role="progressbar" aria-valuemin="0" aria-valuemax=total aria-valuenow=done>
+            {segments}
+        </svg>
     }
 }
 
@@ -62,6 +73,9 @@ fn WorkflowList() -> impl IntoView {
     let (connected, set_connected) = signal(false);
     let navigate = use_navigate();
     let load = move || {
+        if cursors.is_disposed() {
+            return;
+        }
         let mut url = "/api/v1/workflows?limit=25".to_string();
         if let Some(c) = cursors.get_untracked().last() {
             url.push_str(&format!("&cursor={c}"));
@@ -230,7 +244,12 @@ fn WorkflowView() -> impl IntoView {
     let detail = RwSignal::new(None::<Result<WorkflowDetail, AppError>>);
     let action_error = RwSignal::new(None::<AppError>);
     let (connected, set_connected) = signal(false);
+    let navigate = use_navigate();
+    let open_job = move |href: &str| navigate(href, Default::default());
     let load = move || {
+        if detail.is_disposed() {
+            return;
+        }
         let id = id();
         leptos::task::spawn_local(async move {
             detail.set(Some(rest::get::<WorkflowDetail>(&format!("/api/v1/workflows/{}", enc(&id))).await));
@@ -307,12 +326,22 @@ fn WorkflowView() -> impl IntoView {
                                     let (from, to) = (at.get(&e.parent)?, at.get(&e.child)?);
                                     Some(view! { <path class=format!("edge edge-{}", e.policy) d=edge_path(*from, *to) marker-end="url(#arrow)"></path> })
                                 }).collect_view()}
-                                {d.nodes.iter().zip(pos.iter()).map(|(n, (x, y))| view! {
-                                    <a href=format!("/jobs/{}", n.job_id) data-node=n.key.clone() data-state=n.state.clone()>
-                                        <rect class=format!("node job-{}", n.state) x=*x y=*y width=NODE_W height=NODE_H rx="6"></rect>
-                                        <text x=x + 8.0 y=y + 18.0 class="node-key">{n.key.clone()}</text>
-                                        <text x=x + 8.0 y=y + 34.0 class="node-sub">{format!("{} · {}", n.kind, n.state)}</text>
-                                    </a>
+                                {d.nodes.iter().zip(pos.iter()).map(|(n, (x, y))| {
+                                    // A focusable group that opens the job (an SVG <a> would be
+                                    // created in the HTML namespace when rendered client-side).
+                                    let href = format!("/jobs/{}", n.job_id);
+                                    let (go, go_key) = (open_job.clone(), open_job.clone());
+                                    let (h1, h2) = (href.clone(), href);
+                                    view! {
+                                        <g class="wf-node" role="link" tabindex="0" aria-label=format!("Open job {} ({})", n.key, n.state)
+                                            data-node=n.key.clone() data-state=n.state.clone()
+                                            on:click=move |_| go(&h1)
+                                            on:keydown=move |ev| if ev.key() == "Enter" { go_key(&h2) }>
+                                            <rect class=format!("node job-{}", n.state) x=*x y=*y width=NODE_W height=NODE_H rx="6"></rect>
+                                            <text x=x + 8.0 y=y + 18.0 class="node-key">{n.key.clone()}</text>
+                                            <text x=x + 8.0 y=y + 34.0 class="node-sub">{format!("{} · {}", n.kind, n.state)}</text>
+                                        </g>
+                                    }
                                 }).collect_view()}
                             </svg>
                         </div>

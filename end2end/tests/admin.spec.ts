@@ -83,7 +83,7 @@ test("a failing job reaches the dead-letter queue, is requeued from there and su
   const group = page.getByTestId("dlq-group").filter({ hasText: "injected failure" });
   await expect(group.locator(`tr[data-job="${a.body.id}"]`)).toHaveCount(1, { timeout: 15_000 });
   await expect(group.locator(`tr[data-job="${b.body.id}"]`)).toHaveCount(1);
-  await group.locator("summary").click();
+  await group.getByText("Inspect the jobs").click();
 
   await page.waitForTimeout(Math.max(0, until - Date.now() + 200));
   await group.locator(`tr[data-job="${a.body.id}"]`).getByRole("button", { name: "Requeue" }).click();
@@ -139,8 +139,8 @@ test("a diamond built in the editor: a cycle is shown and blocks submit; without
   await page.getByTestId("submit-workflow").click();
   await expect(page).toHaveURL(/\/workflows\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId("workflow-state")).toHaveText("succeeded", { timeout: 20_000 });
-  await expect(page.locator('a[data-node][data-state="succeeded"]')).toHaveCount(4);
-  await page.locator('a[data-node="n4"]').click();
+  await expect(page.locator('g[data-node][data-state="succeeded"]')).toHaveCount(4);
+  await page.locator('g[data-node="n4"]').click();
   await expect(page.getByTestId("job-detail")).toContainText("noop #");
   expect(problems).toEqual([]);
 });
@@ -202,7 +202,8 @@ test("queues are edited inline and paused; cron schedules preview their next run
   page.once("dialog", (d) => d.accept());
   await sched.getByRole("button", { name: "Delete" }).click();
   await expect(sched).toHaveCount(0);
-  expect(problems).toEqual([]);
+  // The refused previews are logged by the browser as failed loads; nothing else may be.
+  expect(problems.filter((p) => !p.includes("status of 422"))).toEqual([]);
 });
 
 test("sse: the dashboard says reconnecting while its server restarts, then catches up", async ({ browser }) => {
