@@ -62,7 +62,8 @@ fn DashboardLive() -> impl IntoView {
     let (connected, set_connected) = signal(false);
     Effect::new(move |_| {
         listen(
-            "/api/v1/events".into(),
+            // The aggregates only: a busy node's job frames would be wasted here.
+            "/api/v1/events?types=stats".into(),
             &["stats", "resync"],
             move |name, data| {
                 if name != "stats" {

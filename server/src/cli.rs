@@ -81,6 +81,28 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10)]
         secs: u64,
     },
+    /// SSE subscribers on a running node's /api/v1/events while jobs are
+    /// enqueued at a steady rate; prints delivery delay percentiles and the
+    /// server's CPU and RSS.
+    Sse {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        /// An admin API token (from the environment, to keep it out of shell history).
+        #[arg(long, env = "MEETMIND_BENCH_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long, default_value_t = 1_000)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 1_000)]
+        rate: u32,
+        #[arg(long, default_value_t = 15)]
+        secs: u64,
+        /// The server's pid, to report its CPU and RSS.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// Frame names to subscribe to, e.g. `stats`.
+        #[arg(long)]
+        types: Option<String>,
+    },
     /// Sequential enqueue→start samples; prints p50, p99 and max.
     Latency {
         #[arg(long, default_value_t = 1_000)]

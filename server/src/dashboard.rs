@@ -182,6 +182,9 @@ pub struct Filters {
     queue: Option<String>,
     kind: Option<String>,
     workflow: Option<String>,
+    /// Frame names wanted, comma-separated (`stats` for a dashboard that
+    /// only draws the aggregates); `resync` always comes through.
+    types: Option<String>,
     /// A workflow's jobs are fixed when it is submitted, so its members are
     /// read once per subscriber, not per event.
     #[serde(skip)]
@@ -190,6 +193,9 @@ pub struct Filters {
 
 impl Filters {
     fn admits(&self, f: &Frame) -> bool {
+        if f.name != "resync" && self.types.as_ref().is_some_and(|t| !t.split(',').any(|t| t.trim() == f.name)) {
+            return false;
+        }
         if f.name != "job" {
             return true;
         }
@@ -280,6 +286,11 @@ mod tests {
         assert!(hub.since(newest).unwrap().is_empty());
         let f = Filters { queue: Some("other".into()), ..Default::default() };
         assert!(!f.admits(&hub.since(newest - 1).unwrap()[0]));
+        let stats_only = Filters { types: Some("stats".into()), ..Default::default() };
+        assert!(!stats_only.admits(&hub.since(newest - 1).unwrap()[0]), "job frames are left out");
+        hub.push("stats", None, None, "{}".into());
+        hub.push("resync", None, None, "{}".into());
+        assert!(hub.since(newest).unwrap().iter().all(|f| stats_only.admits(f)));
     }
 
     #[test]

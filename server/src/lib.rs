@@ -5,6 +5,7 @@ pub mod accounts_cli;
 pub mod api;
 pub mod auth;
 pub mod bench;
+pub mod bench_sse;
 pub mod cli;
 pub mod clock;
 pub mod config;

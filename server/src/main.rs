@@ -139,7 +139,7 @@ async fn main() -> ExitCode {
         Command::Bench(bench) => {
             let overrides = match &bench {
                 BenchCommand::BurnDown { overrides, .. } | BenchCommand::Latency { overrides, .. } => overrides.clone(),
-                BenchCommand::LlmOverhead { .. } => Overrides::default(),
+                BenchCommand::LlmOverhead { .. } | BenchCommand::Sse { .. } => Overrides::default(),
             };
             let config = match load(cli.config, &overrides) {
                 Ok(c) => c,
@@ -151,6 +151,18 @@ async fn main() -> ExitCode {
                     meetmind::bench::burn_down(&config, &b).await
                 }
                 BenchCommand::LlmOverhead { rate, secs } => meetmind::bench::llm_overhead(rate.max(1), secs.max(1)).await,
+                BenchCommand::Sse { url, token, subscribers, rate, secs, server_pid, types } => {
+                    let b = meetmind::bench_sse::SseBench {
+                        url,
+                        token,
+                        subscribers: subscribers.max(1),
+                        rate: rate.max(1),
+                        secs: secs.max(1),
+                        server_pid,
+                        types,
+                    };
+                    meetmind::bench_sse::sse(&b).await
+                }
                 BenchCommand::Latency { samples, .. } => {
                     meetmind::bench::latency(&config, samples.max(1), config.scheduler).await
                 }

@@ -64,7 +64,7 @@ const OPS: &[Op] = &[
     op("PATCH", "/api/v1/queues/{name}", "Change a queue's concurrency, pause, retry policy or starvation_after_ms", Some("QueuePatch"), ("200", "Queue")),
     op("POST", "/api/v1/queues/{name}/pause", "Pause a queue", None, ("200", "Queue")),
     op("POST", "/api/v1/queues/{name}/resume", "Resume a queue", None, ("200", "Queue")),
-    op("GET", "/api/v1/events", "Server-Sent Events for the dashboard: job (filters queue, kind, workflow) and stats once a second; Last-Event-ID resumes", None, ("200", "")),
+    op("GET", "/api/v1/events", "Server-Sent Events for the dashboard: job (filters queue, kind, workflow; types=stats for aggregates only) and stats once a second; Last-Event-ID resumes", None, ("200", "")),
     op("GET", "/api/v1/rubric-templates", "Built-in rubric templates with question plans, to copy into interviews", None, ("200", "")),
     op("GET", "/api/v1/interviews", "Interviews the caller may see, newest first; q matches title, role or candidate", None, ("200", "")),
     op("POST", "/api/v1/interviews", "Create an interview (from a template or a rubric); the candidate's room link is in this reply only", Some("NewInterview"), ("201", "")),
