@@ -20,7 +20,9 @@ RUN rustup target add wasm32-unknown-unknown \
  && npm install --prefix /opt/tools --no-audit --no-fund "binaryen@${BINARYEN_VERSION}"
 
 ENV PATH="/opt/tools/node_modules/.bin:${PATH}"
-RUN cargo leptos build --release
+# Precompressed copies: the server sends foo.wasm.gz to browsers that accept gzip.
+RUN cargo leptos build --release \
+    && find target/site/pkg -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \) -exec gzip -9 -kf {} +
 
 # Runtime stage: only the binary and the site.
 FROM debian:bookworm-slim AS runtime

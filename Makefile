@@ -72,8 +72,11 @@ setup-chromium:
 build: setup
 	cargo leptos build
 
+# Precompressed copies next to the bundle: the server sends foo.wasm.gz to
+# browsers that accept gzip (leptos_axum's static handler looks for them).
 build-release: setup
 	cargo leptos build --release
+	find target/site/pkg -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \) -exec gzip -9 -kf {} +
 
 run: build-release
 	@mkdir -p data

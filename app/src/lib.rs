@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! MeetMind's shared crate: domain types, pages and components, and server
 //! functions. Compiled for the server (`ssr`) and for the browser (`hydrate`).
 

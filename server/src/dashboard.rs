@@ -13,12 +13,10 @@ use std::{
 };
 
 use axum::{
+    body::{Body, Bytes},
     extract::{Query, State},
-    http::HeaderMap,
-    response::{
-        sse::{Event, KeepAlive, Sse},
-        IntoResponse, Response,
-    },
+    http::{header, HeaderMap},
+    response::Response,
 };
 use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
@@ -38,6 +36,18 @@ pub struct Frame {
     /// The job a `job` frame is about.
     pub job: Option<i64>,
     pub data: String,
+    /// The frame as SSE text, rendered once for every subscriber.
+    pub wire: Bytes,
+}
+
+/// One SSE event as text (`data` is single-line JSON).
+fn render(id: Option<u64>, name: &str, data: &str) -> Bytes {
+    let mut out = String::with_capacity(data.len() + name.len() + 32);
+    if let Some(id) = id {
+        out.push_str(&format!("id: {id}\n"));
+    }
+    out.push_str(&format!("event: {name}\ndata: {data}\n\n"));
+    Bytes::from(out)
 }
 
 pub struct DashboardHub {
@@ -70,7 +80,8 @@ impl DashboardHub {
         let mut ring = lock(&self.ring);
         let frame = {
             let mut next = lock(&self.next_id);
-            let f = Arc::new(Frame { id: *next, name, queue, kind, job, data });
+            let wire = render(Some(*next), name, &data);
+            let f = Arc::new(Frame { id: *next, name, queue, kind, job, data, wire });
             *next += 1;
             f
         };
@@ -205,38 +216,73 @@ impl Filters {
     }
 }
 
-fn event(f: &Frame) -> Event {
-    Event::default().id(f.id.to_string()).event(f.name).data(f.data.clone())
-}
+/// Frames sent in one write at most: a busy hub's frames go out together
+/// instead of one write (and one wake-up) per frame per subscriber.
+const WRITE_BATCH: usize = 256;
+/// Comment lines keep proxies from closing an idle stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 struct Sub {
     rx: broadcast::Receiver<Arc<Frame>>,
-    backlog: VecDeque<Event>,
+    backlog: VecDeque<Bytes>,
     filters: Filters,
     stop: watch::Receiver<bool>,
 }
 
-async fn next(mut s: Sub) -> Option<(Result<Event, Infallible>, Sub)> {
-    if let Some(e) = s.backlog.pop_front() {
-        return Some((Ok(e), s));
+fn resync(missed: &str) -> Bytes {
+    render(None, "resync", &format!("{{\"missed\":{missed}}}"))
+}
+
+async fn next(mut s: Sub) -> Option<(Result<Bytes, Infallible>, Sub)> {
+    if !s.backlog.is_empty() {
+        let chunk: Vec<u8> = s.backlog.drain(..).flat_map(|b| b.to_vec()).collect();
+        return Some((Ok(Bytes::from(chunk)), s));
     }
     loop {
-        tokio::select! {
+        let first = tokio::select! {
             _ = s.stop.changed() => {
-                // Shutting down: say so, then end the stream cleanly.
+                // Shutting down: end the stream cleanly.
                 if *s.stop.borrow() {
                     return None;
                 }
+                continue;
             }
-            f = s.rx.recv() => match f {
-                Ok(f) if s.filters.admits(&f) => return Some((Ok(event(&f)), s)),
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    let e = Event::default().event("resync").data(format!("{{\"missed\":{n}}}"));
-                    return Some((Ok(e), s));
+            _ = tokio::time::sleep(KEEP_ALIVE) => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), s)),
+            f = s.rx.recv() => f,
+        };
+        let mut out: Vec<u8> = Vec::new();
+        let take = |f: Result<Arc<Frame>, broadcast::error::RecvError>, out: &mut Vec<u8>, filters: &Filters| -> bool {
+            match f {
+                Ok(f) => {
+                    if filters.admits(&f) {
+                        out.extend_from_slice(&f.wire);
+                    }
+                    true
                 }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            },
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    out.extend_from_slice(&resync(&n.to_string()));
+                    true
+                }
+                Err(broadcast::error::RecvError::Closed) => false,
+            }
+        };
+        if !take(first, &mut out, &s.filters) {
+            return None;
+        }
+        // Whatever else is already waiting goes out in the same write.
+        for _ in 1..WRITE_BATCH {
+            match s.rx.try_recv() {
+                Ok(f) => {
+                    take(Ok(f), &mut out, &s.filters);
+                }
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    take(Err(broadcast::error::RecvError::Lagged(n)), &mut out, &s.filters);
+                }
+                Err(_) => break,
+            }
+        }
+        if !out.is_empty() {
+            return Some((Ok(Bytes::from(out)), s));
         }
     }
 }
@@ -258,15 +304,21 @@ pub async fn events(
     let mut backlog = VecDeque::new();
     if let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
         match hub.since(last) {
-            Some(frames) => backlog.extend(frames.iter().filter(|f| filters.admits(f)).map(|f| event(f))),
-            None => backlog.push_back(Event::default().event("resync").data("{\"missed\":\"unknown\"}")),
+            Some(frames) => backlog.extend(frames.iter().filter(|f| filters.admits(f)).map(|f| f.wire.clone())),
+            None => backlog.push_back(resync("\"unknown\"")),
         }
     } else {
-        backlog.push_back(Event::default().event("hello").data("{}"));
+        backlog.push_back(render(None, "hello", "{}"));
     }
     let stop = hub.stop.clone();
     let stream = futures_util::stream::unfold(Sub { rx, backlog, filters, stop }, next);
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")).into_response())
+    Ok(Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        // nginx would otherwise buffer the stream.
+        .header("x-accel-buffering", "no")
+        .body(Body::from_stream(stream))
+        .map_err(|e| crate::error::ApiError::Unavailable(e.to_string()))?)
 }
 
 #[cfg(test)]
