@@ -141,7 +141,7 @@ fn DashboardLive() -> impl IntoView {
                     }}
                 </tbody>
             </table>
-            <p class="muted">"Waits are from due to claimed, over the last minute, across every node."</p>
+            <p class="muted">"Waits are from due to claimed, across every node, over the last minute (the newest 20,000 per queue when busier)."</p>
         </section>
         <section class="panel">
             <h2>"Recent starvation events"</h2>

@@ -114,6 +114,8 @@ fn JobList() -> impl IntoView {
     };
     Effect::new(move |_| {
         (state.track(), queue.track(), kind.track(), text.track(), cursors.track());
+        // A selection never outlives the rows it was made on.
+        selected.set(BTreeSet::new());
         load();
     });
     Effect::new(move |_| {
@@ -529,7 +531,9 @@ fn DeadLetters() -> impl IntoView {
             {move || groups.with(Vec::is_empty).then(|| view! { <p data-testid="dlq-empty">"The dead-letter queue is empty."</p> })}
             <For each=move || groups.get() key=|g| (g.kind.clone(), g.error.clone(), g.jobs.len()) let:g>
                 {
-                    let filter = json!({ "kind": g.kind, "q": g.error });
+                    // Exactly the jobs this group shows: a text filter could reach
+                    // other dead jobs whose payload happens to contain the error.
+                    let filter = json!({ "ids": g.jobs.iter().map(|j| j.id).collect::<Vec<_>>() });
                     let (f1, f2) = (filter.clone(), filter);
                     let count = g.jobs.len();
                     view! {

@@ -115,7 +115,8 @@ fn WorkflowList() -> impl IntoView {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             match rest::post::<Submitted>(&format!("/api/v1/workflow-templates/{}/run", enc(&id)), None).await {
-                Ok(s) => navigate(&format!("/workflows/{}", s.id), Default::default()),
+                Ok(s) if !page.is_disposed() => navigate(&format!("/workflows/{}", s.id), Default::default()),
+                Ok(_) => {}
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -498,8 +499,16 @@ fn DagEditor() -> impl IntoView {
             }
         });
     };
-    let rename = move |old: String, new: String| {
+    // False when refused: two jobs with one key would merge for good.
+    let rename = move |old: String, new: String| -> bool {
         let new = new.trim().to_string();
+        if new == old {
+            return true;
+        }
+        if new.is_empty() || nodes.with_untracked(|n| n.iter().any(|x| x.key == new)) {
+            notice.set(Some(format!("A job needs a key of its own; {new:?} is empty or taken.")));
+            return false;
+        }
         nodes.update(|n| {
             if let Some(x) = n.iter_mut().find(|x| x.key == old) {
                 x.key = new.clone();
@@ -515,7 +524,9 @@ fn DagEditor() -> impl IntoView {
                 }
             }
         });
+        true
     };
+
     let set_field = move |key: String, f: fn(&mut EdNode, String), v: String| {
         nodes.update(|n| {
             if let Some(x) = n.iter_mut().find(|x| x.key == key) {
@@ -534,7 +545,9 @@ fn DagEditor() -> impl IntoView {
         let navigate = submit_nav.clone();
         leptos::task::spawn_local(async move {
             match rest::post::<Submitted>("/api/v1/workflows", Some(json!(spec))).await {
-                Ok(s) => navigate(&format!("/workflows/{}", s.id), Default::default()),
+                // Only if the user is still here.
+                Ok(s) if !nodes.is_disposed() => navigate(&format!("/workflows/{}", s.id), Default::default()),
+                Ok(_) => {}
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -650,7 +663,12 @@ fn DagEditor() -> impl IntoView {
                         view! {
                             <fieldset class="ed-job" data-job-key=n.key.clone()>
                                 <legend>{n.key.clone()}</legend>
-                                <label>"Key" <input prop:value=n.key.clone() on:change=move |ev| rename(a.clone(), event_target_value(&ev))/></label>
+                                <label>"Key" <input prop:value=n.key.clone() on:change=move |ev| {
+                                    if !rename(a.clone(), event_target_value(&ev)) {
+                                        // Put the old key back in the field.
+                                        event_target::<leptos::web_sys::HtmlInputElement>(&ev).set_value(&a);
+                                    }
+                                }/></label>
                                 <label>"Kind" <input list="job-kinds" prop:value=n.kind.clone() on:change=move |ev| set_field(b.clone(), |x, v| x.kind = v, event_target_value(&ev))/></label>
                                 <label>"Queue" <input placeholder="default" prop:value=n.queue.clone() on:change=move |ev| set_field(c.clone(), |x, v| x.queue = v, event_target_value(&ev))/></label>
                                 <label>"Priority" <input inputmode="numeric" placeholder="5" size="3" prop:value=n.priority.clone() on:change=move |ev| set_field(d.clone(), |x, v| x.priority = v, event_target_value(&ev))/></label>

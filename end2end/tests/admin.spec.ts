@@ -61,8 +61,14 @@ test("bulk cancel asks first, then cancels the selected jobs", async ({ page }) 
   await expect(rows).toHaveCount(3);
   await page.getByLabel("Select all on this page").check();
   await expect(page.getByTestId("selected-count")).toHaveText("3 selected");
+  const posts: string[] = [];
+  page.on("request", (r) => {
+    if (r.method() === "POST") posts.push(new URL(r.url()).pathname);
+  });
   page.once("dialog", (d) => d.dismiss());
   await page.getByRole("button", { name: "Cancel selected" }).click();
+  await page.waitForTimeout(500);
+  expect(posts.filter((p) => p.endsWith("/cancel"))).toEqual([]);
   await expect(rows.locator('[data-state="scheduled"]')).toHaveCount(3);
   page.once("dialog", (d) => d.accept());
   await page.getByRole("button", { name: "Cancel selected" }).click();
@@ -95,8 +101,14 @@ test("a failing job reaches the dead-letter queue, is requeued from there and su
 
   // Purge: dismissing keeps the job; accepting deletes the group's jobs.
   const remaining = page.getByTestId("dlq-group").filter({ hasText: "injected failure" });
+  const posts: string[] = [];
+  page.on("request", (r) => {
+    if (r.method() === "POST") posts.push(new URL(r.url()).pathname);
+  });
   page.once("dialog", (d) => d.dismiss());
   await remaining.getByRole("button", { name: "Purge" }).click();
+  await page.waitForTimeout(500);
+  expect(posts).not.toContain("/api/v1/dlq/purge");
   await expect(remaining.locator(`tr[data-job="${b.body.id}"]`)).toHaveCount(1);
   page.once("dialog", (d) => d.accept());
   await remaining.getByRole("button", { name: "Purge" }).click();

@@ -227,6 +227,8 @@ struct Sub {
     backlog: VecDeque<Bytes>,
     filters: Filters,
     stop: watch::Receiver<bool>,
+    /// When to send a keep-alive if nothing else was written by then.
+    idle_until: tokio::time::Instant,
 }
 
 fn resync(missed: &str) -> Bytes {
@@ -236,6 +238,7 @@ fn resync(missed: &str) -> Bytes {
 async fn next(mut s: Sub) -> Option<(Result<Bytes, Infallible>, Sub)> {
     if !s.backlog.is_empty() {
         let chunk: Vec<u8> = s.backlog.drain(..).flat_map(|b| b.to_vec()).collect();
+        s.idle_until = tokio::time::Instant::now() + KEEP_ALIVE;
         return Some((Ok(Bytes::from(chunk)), s));
     }
     loop {
@@ -247,7 +250,11 @@ async fn next(mut s: Sub) -> Option<(Result<Bytes, Infallible>, Sub)> {
                 }
                 continue;
             }
-            _ = tokio::time::sleep(KEEP_ALIVE) => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), s)),
+            // Frames filtered out do not count: the deadline only moves when bytes go out.
+            _ = tokio::time::sleep_until(s.idle_until) => {
+                s.idle_until = tokio::time::Instant::now() + KEEP_ALIVE;
+                return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), s));
+            }
             f = s.rx.recv() => f,
         };
         let mut out: Vec<u8> = Vec::new();
@@ -282,6 +289,7 @@ async fn next(mut s: Sub) -> Option<(Result<Bytes, Infallible>, Sub)> {
             }
         }
         if !out.is_empty() {
+            s.idle_until = tokio::time::Instant::now() + KEEP_ALIVE;
             return Some((Ok(Bytes::from(out)), s));
         }
     }
@@ -311,7 +319,8 @@ pub async fn events(
         backlog.push_back(render(None, "hello", "{}"));
     }
     let stop = hub.stop.clone();
-    let stream = futures_util::stream::unfold(Sub { rx, backlog, filters, stop }, next);
+    let idle_until = tokio::time::Instant::now() + KEEP_ALIVE;
+    let stream = futures_util::stream::unfold(Sub { rx, backlog, filters, stop, idle_until }, next);
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")

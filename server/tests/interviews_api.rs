@@ -186,5 +186,24 @@ async fn live_streams_carry_segments_and_suggestions_to_staff_only() {
     let candidate_seen = read_until(&mut candidate, &["segment", "end"], 2).await;
     assert!(candidate_seen.contains(&"segment".to_string()));
     assert!(!candidate_seen.iter().any(|e| e.starts_with("suggestion")), "never to the candidate: {candidate_seen:?}");
+
+    // Ending the link tells the open room, then closes its stream; the staff stream goes on.
+    let r = http.delete(format!("{base}/api/v1/interviews/{id}/link")).bearer_auth(&writer).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert!(read_until(&mut candidate, &["state"], 5).await.contains(&"state".to_string()));
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match candidate.chunk().await {
+                Ok(Some(c)) if String::from_utf8_lossy(&c).starts_with(':') => continue,
+                Ok(Some(c)) => return Err(String::from_utf8_lossy(&c).to_string()),
+                Ok(None) | Err(_) => return Ok(()),
+            }
+        }
+    })
+    .await;
+    assert!(matches!(ended, Ok(Ok(()))), "the room's stream ends: {ended:?}");
+    let r = http.get(format!("{base}/api/v1/room/{token}/events")).send().await.unwrap();
+    assert_eq!(r.status(), 404, "and the ended link cannot open a new one");
+    assert!(read_until(&mut staff, &["state"], 5).await.contains(&"state".to_string()));
     db.finish().await;
 }

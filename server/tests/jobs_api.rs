@@ -115,9 +115,11 @@ async fn listing_detail_cancel_retry_and_the_dlq(db: TestDb) -> TestDb {
     let (status, e) = api.call("GET", "/api/v1/jobs/abc", None).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("id")));
 
-    // Dead letters: a job that always fails permanently.
+    // Dead letters: jobs that always fail permanently.
     let (_, dead) = api.post("/api/v1/jobs", json!({"kind": "fail", "queue": "mail", "payload": {"permanent": true}})).await;
     let dead_id = dead["id"].as_i64().unwrap();
+    let (_, other) = api.post("/api/v1/jobs", json!({"kind": "fail", "queue": "mail", "payload": {"permanent": true, "tag": "Keep_Me"}})).await;
+    let other_id = other["id"].as_i64().unwrap();
     let engine = common::engine(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
     engine.refresh_queues().await.unwrap();
     for job in engine.claim(100).await.unwrap() {
@@ -130,6 +132,18 @@ async fn listing_detail_cancel_retry_and_the_dlq(db: TestDb) -> TestDb {
             }
         }
     }
+    let (_, dlq) = api.call("GET", "/api/v1/dlq?queue=mail", None).await;
+    assert_eq!(dlq["jobs"].as_array().unwrap().len(), 2);
+    // Text search is literal (LIKE's wildcards are escaped) and ignores case, on both drivers.
+    let (_, found) = api.call("GET", "/api/v1/dlq?q=keep_me", None).await;
+    assert_eq!(found["jobs"].as_array().unwrap().len(), 1);
+    let (_, found) = api.call("GET", "/api/v1/dlq?q=keep%25me", None).await;
+    assert_eq!(found["jobs"].as_array().unwrap().len(), 0, "% in the text is not a wildcard");
+    // A group's purge touches exactly its ids; a blank text is no filter at all, not "everything".
+    let (status, purged) = api.post("/api/v1/dlq/purge", json!({"ids": [other_id, id]})).await;
+    assert_eq!((status, purged["purged"].as_u64()), (200, Some(1)), "only dead jobs among the ids");
+    let (_, purged) = api.post("/api/v1/dlq/purge", json!({"ids": []})).await;
+    assert_eq!(purged["purged"].as_u64(), Some(0));
     let (_, dlq) = api.call("GET", "/api/v1/dlq?queue=mail", None).await;
     assert_eq!(dlq["jobs"].as_array().unwrap().len(), 1);
     let (_, detail) = api.call("GET", &format!("/api/v1/jobs/{dead_id}"), None).await;

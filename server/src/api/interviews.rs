@@ -229,10 +229,15 @@ struct Feed {
     interviews: tokio::sync::broadcast::Receiver<InterviewEvent>,
     jobs: Option<tokio::sync::broadcast::Receiver<JobEvent>>,
     state: ApiState,
+    /// The candidate's link was ended: the stream closes after saying so.
+    closing: bool,
 }
 
 /// Waits for the next event this subscriber may see.
 async fn next_event(mut f: Feed) -> Option<(Result<Event, Infallible>, Feed)> {
+    if f.closing {
+        return None;
+    }
     loop {
         let job = async {
             match f.jobs.as_mut() {
@@ -248,6 +253,8 @@ async fn next_event(mut f: Feed) -> Option<(Result<Event, Infallible>, Feed)> {
                         if let Some(w) = ev.data["workflow_id"].as_str() {
                             f.workflow_id = Some(w.to_string());
                         }
+                        // A candidate whose link was ended or replaced hears nothing more.
+                        f.closing = f.audience == Audience::Everyone && ev.data["link_revoked"] == true;
                     }
                     let event = Event::default().event(ev.name).data(ev.data.to_string());
                     return Some((Ok(event), f));
@@ -295,6 +302,7 @@ pub async fn events(State(s): State<ApiState>, Caller(who): Caller, Path(id): Pa
         interviews: s.meetmind.hub.subscribe(),
         jobs: Some(s.engine.events.subscribe()),
         state: s.clone(),
+        closing: false,
     };
     Ok(stream(feed).into_response())
 }
@@ -309,6 +317,7 @@ pub async fn room_events(State(s): State<ApiState>, Path(token): Path<String>) -
         interviews: s.meetmind.hub.subscribe(),
         jobs: None,
         state: s.clone(),
+        closing: false,
     };
     Ok(stream(feed).into_response())
 }

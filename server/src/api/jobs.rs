@@ -124,6 +124,7 @@ impl ListQuery {
             text: self.q.clone().filter(|t| !t.trim().is_empty()),
             before_id: self.cursor,
             limit: self.limit.unwrap_or(50).clamp(1, 500),
+            ids: None,
         })
     }
 }
@@ -216,11 +217,25 @@ pub struct DlqFilter {
     queue: Option<String>,
     kind: Option<String>,
     q: Option<String>,
+    /// Exactly these dead jobs (at most 10,000), e.g. a group the page shows.
+    ids: Option<Vec<i64>>,
 }
 
 impl DlqFilter {
-    fn filter(self) -> JobFilter {
-        JobFilter { state: Some("dead".into()), queue: self.queue, kind: self.kind, text: self.q, before_id: None, limit: 0 }
+    fn filter(self) -> Result<JobFilter, ApiError> {
+        if self.ids.as_ref().is_some_and(|ids| ids.len() > app::jobs::MAX_BATCH) {
+            return Err(AppError::invalid("ids", format!("at most {} ids", app::jobs::MAX_BATCH)).into());
+        }
+        Ok(JobFilter {
+            state: Some("dead".into()),
+            queue: self.queue,
+            kind: self.kind,
+            // A blank text must not turn into "match everything".
+            text: self.q.filter(|t| !t.trim().is_empty()),
+            before_id: None,
+            limit: 0,
+            ids: self.ids,
+        })
     }
 }
 
@@ -228,7 +243,7 @@ pub async fn dlq_requeue_matching(
     State(s): State<ApiState>,
     ApiJson(f): ApiJson<DlqFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let n = s.engine.store.requeue_dead(&f.filter(), s.engine.now()).await?;
+    let n = s.engine.store.requeue_dead(&f.filter()?, s.engine.now()).await?;
     // Wake every node: the requeued jobs are available now.
     s.engine.wake().await;
     Ok(Json(serde_json::json!({ "requeued": n })))
@@ -244,7 +259,7 @@ pub async fn dlq_delete(State(s): State<ApiState>, Path(id): Path<String>) -> Re
 }
 
 pub async fn dlq_purge(State(s): State<ApiState>, ApiJson(f): ApiJson<DlqFilter>) -> Result<impl IntoResponse, ApiError> {
-    let n = s.engine.store.purge_dead(&f.filter()).await?;
+    let n = s.engine.store.purge_dead(&f.filter()?).await?;
     Ok(Json(serde_json::json!({ "purged": n })))
 }
 

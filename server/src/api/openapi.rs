@@ -145,7 +145,8 @@ fn schemas() -> Value {
             "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
             "next_cursor": {"type": ["integer", "null"], "description": "pass as cursor for the next page"}}},
         "DlqFilter": {"type": "object", "additionalProperties": false, "properties": {
-            "queue": {"type": "string"}, "kind": {"type": "string"}, "q": {"type": "string"}}},
+            "queue": {"type": "string"}, "kind": {"type": "string"}, "q": {"type": "string"},
+            "ids": {"type": "array", "maxItems": 10000, "items": {"type": "integer"}}}},
         "Queue": {"type": "object", "properties": {
             "name": {"type": "string"}, "concurrency": {"type": "integer", "description": "0 = no limit"},
             "paused": {"type": "boolean"}, "max_attempts": {"type": ["integer", "null"]},

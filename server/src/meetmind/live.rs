@@ -317,6 +317,11 @@ async fn ai_turn(mm: &MeetMind, row: &InterviewRow, segments: &[Segment]) {
         ),
     };
     let closing = client_id == "ai-close";
+    // Paused (or ended) while the model was thinking: the turn is dropped,
+    // and resuming takes it again.
+    if !matches!(mm.store.get_interview(&row.id).await, Ok(Some(r)) if r.state == "live" && r.paused_at.is_none()) {
+        return;
+    }
     if let Err(e) = mm.append_ai(row, client_id, text).await {
         warn!(error = %e, "AI-led: could not add the AI's turn");
         return;

@@ -494,8 +494,7 @@ impl app::services::InterviewService for MeetMind {
 
     async fn revoke_link(&self, who: &Principal, id: &str) -> Result<(), AppError> {
         let (row, _) = self.reach(who, id, Access::Write).await?;
-        let now = self.now();
-        self.store.set_candidate_token(id, &row.token_hash, now.min(row.token_expires_at), now).await.map_err(internal)?;
+        self.store.expire_candidate_token(id, self.now()).await.map_err(internal)?;
         self.audit(who, "interview.link_revoke", id, "").await;
         self.hub.publish(id, Audience::Everyone, "state", serde_json::json!({ "state": row.state, "link_revoked": true }));
         Ok(())
@@ -534,6 +533,8 @@ impl app::services::InterviewService for MeetMind {
         self.reach(who, id, Access::Write).await?;
         let (token, hash, expires_at) = self.new_link();
         self.store.set_candidate_token(id, &hash, expires_at, self.now()).await.map_err(internal)?;
+        // A room still open on the old link is told, and its stream ends.
+        self.hub.publish(id, Audience::Everyone, "state", serde_json::json!({ "link_revoked": true }));
         Ok(CandidateLink { candidate_path: room_path(&token), candidate_token: token, expires_at })
     }
 

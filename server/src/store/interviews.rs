@@ -98,6 +98,9 @@ pub trait InterviewStore: Send + Sync {
     /// Pauses (or resumes) a live interview; false when it is not live or
     /// already in that state. Resuming adds the pause to `paused_ms`.
     async fn set_interview_paused(&self, id: &str, paused: bool, at: i64) -> Result<bool, StoreError>;
+    /// Ends the candidate's current link now, whatever it is (a link issued
+    /// at the same moment is not replaced).
+    async fn expire_candidate_token(&self, id: &str, at: i64) -> Result<bool, StoreError>;
 
     /// Appends, skipping client ids already stored; returns every requested
     /// segment (new or existing) with whether it is new, in request order.
@@ -222,6 +225,18 @@ macro_rules! impl_interview_store {
                     $crate::store::interviews::state_list(from)
                 );
                 let done = sqlx::query(&sql).bind(to).bind(at).bind(id).execute(&self.pool).await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn expire_candidate_token(&self, id: &str, at: i64) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE interviews SET updated_at = $1,
+                        token_expires_at = CASE WHEN token_expires_at > $1 THEN $1 ELSE token_expires_at END
+                     WHERE id = $2",
+                )
+                .bind(at).bind(id)
+                .execute(&self.pool)
+                .await?;
                 Ok(done.rows_affected() == 1)
             }
 

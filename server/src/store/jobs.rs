@@ -108,6 +108,8 @@ pub struct JobFilter {
     /// Cursor: only ids below this one (newest first).
     pub before_id: Option<i64>,
     pub limit: i64,
+    /// Only these jobs (a dead-letter group chosen on the page).
+    pub ids: Option<Vec<i64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -325,12 +327,19 @@ pub(crate) fn filter_sql(f: &JobFilter, first: usize) -> (String, Vec<String>, O
     if let Some(t) = &f.text {
         // The text is literal: LIKE's wildcards in it are escaped, so an error
         // message with `_` or `%` in it still matches itself.
+        // Case-insensitive on both drivers (SQLite's lower() folds ASCII only).
         clauses.push(format!(
-            "(kind LIKE ${n} ESCAPE '\\' OR payload LIKE ${n} ESCAPE '\\' OR COALESCE(last_error, '') LIKE ${n} ESCAPE '\\')"
+            "(lower(kind) LIKE ${n} ESCAPE '\\' OR lower(payload) LIKE ${n} ESCAPE '\\' \
+             OR lower(COALESCE(last_error, '')) LIKE ${n} ESCAPE '\\')"
         ));
-        let literal = t.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let literal = t.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         binds.push(format!("%{literal}%"));
         n += 1;
+    }
+    if let Some(ids) = &f.ids {
+        // Integers formatted by us, never user text.
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        clauses.push(if list.is_empty() { "FALSE".to_string() } else { format!("id IN ({})", list.join(",")) });
     }
     let cursor = f.before_id;
     if cursor.is_some() {
