@@ -470,3 +470,18 @@ pub struct WorkflowTemplate {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
+
+/// A page of workflows (`GET /api/v1/workflows`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkflowPage {
+    pub workflows: Vec<WorkflowSummary>,
+    /// Pass as `cursor` for the next (older) page.
+    pub next_cursor: Option<i64>,
+}
+
+/// A submitted workflow: its id and its job ids by key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmittedWorkflow {
+    pub id: String,
+    pub jobs: std::collections::BTreeMap<String, i64>,
+}

@@ -9,7 +9,8 @@ use leptos_meta::Title;
 use serde::Deserialize;
 
 use crate::account::AdminOnly;
-use crate::live_feed::listen;
+use crate::jobs::StarvationEvent;
+use crate::live_feed::{ConnectionBadge, every, listen};
 use crate::providers::load_provider_health;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -33,17 +34,6 @@ struct Wait {
     p95: i64,
     p99: i64,
     n: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct Starvation {
-    at_ms: i64,
-    queue: String,
-    job_id: i64,
-    waited_ms: i64,
-    cause: String,
-    priority_before: i32,
-    priority_after: i32,
 }
 
 /// Seconds of throughput the chart keeps.
@@ -83,30 +73,25 @@ fn DashboardLive() -> impl IntoView {
         );
     });
     let providers = Resource::new(|| (), |_| load_provider_health());
-    let starving = RwSignal::new(Vec::<Starvation>::new());
+    let starving = RwSignal::new(Vec::<StarvationEvent>::new());
     Effect::new(move |_| {
         let load = move || {
             leptos::task::spawn_local(async move {
-                if let Ok(list) = crate::rest::get::<Vec<Starvation>>("/api/v1/starvation?limit=10").await {
+                if let Ok(list) = crate::rest::get::<Vec<StarvationEvent>>("/api/v1/starvation?limit=10").await {
                     starving.set(list);
                 }
             });
         };
         load();
         // Starvation events are rare; a slow poll is enough.
-        let handle = set_interval_with_handle(load, std::time::Duration::from_secs(10));
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
+        every(std::time::Duration::from_secs(10), load);
     });
     view! {
         <Title text="Dashboard"/>
         <section class="panel">
             <div class="row-between">
                 <h1>"Dashboard"</h1>
-                <span class="badge" data-testid="connection">{move || if connected.get() { "live" } else { "reconnecting" }}</span>
+                <ConnectionBadge connected=connected/>
             </div>
             <div class="tiles" data-testid="state-counts">
                 {STATES.iter().map(|st| view! {

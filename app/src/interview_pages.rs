@@ -9,7 +9,7 @@ use leptos_router::hooks::use_params_map;
 use crate::admin::format_ms;
 use crate::auth::AppError;
 use crate::interviews::*;
-use crate::live_feed::listen;
+use crate::live_feed::{ConnectionBadge, every, listen};
 
 fn error_line(e: &AppError) -> AnyView {
     view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()
@@ -407,14 +407,9 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
     let retry = flush.clone();
     Effect::new(move |_| {
         let retry = retry.clone();
-        let handle = set_interval_with_handle(move || {
+        every(std::time::Duration::from_secs(2), move || {
             if !pending.get_untracked().is_empty() {
                 retry();
-            }
-        }, std::time::Duration::from_secs(2));
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
             }
         });
     });
@@ -523,7 +518,7 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                     <p class="muted">{format!("{} · {} · {}", detail.interview.candidate_name, detail.interview.role, detail.interview.mode.as_str())}</p>
                 </div>
                 <div class="controls">
-                    <span class="badge" data-testid="connection">{move || if connected.get() { "live" } else { "reconnecting" }}</span>
+                    <ConnectionBadge connected=connected/>
                     <span class=move || format!("badge state-{}", state.get().as_str()) data-testid="state">{move || state.get().as_str()}</span>
                     {move || (state.get() == InterviewState::Scheduled).then(|| {
                         let c = start_click.clone();

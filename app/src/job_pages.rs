@@ -14,15 +14,9 @@ use serde_json::json;
 use crate::account::AdminOnly;
 use crate::admin::format_ms;
 use crate::auth::AppError;
-use crate::jobs::{JobDetail, JobState, JobView};
-use crate::live_feed::listen;
+use crate::jobs::{JobDetail, JobPage, JobState, JobView};
+use crate::live_feed::{ConnectionBadge, coalesced, listen};
 use crate::rest::{self, enc};
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub(crate) struct JobPage {
-    pub jobs: Vec<JobView>,
-    pub next_cursor: Option<i64>,
-}
 
 /// A `job` frame of the live feed.
 #[derive(Debug, Clone, Deserialize)]
@@ -76,7 +70,6 @@ fn JobList() -> impl IntoView {
     let error = RwSignal::new(None::<AppError>);
     let notice = RwSignal::new(None::<String>);
     let selected = RwSignal::new(BTreeSet::<i64>::new());
-    let dirty = StoredValue::new(false);
     let seq = StoredValue::new(0u64);
     let (connected, set_connected) = signal(false);
 
@@ -119,6 +112,9 @@ fn JobList() -> impl IntoView {
         load();
     });
     Effect::new(move |_| {
+        // A new job that belongs on this first page: reload it, at most
+        // once a second however many arrive.
+        let refresh = coalesced(std::time::Duration::from_secs(1), load);
         listen(
             "/api/v1/events".into(),
             &["job", "resync"],
@@ -144,29 +140,13 @@ fn JobList() -> impl IntoView {
                     });
                     return;
                 }
-                // A new job that belongs on this first page: reload it (at
-                // most once a second, however many arrive).
                 let matches = |f: RwSignal<String>, v: &str| f.with_untracked(|f| f.trim().is_empty() || f.trim() == v);
                 if cursors.with_untracked(Vec::is_empty) && matches(state, &ev.state) && matches(queue, &ev.queue) && matches(kind, &ev.kind) {
-                    dirty.set_value(true);
+                    refresh();
                 }
             },
             set_connected,
         );
-        let handle = set_interval_with_handle(
-            move || {
-                if dirty.get_value() {
-                    dirty.set_value(false);
-                    load();
-                }
-            },
-            std::time::Duration::from_secs(1),
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
     });
 
     let bulk = move |action: &'static str| {
@@ -201,7 +181,7 @@ fn JobList() -> impl IntoView {
                     <a href="/dlq">"Dead letters"</a>
                     <a href="/queues">"Queues"</a>
                     <a href="/schedules">"Cron"</a>
-                    <span class="badge" data-testid="connection">{move || if connected.get() { "live" } else { "reconnecting" }}</span>
+                    <ConnectionBadge connected=connected/>
                 </div>
             </div>
             <form class="filters" on:submit=|ev| ev.prevent_default() role="search">
@@ -334,7 +314,7 @@ fn JobDetailView() -> impl IntoView {
                         <div class="row-between">
                             <h1>{format!("{} #{}", j.kind, j.id)}</h1>
                             <div class="controls">
-                                <span class="badge">{move || if connected.get() { "live" } else { "reconnecting" }}</span>
+                                <ConnectionBadge connected=connected/>
                                 {state_badge(j.state)}
                                 {cancellable.then(|| view! { <button class="danger" on:click=move |_| act("Cancel")>"Cancel"</button> })}
                                 {retryable.then(|| view! { <button on:click=move |_| act("Retry")>"Retry"</button> })}
@@ -452,7 +432,6 @@ fn DeadLetters() -> impl IntoView {
     let more = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
     let notice = RwSignal::new(None::<String>);
-    let dirty = StoredValue::new(false);
     let (connected, set_connected) = signal(false);
     let load = move || {
         leptos::task::spawn_local(async move {
@@ -469,6 +448,8 @@ fn DeadLetters() -> impl IntoView {
     };
     Effect::new(move |_| load());
     Effect::new(move |_| {
+        // Many jobs can die at once: reload at most once a second.
+        let refresh = coalesced(std::time::Duration::from_secs(1), load);
         listen(
             "/api/v1/events".into(),
             &["job", "resync"],
@@ -478,26 +459,11 @@ fn DeadLetters() -> impl IntoView {
                         ev.state == "dead" || groups.with_untracked(|g| g.iter().any(|g| g.jobs.iter().any(|j| j.id == ev.id)))
                     });
                 if relevant {
-                    dirty.set_value(true);
+                    refresh();
                 }
             },
             set_connected,
         );
-        // Many jobs can die at once: reload at most once a second.
-        let handle = set_interval_with_handle(
-            move || {
-                if dirty.get_value() {
-                    dirty.set_value(false);
-                    load();
-                }
-            },
-            std::time::Duration::from_secs(1),
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
     });
     let run = move |url: String, body: Option<serde_json::Value>, done: String| {
         leptos::task::spawn_local(async move {
@@ -522,7 +488,7 @@ fn DeadLetters() -> impl IntoView {
                 <h1>"Dead letters"</h1>
                 <div class="controls">
                     <a href="/jobs">"All jobs"</a>
-                    <span class="badge" data-testid="connection">{move || if connected.get() { "live" } else { "reconnecting" }}</span>
+                    <ConnectionBadge connected=connected/>
                 </div>
             </div>
             <p class="muted">{move || format!("{} dead job(s){}, grouped by kind and error", total.get(), if more.get() { " (the newest 500)" } else { "" })}</p>

@@ -194,6 +194,56 @@ pub struct QueueView {
     pub starvation_after_ms: Option<i64>,
 }
 
+/// A page of jobs (`GET /api/v1/jobs`, `GET /api/v1/dlq`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobPage {
+    pub jobs: Vec<JobView>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+/// A queue with its jobs counted per state (`GET /api/v1/queues`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    #[serde(flatten)]
+    pub queue: QueueView,
+    #[serde(default)]
+    pub counts: std::collections::BTreeMap<String, i64>,
+}
+
+/// A cron schedule (`GET /api/v1/schedules`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleView {
+    pub id: String,
+    pub name: String,
+    pub cron: String,
+    pub timezone: String,
+    /// The job each fire enqueues.
+    pub job: serde_json::Value,
+    pub paused: bool,
+    pub next_run_at_ms: i64,
+    pub last_run_at_ms: Option<i64>,
+}
+
+/// The next fires of a cron expression (`GET /api/v1/schedules/preview`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CronPreview {
+    pub next_ms: Vec<i64>,
+}
+
+/// A starving job the daemon aged (`GET /api/v1/starvation`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StarvationEvent {
+    pub at_ms: i64,
+    pub queue: String,
+    pub job_id: i64,
+    pub waited_ms: i64,
+    /// saturated, inversion or no_worker.
+    pub cause: String,
+    pub priority_before: i32,
+    pub priority_after: i32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,35 @@
 
 use leptos::prelude::*;
 
+/// "live" or "reconnecting": the state of a page's stream, the same everywhere.
+#[component]
+pub fn ConnectionBadge(connected: ReadSignal<bool>) -> impl IntoView {
+    view! { <span class="badge" data-testid="connection">{move || if connected.get() { "live" } else { "reconnecting" }}</span> }
+}
+
+/// Runs `f` every `period` while the calling component lives.
+pub(crate) fn every(period: std::time::Duration, f: impl Fn() + 'static) {
+    let handle = set_interval_with_handle(f, period);
+    on_cleanup(move || {
+        if let Ok(h) = handle {
+            h.clear();
+        }
+    });
+}
+
+/// Many events, one reload: the returned marker can be called as often as
+/// events arrive; `reload` then runs at most once per `period`.
+pub(crate) fn coalesced(period: std::time::Duration, reload: impl Fn() + 'static) -> impl Fn() + Copy + 'static {
+    let dirty = StoredValue::new(false);
+    every(period, move || {
+        if dirty.try_get_value() == Some(true) {
+            dirty.set_value(false);
+            reload();
+        }
+    });
+    move || dirty.set_value(true)
+}
+
 /// Delay before reconnect attempt `n` (0-based), before jitter.
 pub fn backoff_ms(attempt: u32) -> u32 {
     1_000u32.saturating_mul(1 << attempt.min(5)).min(30_000)

@@ -1,29 +1,19 @@
 //! Queue settings (edited inline) and cron schedules (with the next fire
 //! times previewed as the user types). Both call the REST API.
 
-use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::account::AdminOnly;
 use crate::admin::format_ms;
 use crate::auth::AppError;
 use crate::job_pages::{confirm, error_line};
-use crate::jobs::QueueView;
+use crate::jobs::{CronPreview, QueueStats, ScheduleView};
 use crate::rest::{self, enc};
 
 // ---- queues --------------------------------------------------------------------------
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct QueueStats {
-    #[serde(flatten)]
-    queue: QueueView,
-    #[serde(default)]
-    counts: BTreeMap<String, i64>,
-}
 
 /// The PATCH body for what the row's inputs say; blank means "the default".
 pub fn queue_patch(concurrency: &str, max_attempts: &str, delays: &str, starvation_s: &str) -> Result<Value, AppError> {
@@ -177,23 +167,6 @@ fn QueueRow(q: QueueStats, reload: impl Fn() + Copy + Send + Sync + 'static, not
 
 // ---- cron schedules ------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-struct ScheduleView {
-    id: String,
-    name: String,
-    cron: String,
-    timezone: String,
-    job: Value,
-    paused: bool,
-    next_run_at_ms: i64,
-    last_run_at_ms: Option<i64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Preview {
-    next_ms: Vec<i64>,
-}
-
 #[component]
 pub fn SchedulesPage() -> impl IntoView {
     view! { <AdminOnly><Schedules/></AdminOnly> }
@@ -285,7 +258,7 @@ fn NewSchedule(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl Int
         let mine = seq.get_value();
         let url = format!("/api/v1/schedules/preview?cron={}&timezone={}", enc(c.trim()), enc(tz.trim()));
         leptos::task::spawn_local(async move {
-            let r = rest::get::<Preview>(&url).await.map(|p| p.next_ms);
+            let r = rest::get::<CronPreview>(&url).await.map(|p| p.next_ms);
             if seq.try_get_value() == Some(mine) {
                 preview.set(Some(r));
             }

@@ -7,27 +7,18 @@ use std::collections::{BTreeSet, HashMap};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::account::AdminOnly;
 use crate::admin::format_ms;
 use crate::auth::AppError;
-use crate::dag::{layers, validate, DagError, EdgePolicy, JobSpec, WorkflowDetail, WorkflowSpec, WorkflowSummary, WorkflowTemplate};
+use crate::dag::{
+    layers, validate, DagError, EdgePolicy, JobSpec, SubmittedWorkflow, WorkflowDetail, WorkflowPage, WorkflowSpec,
+    WorkflowTemplate,
+};
 use crate::job_pages::{confirm, error_line, LiveJob};
-use crate::live_feed::listen;
+use crate::live_feed::{ConnectionBadge, coalesced, listen};
 use crate::rest::{self, enc};
-
-#[derive(Debug, Clone, Default, Deserialize)]
-struct WorkflowPage {
-    workflows: Vec<WorkflowSummary>,
-    next_cursor: Option<i64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Submitted {
-    id: String,
-}
 
 /// Colours of the progress bar, in drawing order.
 const BAR: &[&str] = &["succeeded", "running", "retrying", "dead", "upstream_failed", "cancelled"];
@@ -69,7 +60,6 @@ fn WorkflowList() -> impl IntoView {
     let cursors = RwSignal::new(Vec::<i64>::new());
     let templates = RwSignal::new(Vec::<WorkflowTemplate>::new());
     let error = RwSignal::new(None::<AppError>);
-    let dirty = StoredValue::new(false);
     let (connected, set_connected) = signal(false);
     let navigate = use_navigate();
     let load = move || {
@@ -85,36 +75,29 @@ fn WorkflowList() -> impl IntoView {
                 Ok(p) => page.set(p),
                 Err(e) => error.set(Some(e)),
             }
+        });
+    };
+    // Templates change only here, not with job events.
+    let load_templates = move || {
+        leptos::task::spawn_local(async move {
             if let Ok(t) = rest::get::<Vec<WorkflowTemplate>>("/api/v1/workflow-templates").await {
                 templates.set(t);
             }
         });
     };
+    Effect::new(move |_| load_templates());
     Effect::new(move |_| {
         cursors.track();
         load();
     });
     Effect::new(move |_| {
-        listen("/api/v1/events".into(), &["job", "resync"], move |_, _| dirty.set_value(true), set_connected);
-        let handle = set_interval_with_handle(
-            move || {
-                if dirty.get_value() {
-                    dirty.set_value(false);
-                    load();
-                }
-            },
-            std::time::Duration::from_secs(1),
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
+        let refresh = coalesced(std::time::Duration::from_secs(1), load);
+        listen("/api/v1/events".into(), &["job", "resync"], move |_, _| refresh(), set_connected);
     });
     let run_template = move |id: String| {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
-            match rest::post::<Submitted>(&format!("/api/v1/workflow-templates/{}/run", enc(&id)), None).await {
+            match rest::post::<SubmittedWorkflow>(&format!("/api/v1/workflow-templates/{}/run", enc(&id)), None).await {
                 Ok(s) if !page.is_disposed() => navigate(&format!("/workflows/{}", s.id), Default::default()),
                 Ok(_) => {}
                 Err(e) => error.set(Some(e)),
@@ -127,7 +110,7 @@ fn WorkflowList() -> impl IntoView {
         }
         leptos::task::spawn_local(async move {
             error.set(rest::send("DELETE", &format!("/api/v1/workflow-templates/{}", enc(&id)), None).await.err());
-            load();
+            load_templates();
         });
     };
     view! {
@@ -137,7 +120,7 @@ fn WorkflowList() -> impl IntoView {
                 <h1>"Workflows"</h1>
                 <div class="controls">
                     <a class="button" href="/workflows/new" data-testid="new-workflow">"New workflow"</a>
-                    <span class="badge" data-testid="connection">{move || if connected.get() { "live" } else { "reconnecting" }}</span>
+                    <ConnectionBadge connected=connected/>
                 </div>
             </div>
             {move || error.get().map(|e| error_line(&e))}
@@ -312,7 +295,7 @@ fn WorkflowView() -> impl IntoView {
                         <div class="row-between">
                             <h1>{s.name.clone()}</h1>
                             <div class="controls">
-                                <span class="badge">{move || if connected.get() { "live" } else { "reconnecting" }}</span>
+                                <ConnectionBadge connected=connected/>
                                 <span class=format!("badge wf-{}", s.state) data-testid="workflow-state">{s.state.clone()}</span>
                                 {running.then(|| view! { <button class="danger" on:click=move |_| act("Cancel")>"Cancel"</button> })}
                                 {(!running).then(|| view! { <button class="secondary" on:click=move |_| act("Retry")>"Retry failed"</button> })}
@@ -544,7 +527,7 @@ fn DagEditor() -> impl IntoView {
         let Ok(spec) = checked.get_untracked() else { return };
         let navigate = submit_nav.clone();
         leptos::task::spawn_local(async move {
-            match rest::post::<Submitted>("/api/v1/workflows", Some(json!(spec))).await {
+            match rest::post::<SubmittedWorkflow>("/api/v1/workflows", Some(json!(spec))).await {
                 // Only if the user is still here.
                 Ok(s) if !nodes.is_disposed() => navigate(&format!("/workflows/{}", s.id), Default::default()),
                 Ok(_) => {}

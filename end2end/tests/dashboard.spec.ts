@@ -14,6 +14,8 @@ test("the dashboard counts 200 jobs enqueued over REST live, without a reload", 
   // The queue appears and its jobs end up succeeded (available → running → succeeded, all live).
   await expect(row).toBeVisible();
   await expect(row.locator("td").nth(6)).toHaveText("200", { timeout: 15_000 });
+  // Wait percentiles come from the running events of every node.
+  await expect(row.getByTestId("wait")).toContainText(" ms");
   await expect(page.getByTestId("throughput")).toBeVisible();
   expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
   expect(problems).toEqual([]);

@@ -95,7 +95,7 @@ async fn subscriber(client: reqwest::Client, url: String, token: String, connect
                     while let Some(end) = buf[consumed..].windows(2).position(|w| w == b"\n\n") {
                         let block = &buf[consumed..consumed + end];
                         consumed += end + 2;
-                        if block.starts_with(b"event: resync") || block.windows(13).any(|w| w == b"event: resync") {
+                        if block.windows(13).any(|w| w == b"event: resync") {
                             hist.resyncs += 1;
                         } else if let Some(at) = at_of(block) {
                             hist.frames += 1;

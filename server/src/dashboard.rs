@@ -35,7 +35,6 @@ pub struct Frame {
     pub kind: Option<String>,
     /// The job a `job` frame is about.
     pub job: Option<i64>,
-    pub data: String,
     /// The frame as SSE text, rendered once for every subscriber.
     pub wire: Bytes,
 }
@@ -81,7 +80,7 @@ impl DashboardHub {
         let frame = {
             let mut next = lock(&self.next_id);
             let wire = render(Some(*next), name, &data);
-            let f = Arc::new(Frame { id: *next, name, queue, kind, job, data, wire });
+            let f = Arc::new(Frame { id: *next, name, queue, kind, job, wire });
             *next += 1;
             f
         };
@@ -203,6 +202,13 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// Appends the frame's text when this subscriber wants it.
+    fn write(&self, f: &Frame, out: &mut Vec<u8>) {
+        if self.admits(f) {
+            out.extend_from_slice(&f.wire);
+        }
+    }
+
     fn admits(&self, f: &Frame) -> bool {
         if f.name != "resync" && self.types.as_ref().is_some_and(|t| !t.split(',').any(|t| t.trim() == f.name)) {
             return false;
@@ -258,33 +264,16 @@ async fn next(mut s: Sub) -> Option<(Result<Bytes, Infallible>, Sub)> {
             f = s.rx.recv() => f,
         };
         let mut out: Vec<u8> = Vec::new();
-        let take = |f: Result<Arc<Frame>, broadcast::error::RecvError>, out: &mut Vec<u8>, filters: &Filters| -> bool {
-            match f {
-                Ok(f) => {
-                    if filters.admits(&f) {
-                        out.extend_from_slice(&f.wire);
-                    }
-                    true
-                }
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    out.extend_from_slice(&resync(&n.to_string()));
-                    true
-                }
-                Err(broadcast::error::RecvError::Closed) => false,
-            }
-        };
-        if !take(first, &mut out, &s.filters) {
-            return None;
+        match first {
+            Ok(f) => s.filters.write(&f, &mut out),
+            Err(broadcast::error::RecvError::Lagged(n)) => out.extend_from_slice(&resync(&n.to_string())),
+            Err(broadcast::error::RecvError::Closed) => return None,
         }
         // Whatever else is already waiting goes out in the same write.
         for _ in 1..WRITE_BATCH {
             match s.rx.try_recv() {
-                Ok(f) => {
-                    take(Ok(f), &mut out, &s.filters);
-                }
-                Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                    take(Err(broadcast::error::RecvError::Lagged(n)), &mut out, &s.filters);
-                }
+                Ok(f) => s.filters.write(&f, &mut out),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => out.extend_from_slice(&resync(&n.to_string())),
                 Err(_) => break,
             }
         }

@@ -1,10 +1,8 @@
 //! REST routes for jobs, the dead-letter queue and queues.
 
-use std::collections::HashMap;
-
 use app::{
     auth::AppError,
-    jobs::{check_queue_name, AttemptView, JobDetail, JobState, JobView, NewJob, QueueView},
+    jobs::{check_queue_name, AttemptView, JobDetail, JobPage, JobState, JobView, NewJob, QueueStats, QueueView},
 };
 use axum::{
     extract::{Path, Query, State},
@@ -127,13 +125,6 @@ impl ListQuery {
             ids: None,
         })
     }
-}
-
-#[derive(Serialize)]
-pub struct JobPage {
-    jobs: Vec<JobView>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
-    next_cursor: Option<i64>,
 }
 
 async fn page(s: &ApiState, filter: JobFilter) -> Result<JobPage, ApiError> {
@@ -272,13 +263,6 @@ pub fn queue_view(q: &QueueRow) -> QueueView {
         retry_delays_ms: q.retry_delays_ms.as_deref().map(|t| t.split(',').filter_map(|v| v.parse().ok()).collect()),
         starvation_after_ms: q.starvation_after_ms,
     }
-}
-
-#[derive(Serialize)]
-pub struct QueueStats {
-    #[serde(flatten)]
-    queue: QueueView,
-    counts: HashMap<String, i64>,
 }
 
 pub async fn queues(State(s): State<ApiState>) -> Result<impl IntoResponse, ApiError> {

@@ -1,13 +1,13 @@
 //! REST routes for cron schedules and starvation events.
 
-use app::jobs::NewJob;
+use app::jobs::{CronPreview, NewJob, ScheduleView, StarvationEvent};
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
     response::IntoResponse,
     Json,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{ApiJson, ApiState};
 use crate::{error::ApiError, scheduler::cron::CronSpec, store::jobs::ScheduleRow};
@@ -24,18 +24,6 @@ pub struct NewSchedule {
 
 fn utc() -> String {
     "UTC".into()
-}
-
-#[derive(Serialize)]
-pub struct ScheduleView {
-    id: String,
-    name: String,
-    cron: String,
-    timezone: String,
-    job: serde_json::Value,
-    paused: bool,
-    next_run_at_ms: i64,
-    last_run_at_ms: Option<i64>,
 }
 
 fn view(r: &ScheduleRow) -> ScheduleView {
@@ -78,7 +66,7 @@ pub async fn preview(State(s): State<ApiState>, Query(q): Query<PreviewQuery>) -
         next.push(t);
         at = t;
     }
-    Ok(Json(serde_json::json!({ "next_ms": next })))
+    Ok(Json(CronPreview { next_ms: next }))
 }
 
 pub async fn list(State(s): State<ApiState>) -> Result<impl IntoResponse, ApiError> {
@@ -120,22 +108,11 @@ pub struct StarvationQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
-pub struct StarvationView {
-    at_ms: i64,
-    queue: String,
-    job_id: i64,
-    waited_ms: i64,
-    cause: String,
-    priority_before: i32,
-    priority_after: i32,
-}
-
 pub async fn starvation(State(s): State<ApiState>, Query(q): Query<StarvationQuery>) -> Result<impl IntoResponse, ApiError> {
     let rows = s.engine.store.list_starvation(q.limit.unwrap_or(100)).await?;
     Ok(Json(
         rows.into_iter()
-            .map(|r| StarvationView {
+            .map(|r| StarvationEvent {
                 at_ms: r.at,
                 queue: r.queue,
                 job_id: r.job_id,

@@ -2,14 +2,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::dag::{EdgePolicy, WorkflowDetail, WorkflowEdge, WorkflowNode, WorkflowSpec, WorkflowSummary};
+use app::dag::{
+    EdgePolicy, SubmittedWorkflow, WorkflowDetail, WorkflowEdge, WorkflowNode, WorkflowPage, WorkflowSpec, WorkflowSummary,
+};
 use axum::{
     extract::{Path, Query, State},
     http::StatusCode,
     response::IntoResponse,
     Json,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{ApiJson, ApiState};
 use crate::{
@@ -30,13 +32,6 @@ fn summary(w: &WorkflowRow, counts: BTreeMap<String, i64>) -> WorkflowSummary {
     }
 }
 
-#[derive(Serialize)]
-struct Submitted {
-    id: String,
-    /// Job ids by key.
-    jobs: BTreeMap<String, i64>,
-}
-
 pub async fn submit(State(s): State<ApiState>, ApiJson(spec): ApiJson<WorkflowSpec>) -> Result<impl IntoResponse, ApiError> {
     submit_spec(&s, &spec).await
 }
@@ -46,7 +41,7 @@ pub(super) async fn submit_spec(s: &ApiState, spec: &WorkflowSpec) -> Result<imp
     match s.engine.submit_workflow(spec).await {
         Ok((id, ids)) => {
             let jobs = spec.jobs.iter().map(|j| j.key.clone()).zip(ids).collect();
-            Ok((StatusCode::CREATED, Json(Submitted { id, jobs })))
+            Ok((StatusCode::CREATED, Json(SubmittedWorkflow { id, jobs })))
         }
         Err(e) => Err(workflow_error(e)),
     }
@@ -70,12 +65,6 @@ pub struct ListQuery {
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct Page {
-    workflows: Vec<WorkflowSummary>,
-    next_cursor: Option<i64>,
-}
-
 pub async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, ApiError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let rows = s.engine.store.list_workflows(q.cursor, limit).await?;
@@ -86,7 +75,7 @@ pub async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Resu
     }
     let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|w| w.created_at)).flatten();
     let workflows = rows.iter().map(|w| summary(w, counts.remove(&w.id).unwrap_or_default())).collect();
-    Ok(Json(Page { workflows, next_cursor }))
+    Ok(Json(WorkflowPage { workflows, next_cursor }))
 }
 
 pub async fn detail(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
