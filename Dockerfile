@@ -21,7 +21,9 @@ RUN rustup target add wasm32-unknown-unknown \
 
 ENV PATH="/opt/tools/node_modules/.bin:${PATH}"
 # Precompressed copies: the server sends foo.wasm.gz to browsers that accept gzip.
-RUN cargo leptos build --release \
+# fix-split-manifest: works around cargo-leptos 0.3.8 misnaming preloads.
+RUN cargo leptos build --release --split \
+    && node frontend/fix-split-manifest.mjs target/site/pkg \
     && find target/site/pkg -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \) -exec gzip -9 -kf {} +
 
 # Runtime stage: only the binary and the site.

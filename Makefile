@@ -69,13 +69,17 @@ setup-chromium:
 
 ## ---- build and run ------------------------------------------------------
 
+# --split: every page is a lazy route in its own wasm chunk (app/src/lazy_pages.rs).
+# fix-split-manifest: cargo-leptos 0.3.8 misnames the preload list (see the script).
 build: setup
-	cargo leptos build
+	cargo leptos build --split
+	node frontend/fix-split-manifest.mjs target/site/pkg
 
 # Precompressed copies next to the bundle: the server sends foo.wasm.gz to
 # browsers that accept gzip (leptos_axum's static handler looks for them).
 build-release: setup
-	cargo leptos build --release
+	cargo leptos build --release --split
+	node frontend/fix-split-manifest.mjs target/site/pkg
 	find target/site/pkg -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \) -exec gzip -9 -kf {} +
 
 run: build-release
@@ -130,9 +134,12 @@ lint-docker: setup-hadolint
 test-e2e: setup setup-chromium build
 	cd end2end && CHROMIUM=$(CHROMIUM) npx playwright test
 
+# The main module every page loads, then each lazily loaded chunk.
 wasm-size: build-release
-	@wasm=$$(ls target/site/pkg/meetmind*.wasm | head -1); raw=$$(stat -c %s $$wasm); gz=$$(gzip -9 -c $$wasm | wc -c); \
-	  echo "release wasm: $$raw bytes raw, $$gz bytes gzipped"
+	@cd target/site/pkg; total=0; for f in meetmind*.wasm $$(ls *.wasm | grep -v '^meetmind'); do \
+	  raw=$$(stat -c %s $$f); gz=$$(gzip -9 -c $$f | wc -c); total=$$((total + gz)); \
+	  printf '%-52s %9s B raw %9s B gzipped\n' $$f $$raw $$gz; done; \
+	  echo "all wasm together: $$total B gzipped"
 
 clean-tools:
 	rm -rf $(TOOLS) end2end/node_modules

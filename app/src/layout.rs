@@ -24,13 +24,8 @@ pub const NAV: &[(&str, &str, bool)] = &[
 
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
-    // The menu toggle only works once the wasm has hydrated, which makes it a
-    // cheap, honest hydration check for the end-to-end tests as well.
     let (menu_open, set_menu_open) = signal(false);
     let close_menu = move |_| set_menu_open.set(false);
-    // Effects run only in the browser, so this flips once hydration is done.
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
     let user = provide_current_user();
     // Admin links only for admins; the server refuses those pages to others anyway.
     let is_admin = move || {
@@ -39,7 +34,9 @@ pub fn Shell(children: Children) -> impl IntoView {
     let signed_in = move || user.0.get().and_then(|r| r.ok()).flatten().is_some();
 
     view! {
-        <div class="app" data-hydrated=move || hydrated.get().to_string()>
+        // `frontend` flips data-hydrated once the page, including a lazily
+        // loaded route, has hydrated: the end-to-end tests wait for it.
+        <div class="app" data-hydrated="false">
             <header class="topbar">
                 <a class="brand" href="/">
                     <span class="brand-mark" aria-hidden="true">"◆"</span>

@@ -11,6 +11,7 @@ pub mod interview_pages;
 pub mod interviews;
 pub mod job_pages;
 pub mod jobs;
+pub mod lazy_pages;
 pub mod layout;
 pub mod live_feed;
 pub mod pages;
@@ -25,19 +26,13 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, Lazy,
 };
 
 use account::{LoginPage, SetupPage};
-use admin::{AuditPage, TokensPage, UsersPage};
+use lazy_pages::*;
 use layout::Shell;
-use interview_pages::{InterviewsPage, LivePage, ReportPage, RoomPage};
-use dashboard::Dashboard;
-use job_pages::{DlqPage, JobPage, JobsPage};
 use pages::NotFound;
-use queue_pages::{QueuesPage, SchedulesPage};
-use workflow_pages::{WorkflowEditorPage, WorkflowPage, WorkflowsPage};
-use providers::ProvidersPage;
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -84,25 +79,25 @@ pub fn App() -> impl IntoView {
         <Router>
             <Shell>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=Dashboard/>
-                    <Route path=path!("/jobs") view=JobsPage/>
-                    <Route path=path!("/jobs/:id") view=JobPage/>
-                    <Route path=path!("/dlq") view=DlqPage/>
-                    <Route path=path!("/queues") view=QueuesPage/>
-                    <Route path=path!("/schedules") view=SchedulesPage/>
-                    <Route path=path!("/workflows") view=WorkflowsPage/>
-                    <Route path=path!("/workflows/new") view=WorkflowEditorPage/>
-                    <Route path=path!("/workflows/:id") view=WorkflowPage/>
-                    <Route path=path!("/interviews") view=InterviewsPage/>
-                    <Route path=path!("/interviews/:id/live") view=LivePage/>
-                    <Route path=path!("/interviews/:id/report") view=ReportPage/>
-                    <Route path=path!("/room/:token") view=RoomPage/>
-                    <Route path=path!("/providers") view=ProvidersPage/>
+                    <Route path=path!("/") view={Lazy::<DashboardRoute>::new()}/>
+                    <Route path=path!("/jobs") view={Lazy::<JobsRoute>::new()}/>
+                    <Route path=path!("/jobs/:id") view={Lazy::<JobRoute>::new()}/>
+                    <Route path=path!("/dlq") view={Lazy::<DlqRoute>::new()}/>
+                    <Route path=path!("/queues") view={Lazy::<QueuesRoute>::new()}/>
+                    <Route path=path!("/schedules") view={Lazy::<SchedulesRoute>::new()}/>
+                    <Route path=path!("/workflows") view={Lazy::<WorkflowsRoute>::new()}/>
+                    <Route path=path!("/workflows/new") view={Lazy::<WorkflowEditorRoute>::new()}/>
+                    <Route path=path!("/workflows/:id") view={Lazy::<WorkflowRoute>::new()}/>
+                    <Route path=path!("/interviews") view={Lazy::<InterviewsRoute>::new()}/>
+                    <Route path=path!("/interviews/:id/live") view={Lazy::<LiveRoute>::new()}/>
+                    <Route path=path!("/interviews/:id/report") view={Lazy::<ReportRoute>::new()}/>
+                    <Route path=path!("/room/:token") view={Lazy::<RoomRoute>::new()}/>
+                    <Route path=path!("/providers") view={Lazy::<ProvidersRoute>::new()}/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
-                    <Route path=path!("/admin/users") view=UsersPage/>
-                    <Route path=path!("/admin/tokens") view=TokensPage/>
-                    <Route path=path!("/admin/audit") view=AuditPage/>
+                    <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/admin/tokens") view={Lazy::<TokensRoute>::new()}/>
+                    <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()}/>
                 </Routes>
             </Shell>
         </Router>

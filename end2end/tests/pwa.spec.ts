@@ -57,15 +57,18 @@ test("a new deployment is offered with an 'update available, reload' prompt", as
   await hydrated(page);
   await page.evaluate(() => navigator.serviceWorker.ready);
   await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller), { timeout: 15_000 }).toBe(true);
-  // Deploy a "new build" in place, the way cargo leptos would: new hashed
-  // names in the site folder and a new hash.txt next to the binary.
+  // Deploy a "new build" in place, the way cargo leptos would: a new hashed
+  // name in the site folder and a new hash.txt next to the binary. Only the
+  // stylesheet changes: the split wasm's chunks import the main module by
+  // its hashed name, so a renamed copy of the js/wasm would not be a build.
   const hashFile = path.resolve("../target/debug/hash.txt");
   const pkg = path.resolve("../target/site/pkg");
   const original = fs.readFileSync(hashFile, "utf8");
-  const next = original.replace(/^(\w+): (\S+)$/gm, (_, kind, hash) => {
-    fs.copyFileSync(path.join(pkg, `meetmind.${hash}.${kind}`), path.join(pkg, `meetmind.${hash}n.${kind}`));
-    return `${kind}: ${hash}n`;
+  const next = original.replace(/^css: (\S+)$/m, (_, hash) => {
+    fs.copyFileSync(path.join(pkg, `meetmind.${hash}.css`), path.join(pkg, `meetmind.${hash}n.css`));
+    return `css: ${hash}n`;
   });
+  expect(next).not.toEqual(original);
   try {
     fs.writeFileSync(hashFile, next);
     await page.evaluate(() => navigator.serviceWorker.getRegistration().then((r) => r?.update()));
@@ -74,8 +77,8 @@ test("a new deployment is offered with an 'update available, reload' prompt", as
     await Promise.all([page.waitForEvent("load"), banner.getByRole("button", { name: "Reload" }).click()]);
     await hydrated(page);
     await expect(page.getByTestId("update-banner")).toHaveCount(0);
-    // The page runs the new bundle, and only the new build's cache is left.
-    expect(await page.content()).toMatch(/meetmind\.[^"]+n\.wasm/);
+    // The page runs the new build, and only the new build's cache is left.
+    expect(await page.content()).toMatch(/meetmind\.[^"]+n\.css/);
     await expect
       .poll(() => page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith("meetmind-")).length))
       .toBe(1);

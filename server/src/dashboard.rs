@@ -225,6 +225,11 @@ impl Filters {
 /// Frames sent in one write at most: a busy hub's frames go out together
 /// instead of one write (and one wake-up) per frame per subscriber.
 const WRITE_BATCH: usize = 256;
+/// How long a subscriber lingers after its first frame so that the frames
+/// following it share the write. At 1,000 jobs/s (about 3,000 frames/s) this
+/// turns ~3,000 wake-ups and writes per subscriber per second into ~100, for
+/// at most this much added delay.
+const LINGER: Duration = Duration::from_millis(10);
 /// Comment lines keep proxies from closing an idle stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -269,7 +274,11 @@ async fn next(mut s: Sub) -> Option<(Result<Bytes, Infallible>, Sub)> {
             Err(broadcast::error::RecvError::Lagged(n)) => out.extend_from_slice(&resync(&n.to_string())),
             Err(broadcast::error::RecvError::Closed) => return None,
         }
-        // Whatever else is already waiting goes out in the same write.
+        // Whatever else arrives meanwhile goes out in the same write (a
+        // subscriber whose filters refused the frame has nothing to wait for).
+        if !out.is_empty() && s.rx.is_empty() {
+            tokio::time::sleep(LINGER).await;
+        }
         for _ in 1..WRITE_BATCH {
             match s.rx.try_recv() {
                 Ok(f) => s.filters.write(&f, &mut out),

@@ -34,5 +34,22 @@ self.addEventListener("fetch", (event) => {
   }
   if (PRECACHE.includes(url.pathname)) {
     event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
+    return;
+  }
+  // The pages' lazily loaded wasm chunks: cached on first use. Their names
+  // carry a content hash, and a new build gets a new cache anyway.
+  if (url.pathname.startsWith("/pkg/")) {
+    event.respondWith(
+      caches.open(CACHE).then((cache) =>
+        cache.match(request).then(
+          (hit) =>
+            hit ||
+            fetch(request).then((response) => {
+              if (response.ok) cache.put(request, response.clone());
+              return response;
+            })
+        )
+      )
+    );
   }
 });
