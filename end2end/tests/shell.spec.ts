@@ -36,6 +36,28 @@ test("the shell loads, hydrates and navigates without console errors", async ({ 
   expect(problems).toEqual([]);
 });
 
+test("pages load lazily: a page's wasm chunk is fetched on the first visit to its group", async ({ page }) => {
+  const problems = watchConsole(page);
+  const wasm: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith(".wasm")) wasm.push(new URL(r.url()).pathname);
+  });
+  await page.goto("/");
+  await hydrated(page);
+  const group = (name: string) => wasm.filter((p) => p.includes(`/split_${name}_view_`)).length;
+  expect(group("dashboard")).toBe(1);
+  expect(group("admin")).toBe(0);
+  expect(group("interview")).toBe(0);
+  // Client-side navigation into the admin group fetches its chunk, once.
+  await page.locator("#main-nav").getByRole("link", { name: "Jobs", exact: true }).click();
+  await expect(page.locator("main h1")).toHaveText("Jobs");
+  await page.locator("#main-nav").getByRole("link", { name: "Queues", exact: true }).click();
+  await expect(page.locator("main h1")).toHaveText("Queues");
+  expect(group("admin")).toBe(1);
+  expect(group("interview")).toBe(0);
+  expect(problems).toEqual([]);
+});
+
 test("client-side navigation does not reload the page", async ({ page }) => {
   const problems = watchConsole(page);
   await page.goto("/");
