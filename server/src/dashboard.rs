@@ -50,7 +50,12 @@ fn render(id: Option<u64>, name: &str, data: &str) -> Bytes {
 }
 
 pub struct DashboardHub {
+    /// Every frame.
     tx: broadcast::Sender<Arc<Frame>>,
+    /// Every frame but `job` ones, for subscribers that asked for no job
+    /// frames (the dashboard page): they are not woken ~3,000 times a second
+    /// only to drop what they did not ask for.
+    quiet_tx: broadcast::Sender<Arc<Frame>>,
     ring: Mutex<VecDeque<Arc<Frame>>>,
     next_id: Mutex<u64>,
     stop: watch::Receiver<bool>,
@@ -64,6 +69,7 @@ impl DashboardHub {
     pub fn new(stop: watch::Receiver<bool>) -> Arc<DashboardHub> {
         Arc::new(DashboardHub {
             tx: broadcast::channel(4096).0,
+            quiet_tx: broadcast::channel(256).0,
             ring: Mutex::new(VecDeque::with_capacity(RING)),
             next_id: Mutex::new(1),
             stop,
@@ -88,6 +94,9 @@ impl DashboardHub {
             ring.pop_front();
         }
         ring.push_back(frame.clone());
+        if name != "job" {
+            let _ = self.quiet_tx.send(frame.clone());
+        }
         let _ = self.tx.send(frame);
     }
 
@@ -209,6 +218,11 @@ impl Filters {
         }
     }
 
+    /// Whether any `job` frame can pass (else the quiet channel serves).
+    fn wants_jobs(&self) -> bool {
+        self.types.as_ref().is_none_or(|t| t.split(',').any(|t| t.trim() == "job"))
+    }
+
     fn admits(&self, f: &Frame) -> bool {
         if f.name != "resync" && self.types.as_ref().is_some_and(|t| !t.split(',').any(|t| t.trim() == f.name)) {
             return false;
@@ -306,7 +320,7 @@ pub async fn events(
         filters.members = Some(s.engine.store.workflow_jobs(w).await?.iter().map(|j| j.id).collect());
     }
     let hub = s.dashboard.clone();
-    let rx = hub.tx.subscribe();
+    let rx = if filters.wants_jobs() { hub.tx.subscribe() } else { hub.quiet_tx.subscribe() };
     let mut backlog = VecDeque::new();
     if let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
         match hub.since(last) {
@@ -347,9 +361,15 @@ mod tests {
         assert!(!f.admits(&hub.since(newest - 1).unwrap()[0]));
         let stats_only = Filters { types: Some("stats".into()), ..Default::default() };
         assert!(!stats_only.admits(&hub.since(newest - 1).unwrap()[0]), "job frames are left out");
+        assert!(!stats_only.wants_jobs() && Filters::default().wants_jobs());
+        assert!(Filters { types: Some("stats, job".into()), ..Default::default() }.wants_jobs());
+        let mut quiet = hub.quiet_tx.subscribe();
+        hub.push("job", Some("q".into()), None, "{}".into());
         hub.push("stats", None, None, "{}".into());
         hub.push("resync", None, None, "{}".into());
-        assert!(hub.since(newest).unwrap().iter().all(|f| stats_only.admits(f)));
+        assert!(hub.since(newest).unwrap().iter().skip(1).all(|f| stats_only.admits(f)));
+        let names: Vec<_> = std::iter::from_fn(|| quiet.try_recv().ok()).map(|f| f.name).collect();
+        assert_eq!(names, vec!["stats", "resync"], "the quiet channel carries no job frames");
     }
 
     #[test]
