@@ -31,14 +31,24 @@ pub fn assets_from(hashes: Option<&str>) -> Assets {
         for line in text.lines() {
             if let Some((kind, hash)) = line.split_once(':') {
                 let (kind, hash) = (kind.trim(), hash.trim());
-                if matches!(kind, "js" | "wasm" | "css") && hash.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                    files.push(format!("/pkg/meetmind.{hash}.{kind}"));
-                    version.push_str(&hash[..hash.len().min(8)]);
+                if !hash.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                    continue;
                 }
+                // A split build rewrites chunk and loader names into the main
+                // js after hashing it, so a change inside a lazy page group
+                // can leave `js:` as it was: the loader's and the manifest's
+                // hashes must move the version too.
+                match kind {
+                    "js" | "wasm" | "css" => files.push(format!("/pkg/meetmind.{hash}.{kind}")),
+                    "split" => files.push(format!("/pkg/__wasm_split.{hash}.js")),
+                    "manifest" => {}
+                    _ => continue,
+                }
+                version.push_str(&hash[..hash.len().min(8)]);
             }
         }
     }
-    if files.is_empty() {
+    if !files.iter().any(|f| f.ends_with(".wasm")) {
         files = vec!["/pkg/meetmind.js".into(), "/pkg/meetmind.wasm".into(), "/pkg/meetmind.css".into()];
         version = format!("dev{}", chrono::Utc::now().timestamp_millis());
     }
@@ -107,6 +117,15 @@ mod tests {
         let sw = service_worker_source(&a);
         assert!(sw.contains("\"/pkg/meetmind.def456.wasm\"") && sw.contains("\"/offline\""));
         assert!(sw.contains("/api/"), "API calls are left alone");
-        assert!(!sw.contains("__"), "every placeholder is filled");
+        assert!(!sw.contains("__VERSION__") && !sw.contains("__PRECACHE__"), "every placeholder is filled");
+    }
+
+    #[test]
+    fn a_split_build_precaches_its_loader_and_a_new_chunk_is_a_new_worker() {
+        let a = assets_from(Some("js: abc123\nwasm: def456\ncss: 789fff\nmanifest: m1\nsplit: s1\n"));
+        assert!(a.files.contains(&"/pkg/__wasm_split.s1.js".to_string()));
+        // Only code inside a lazy group changed: the main js and wasm kept their hashes.
+        let b = assets_from(Some("js: abc123\nwasm: def456\ncss: 789fff\nmanifest: m2\nsplit: s2\n"));
+        assert_ne!(a.version, b.version);
     }
 }

@@ -37,7 +37,8 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   // The pages' lazily loaded wasm chunks: cached on first use. Their names
-  // carry a content hash, and a new build gets a new cache anyway.
+  // carry a content hash, and a new build (the loader's hash is part of
+  // VERSION) gets a new cache.
   if (url.pathname.startsWith("/pkg/")) {
     event.respondWith(
       caches.open(CACHE).then((cache) =>
@@ -45,7 +46,8 @@ self.addEventListener("fetch", (event) => {
           (hit) =>
             hit ||
             fetch(request).then((response) => {
-              if (response.ok) cache.put(request, response.clone());
+              // Whole responses only; the worker stays alive until stored.
+              if (response.status === 200) event.waitUntil(cache.put(request, response.clone()).catch(() => {}));
               return response;
             })
         )
