@@ -254,6 +254,17 @@ struct Sub {
     stop: watch::Receiver<bool>,
     /// When to send a keep-alive if nothing else was written by then.
     idle_until: tokio::time::Instant,
+    /// The newest frame a resume already replayed from the ring. The channel
+    /// was joined before the ring was read, so it may bring that frame again.
+    replayed: u64,
+}
+
+impl Sub {
+    fn take(&self, f: &Frame, out: &mut Vec<u8>) {
+        if f.id > self.replayed {
+            self.filters.write(f, out);
+        }
+    }
 }
 
 fn resync(missed: &str) -> Bytes {
@@ -284,7 +295,7 @@ async fn next(mut s: Sub) -> Option<(Result<Bytes, Infallible>, Sub)> {
         };
         let mut out: Vec<u8> = Vec::new();
         match first {
-            Ok(f) => s.filters.write(&f, &mut out),
+            Ok(f) => s.take(&f, &mut out),
             Err(broadcast::error::RecvError::Lagged(n)) => out.extend_from_slice(&resync(&n.to_string())),
             Err(broadcast::error::RecvError::Closed) => return None,
         }
@@ -295,7 +306,7 @@ async fn next(mut s: Sub) -> Option<(Result<Bytes, Infallible>, Sub)> {
         }
         for _ in 1..WRITE_BATCH {
             match s.rx.try_recv() {
-                Ok(f) => s.filters.write(&f, &mut out),
+                Ok(f) => s.take(&f, &mut out),
                 Err(broadcast::error::TryRecvError::Lagged(n)) => out.extend_from_slice(&resync(&n.to_string())),
                 Err(_) => break,
             }
@@ -322,9 +333,13 @@ pub async fn events(
     let hub = s.dashboard.clone();
     let rx = if filters.wants_jobs() { hub.tx.subscribe() } else { hub.quiet_tx.subscribe() };
     let mut backlog = VecDeque::new();
+    let mut replayed = 0;
     if let Some(last) = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
         match hub.since(last) {
-            Some(frames) => backlog.extend(frames.iter().filter(|f| filters.admits(f)).map(|f| f.wire.clone())),
+            Some(frames) => {
+                replayed = frames.last().map_or(last, |f| f.id);
+                backlog.extend(frames.iter().filter(|f| filters.admits(f)).map(|f| f.wire.clone()))
+            }
             None => backlog.push_back(resync("\"unknown\"")),
         }
     } else {
@@ -332,7 +347,7 @@ pub async fn events(
     }
     let stop = hub.stop.clone();
     let idle_until = tokio::time::Instant::now() + KEEP_ALIVE;
-    let stream = futures_util::stream::unfold(Sub { rx, backlog, filters, stop, idle_until }, next);
+    let stream = futures_util::stream::unfold(Sub { rx, backlog, filters, stop, idle_until, replayed }, next);
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")
         .header(header::CACHE_CONTROL, "no-cache")
@@ -370,6 +385,27 @@ mod tests {
         assert!(hub.since(newest).unwrap().iter().skip(1).all(|f| stats_only.admits(f)));
         let names: Vec<_> = std::iter::from_fn(|| quiet.try_recv().ok()).map(|f| f.name).collect();
         assert_eq!(names, vec!["stats", "resync"], "the quiet channel carries no job frames");
+    }
+
+    #[tokio::test]
+    async fn a_resume_does_not_send_a_replayed_frame_twice() {
+        let (_tx, stop) = watch::channel(false);
+        let hub = DashboardHub::new(stop.clone());
+        // Joined first, as `events` does; frames 1-3 land in the ring and the channel.
+        let rx = hub.tx.subscribe();
+        for i in 1..=3 {
+            hub.push("stats", None, None, format!("{{\"n\":{i}}}"));
+        }
+        let frames = hub.since(0).unwrap();
+        let backlog = frames.iter().map(|f| f.wire.clone()).collect();
+        let idle_until = tokio::time::Instant::now() + KEEP_ALIVE;
+        let sub = Sub { rx, backlog, filters: Filters::default(), stop, idle_until, replayed: 3 };
+        let (first, sub) = next(sub).await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&first.unwrap()).matches("event: stats").count(), 3);
+        hub.push("stats", None, None, "{\"n\":4}".into());
+        let (second, _) = next(sub).await.unwrap();
+        let text = String::from_utf8(second.unwrap().to_vec()).unwrap();
+        assert_eq!(text, "id: 4\nevent: stats\ndata: {\"n\":4}\n\n", "frames 1-3 are not sent again");
     }
 
     #[test]
