@@ -218,13 +218,18 @@ impl Filters {
         }
     }
 
+    /// Whether `types` (absent: every type) takes frames named `name`.
+    fn wants(&self, name: &str) -> bool {
+        self.types.as_ref().is_none_or(|t| t.split(',').any(|t| t.trim() == name))
+    }
+
     /// Whether any `job` frame can pass (else the quiet channel serves).
     fn wants_jobs(&self) -> bool {
-        self.types.as_ref().is_none_or(|t| t.split(',').any(|t| t.trim() == "job"))
+        self.wants("job")
     }
 
     fn admits(&self, f: &Frame) -> bool {
-        if f.name != "resync" && self.types.as_ref().is_some_and(|t| !t.split(',').any(|t| t.trim() == f.name)) {
+        if f.name != "resync" && !self.wants(f.name) {
             return false;
         }
         if f.name != "job" {
