@@ -58,8 +58,16 @@ fn error_for(status: u16, body: &str) -> AppError {
     }
 }
 
-#[cfg(feature = "hydrate")]
 async fn call<T: DeserializeOwned>(method: &str, url: &str, body: Option<Value>) -> Result<T, AppError> {
+    let text = fetch(method, url, body).await?;
+    let text = if text.trim().is_empty() { "null" } else { text.as_str() };
+    serde_json::from_str(text).map_err(|e| AppError::Server(format!("unexpected reply: {e}")))
+}
+
+/// The reply's text. Not generic, so the request's code exists once in the
+/// wasm rather than once per reply type (only the parsing is per type).
+#[cfg(feature = "hydrate")]
+async fn fetch(method: &str, url: &str, body: Option<Value>) -> Result<String, AppError> {
     use gloo_net::http::{Method, RequestBuilder};
     let method = match method {
         "POST" => Method::POST,
@@ -79,12 +87,11 @@ async fn call<T: DeserializeOwned>(method: &str, url: &str, body: Option<Value>)
     if !(200..300).contains(&status) {
         return Err(error_for(status, &text));
     }
-    let text = if text.trim().is_empty() { "null" } else { text.as_str() };
-    serde_json::from_str(text).map_err(|e| AppError::Server(format!("unexpected reply: {e}")))
+    Ok(text)
 }
 
 #[cfg(not(feature = "hydrate"))]
-async fn call<T: DeserializeOwned>(_method: &str, _url: &str, _body: Option<Value>) -> Result<T, AppError> {
+async fn fetch(_method: &str, _url: &str, _body: Option<Value>) -> Result<String, AppError> {
     Err(AppError::Server("the admin pages load their data in the browser".into()))
 }
 
