@@ -75,7 +75,8 @@ impl Batch {
 const FLUSH: Duration = Duration::from_millis(20);
 /// A batch goes out early when it reaches this many frames.
 const BATCH_MAX: usize = 512;
-/// Batches a subscriber may fall behind (a few seconds' worth) before it is
+/// Batches a subscriber may fall behind (about ten seconds' worth at one
+/// batch per `FLUSH`, less when batches fill early) before it is
 /// skipped ahead and told to resync.
 const CHANNEL: usize = 512;
 
@@ -83,7 +84,7 @@ pub struct DashboardHub {
     /// Every frame.
     tx: broadcast::Sender<Arc<Batch>>,
     /// Every frame but `job` ones, for subscribers that asked for no job
-    /// frames (the dashboard page): they are not woken 100 times a second
+    /// frames (the dashboard page): they are not woken 50 times a second
     /// only to drop what they did not ask for.
     quiet_tx: broadcast::Sender<Arc<Batch>>,
     ring: Mutex<VecDeque<Arc<Frame>>>,
