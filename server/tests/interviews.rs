@@ -157,7 +157,13 @@ async fn access_is_per_interview_and_rooms_are_per_token(db: TestDb) -> TestDb {
     assert_eq!(mm.list(&bob, None).await.unwrap().len(), 1);
     // Carol, shared with, and the admin can.
     assert_eq!(mm.search(&carol, Some(&id), "kafka").await.unwrap().len(), 1);
-    assert_eq!(mm.list(&admin, None).await.unwrap().len(), 2);
+    let all = mm.list(&admin, None).await.unwrap();
+    assert_eq!(all.len(), 2);
+    // Each row carries its own shares (read for the whole page at once).
+    let shares_of = |iv: &str| all.iter().find(|v| v.id == iv).map(|v| v.shared_with.clone()).unwrap();
+    assert_eq!(shares_of(&id), vec![carol_me.id.clone()]);
+    assert!(shares_of(&other.interview.id).is_empty());
+    assert_eq!(mm.list(&carol, None).await.unwrap().iter().map(|v| v.shared_with.len()).collect::<Vec<_>>(), vec![1]);
     assert!(mm.export(&alice, &id).await.is_err(), "export is for admins");
 
     // The room opens its own interview only, and shows nothing of the other.

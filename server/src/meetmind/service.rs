@@ -400,11 +400,9 @@ impl app::services::InterviewService for MeetMind {
         };
         let text = text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         let rows = self.store.list_interviews(viewer.as_deref(), text.as_deref(), 200).await.map_err(internal)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(view(r, self.store.interview_shares(&r.id).await.map_err(internal)?));
-        }
-        Ok(out)
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut shares = self.store.shares_of(&ids).await.map_err(internal)?;
+        Ok(rows.iter().map(|r| view(r, shares.remove(&r.id).unwrap_or_default())).collect())
     }
 
     async fn detail(&self, who: &Principal, id: &str) -> Result<InterviewDetail, AppError> {

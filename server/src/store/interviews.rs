@@ -80,6 +80,9 @@ pub trait InterviewStore: Send + Sync {
     async fn get_interview(&self, id: &str) -> Result<Option<InterviewRow>, StoreError>;
     async fn interview_by_token(&self, token_hash: &str) -> Result<Option<InterviewRow>, StoreError>;
     async fn interview_shares(&self, id: &str) -> Result<Vec<String>, StoreError>;
+    /// Every listed interview's shares in one query (a list page would
+    /// otherwise make one per row); interviews without shares are absent.
+    async fn shares_of(&self, ids: &[String]) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError>;
     /// Newest first. `viewer` limits to interviews owned by or shared with
     /// that user (None: all); `text` matches title, role or candidate name.
     async fn list_interviews(&self, viewer: Option<&str>, text: Option<&str>, limit: i64)
@@ -189,6 +192,25 @@ macro_rules! impl_interview_store {
                     .bind(id)
                     .fetch_all(&self.pool)
                     .await?)
+            }
+
+            async fn shares_of(&self, ids: &[String]) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
+                let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+                // Both drivers take a few thousand binds; lists stop at 200.
+                for part in ids.chunks(500) {
+                    let marks = (1..=part.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+                    let sql = format!(
+                        "SELECT interview_id, user_id FROM interview_shares WHERE interview_id IN ({marks}) ORDER BY user_id"
+                    );
+                    let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+                    for id in part {
+                        q = q.bind(id);
+                    }
+                    for (interview, user) in q.fetch_all(&self.pool).await? {
+                        out.entry(interview).or_default().push(user);
+                    }
+                }
+                Ok(out)
             }
 
             async fn list_interviews(
