@@ -329,24 +329,21 @@ struct Sub {
 impl Sub {
     /// The batch's text for this subscriber.
     fn text(&self, b: &Batch) -> Bytes {
+        let own = |frames: &mut dyn Iterator<Item = &Arc<Frame>>| {
+            let mut out = Vec::new();
+            frames.for_each(|f| self.filters.write(f, &mut out));
+            Bytes::from(out)
+        };
         // Right after a resume a batch may hold frames already replayed: that
         // subscriber's text is its own.
         if b.frames.first().is_some_and(|f| f.id <= self.replayed) {
-            let mut out = Vec::new();
-            for f in b.frames.iter().filter(|f| f.id > self.replayed) {
-                self.filters.write(f, &mut out);
-            }
-            return Bytes::from(out);
+            return own(&mut b.frames.iter().filter(|f| f.id > self.replayed));
         }
         let mut rendered = lock(&b.rendered);
         if let Some(text) = rendered.get(&self.key) {
             return text.clone();
         }
-        let mut out = Vec::new();
-        for f in &b.frames {
-            self.filters.write(f, &mut out);
-        }
-        let text = Bytes::from(out);
+        let text = own(&mut b.frames.iter());
         rendered.insert(self.key.clone(), text.clone());
         text
     }
@@ -382,29 +379,22 @@ async fn next(mut s: Sub) -> Option<(Result<Bytes, Infallible>, Sub)> {
             }
             b = s.rx.recv() => b,
         };
-        let mut text = match first {
+        let mut parts = vec![match first {
             Ok(b) => s.text(&b),
             // `missed` counts batches: the client reloads either way.
             Err(broadcast::error::RecvError::Lagged(n)) => Sub::lagged(n),
             Err(broadcast::error::RecvError::Closed) => return None,
-        };
+        }];
         // Behind by more than one batch: catch up in one write. The usual
         // case (one batch) sends the shared text without copying it.
-        let mut more: Vec<u8> = Vec::new();
-        for _ in 1..CATCH_UP {
-            let next = match s.rx.try_recv() {
+        while parts.len() < CATCH_UP {
+            parts.push(match s.rx.try_recv() {
                 Ok(b) => s.text(&b),
                 Err(broadcast::error::TryRecvError::Lagged(n)) => Sub::lagged(n),
                 Err(_) => break,
-            };
-            if more.is_empty() {
-                more.extend_from_slice(&text);
-            }
-            more.extend_from_slice(&next);
+            });
         }
-        if !more.is_empty() {
-            text = Bytes::from(more);
-        }
+        let text = if parts.len() == 1 { parts.swap_remove(0) } else { Bytes::from(parts.concat()) };
         if !text.is_empty() {
             s.idle_until = tokio::time::Instant::now() + KEEP_ALIVE;
             return Some((Ok(text), s));

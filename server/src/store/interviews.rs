@@ -79,7 +79,9 @@ pub trait InterviewStore: Send + Sync {
     async fn insert_interview(&self, row: &InterviewRow, shares: &[String]) -> Result<(), StoreError>;
     async fn get_interview(&self, id: &str) -> Result<Option<InterviewRow>, StoreError>;
     async fn interview_by_token(&self, token_hash: &str) -> Result<Option<InterviewRow>, StoreError>;
-    async fn interview_shares(&self, id: &str) -> Result<Vec<String>, StoreError>;
+    async fn interview_shares(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.shares_of(&[id.to_string()]).await?.remove(id).unwrap_or_default())
+    }
     /// Every listed interview's shares in one query (a list page would
     /// otherwise make one per row); interviews without shares are absent.
     async fn shares_of(&self, ids: &[String]) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError>;
@@ -185,13 +187,6 @@ macro_rules! impl_interview_store {
                 let sql =
                     format!("SELECT {} FROM interviews WHERE token_hash = $1", $crate::store::interviews::INTERVIEW_COLUMNS);
                 Ok(sqlx::query_as(&sql).bind(token_hash).fetch_optional(&self.pool).await?)
-            }
-
-            async fn interview_shares(&self, id: &str) -> Result<Vec<String>, StoreError> {
-                Ok(sqlx::query_scalar("SELECT user_id FROM interview_shares WHERE interview_id = $1 ORDER BY user_id")
-                    .bind(id)
-                    .fetch_all(&self.pool)
-                    .await?)
             }
 
             async fn shares_of(&self, ids: &[String]) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError> {
