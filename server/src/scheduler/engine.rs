@@ -331,8 +331,15 @@ impl Engine {
         let own: Vec<i16> = spec.jobs.iter().map(|j| j.priority.unwrap_or(DEFAULT_PRIORITY as i16)).collect();
         let effective = dag.inherited_priorities(&own);
         let workflow_id = uuid::Uuid::new_v4().to_string();
+        // Rows go in in topological order, so a parent's id is below its
+        // children's and row locks taken in id order follow the graph.
+        let mut pos = vec![0; spec.jobs.len()];
+        for (p, &i) in dag.order.iter().enumerate() {
+            pos[i] = p;
+        }
         let mut rows = Vec::with_capacity(spec.jobs.len());
-        for (i, job) in spec.jobs.iter().enumerate() {
+        for &i in &dag.order {
+            let job = &spec.jobs[i];
             let queue = job.queue.clone().unwrap_or_else(|| DEFAULT_QUEUE.to_string());
             let max_attempts = self.queue(&queue).await.and_then(|q| q.max_attempts).unwrap_or(4);
             rows.push(InsertJob {
@@ -355,9 +362,10 @@ impl Engine {
             .iter()
             .enumerate()
             .flat_map(|(child, parents)| {
+                let pos = &pos;
                 parents.iter().map(move |&parent| NewEdge {
-                    child,
-                    parent,
+                    child: pos[child],
+                    parent: pos[parent],
                     policy: spec.jobs[child].policy_for(&spec.jobs[parent].key).to_string(),
                 })
             })
@@ -373,10 +381,11 @@ impl Engine {
             finished_at: None,
         };
         self.ensure_queues(&queue_names, now).await.map_err(WorkflowError::App)?;
-        let ids = self.store.insert_workflow(&wf, &rows, &edges).await.map_err(|e| WorkflowError::App(internal(e)))?;
+        let inserted = self.store.insert_workflow(&wf, &rows, &edges).await.map_err(|e| WorkflowError::App(internal(e)))?;
+        let ids: Vec<i64> = pos.iter().map(|&p| inserted[p]).collect();
         let events = rows
             .iter()
-            .zip(&ids)
+            .zip(&inserted)
             .filter(|(r, _)| r.state == "available")
             .map(|(r, id)| self.event(*id, &r.queue, &r.kind, "available", None))
             .collect();

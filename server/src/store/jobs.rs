@@ -371,7 +371,7 @@ macro_rules! impl_job_queries {
             }
             let mut frontier: Vec<i64> = finished.to_vec();
             while let Some(parent) = frontier.pop() {
-                let children: Vec<i64> = sqlx::query_scalar("SELECT child_id FROM job_deps WHERE parent_id = $1")
+                let children: Vec<i64> = sqlx::query_scalar("SELECT child_id FROM job_deps WHERE parent_id = $1 ORDER BY child_id")
                     .bind(parent).fetch_all(&mut **tx).await?;
                 for child in children {
                     if evaluate(tx, child, now).await? == Some("upstream_failed") {
@@ -387,6 +387,13 @@ macro_rules! impl_job_queries {
 
         /// Decides a blocked job from its parents' states; returns what it became.
         async fn evaluate(tx: &mut sqlx::Transaction<'_, $db>, child: i64, now: i64) -> Result<Option<&'static str>, sqlx::Error> {
+            // Parents that finish in concurrent transactions each decide this
+            // child. Locking it first makes the later one wait for the earlier
+            // one's commit and then see it (under READ COMMITTED every
+            // statement reads afresh), so a join is never left blocked.
+            if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
+                sqlx::query(&format!("SELECT id FROM jobs WHERE id = $1 {lock}")).bind(child).fetch_optional(&mut **tx).await?;
+            }
             let (total, satisfied, failed): (i64, i64, i64) = sqlx::query_as(
                 "SELECT count(*),
                         COALESCE(sum(CASE WHEN p.state = 'succeeded'
@@ -417,6 +424,11 @@ macro_rules! impl_job_queries {
         }
 
         async fn finalize_workflow(tx: &mut sqlx::Transaction<'_, $db>, wf: &str, now: i64) -> Result<(), sqlx::Error> {
+            // The last two jobs may end in concurrent transactions: as in
+            // `evaluate`, the workflow row is locked before its jobs are counted.
+            if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
+                sqlx::query(&format!("SELECT id FROM workflows WHERE id = $1 {lock}")).bind(wf).fetch_optional(&mut **tx).await?;
+            }
             let (open, ok, total): (i64, i64, i64) = sqlx::query_as(
                 "SELECT COALESCE(sum(CASE WHEN state IN ('succeeded', 'dead', 'cancelled', 'upstream_failed') THEN 0 ELSE 1 END), 0),
                         COALESCE(sum(CASE WHEN state = 'succeeded' THEN 1 ELSE 0 END), 0),
@@ -762,6 +774,11 @@ macro_rules! impl_job_queries {
 
         async fn cancel_workflow(&self, id: &str, now: i64) -> Result<bool, StoreError> {
             let mut tx = self.pool.begin().await?;
+            // The jobs before the workflow row: the order a completion takes them in.
+            if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
+                sqlx::query(&format!("SELECT id FROM jobs WHERE workflow_id = $1 ORDER BY id {lock}"))
+                    .bind(id).fetch_all(&mut *tx).await?;
+            }
             let found = sqlx::query("UPDATE workflows SET cancel_requested = TRUE, updated_at = $1 WHERE id = $2 AND state = 'running'")
                 .bind(now).bind(id).execute(&mut *tx).await?;
             if found.rows_affected() == 0 {

@@ -27,6 +27,11 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Transactions that update many job rows lock them first, in id order,
+    /// so two of them touching the same jobs wait for each other instead of
+    /// deadlocking (completions take a job, its children, then its workflow).
+    pub(super) const LOCK_IN_ID_ORDER: Option<&'static str> = Some("FOR UPDATE");
+
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name("meetmind");
         Self::connect_with(options, max_connections).await

@@ -36,6 +36,10 @@ fn from_ms(ms: i64) -> DateTime<Utc> {
 }
 
 impl SqliteStore {
+    /// No row locks: SQLite has one writer at a time, and a leading read would
+    /// make the transaction's later upgrade to a write lock fail under load.
+    pub(super) const LOCK_IN_ID_ORDER: Option<&'static str> = None;
+
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
         // Create the folder of the database file (./data on a fresh clone).
