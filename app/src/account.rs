@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 
 use crate::auth::{AppError, Me, UserRole};
 
-#[server(endpoint = "me")]
+#[server(endpoint = "me", output = crate::wire::Json)]
 pub async fn who_am_i() -> Result<Option<Me>, AppError> {
     Ok(match crate::services::principal() {
         Some(crate::auth::Principal::User(me)) => Some(me),
@@ -15,7 +15,7 @@ pub async fn who_am_i() -> Result<Option<Me>, AppError> {
     })
 }
 
-#[server(endpoint = "login")]
+#[server(endpoint = "login", output = crate::wire::Json)]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<String, AppError> {
     use crate::services::{auth_service, request_meta, set_cookie};
     let session = auth_service()?.login(&email, &password, &request_meta()?).await?;
@@ -25,7 +25,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     Ok(to)
 }
 
-#[server(endpoint = "logout")]
+#[server(endpoint = "logout", output = crate::wire::Json)]
 pub async fn logout() -> Result<(), AppError> {
     use crate::services::{auth_service, request_meta, set_cookie};
     let clear = auth_service()?.logout(&request_meta()?).await?;
@@ -34,12 +34,12 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(endpoint = "setup_check")]
+#[server(endpoint = "setup_check", output = crate::wire::Json)]
 pub async fn setup_check(token: String) -> Result<bool, AppError> {
     crate::services::auth_service()?.setup_token_valid(&token).await
 }
 
-#[server(endpoint = "setup")]
+#[server(endpoint = "setup", output = crate::wire::Json)]
 pub async fn complete_setup(token: String, email: String, name: String, password: String) -> Result<(), AppError> {
     use crate::services::{auth_service, request_meta, set_cookie};
     let user = crate::auth::NewUser { email, name, role: UserRole::Admin, password };

@@ -6,49 +6,49 @@ use leptos_meta::Title;
 use crate::account::AdminOnly;
 use crate::auth::{AppError, AuditEntry, CreatedToken, TokenView, UserRole, UserView, SCOPES};
 
-#[server(endpoint = "users_list")]
+#[server(endpoint = "users_list", output = crate::wire::Json)]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.list_users(&who).await
 }
 
-#[server(endpoint = "users_create")]
+#[server(endpoint = "users_create", output = crate::wire::Json)]
 pub async fn create_user(email: String, name: String, role: UserRole, password: String) -> Result<UserView, AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.create_user(&who, crate::auth::NewUser { email, name, role, password }).await
 }
 
-#[server(endpoint = "users_set_role")]
+#[server(endpoint = "users_set_role", output = crate::wire::Json)]
 pub async fn set_user_role(id: String, role: UserRole) -> Result<(), AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.set_user_role(&who, &id, role).await
 }
 
-#[server(endpoint = "users_set_disabled")]
+#[server(endpoint = "users_set_disabled", output = crate::wire::Json)]
 pub async fn set_user_disabled(id: String, disabled: bool) -> Result<(), AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.set_user_disabled(&who, &id, disabled).await
 }
 
-#[server(endpoint = "tokens_list")]
+#[server(endpoint = "tokens_list", output = crate::wire::Json)]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.list_tokens(&who).await
 }
 
-#[server(endpoint = "tokens_create")]
+#[server(endpoint = "tokens_create", output = crate::wire::Json)]
 pub async fn create_token(name: String, scopes: String) -> Result<CreatedToken, AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.create_token(&who, &name, &scopes).await
 }
 
-#[server(endpoint = "tokens_revoke")]
+#[server(endpoint = "tokens_revoke", output = crate::wire::Json)]
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.revoke_token(&who, &id).await
 }
 
-#[server(endpoint = "audit_list")]
+#[server(endpoint = "audit_list", output = crate::wire::Json)]
 pub async fn audit_log() -> Result<Vec<AuditEntry>, AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.audit_log(&who, 200).await

@@ -20,6 +20,7 @@ pub mod queue_pages;
 pub mod rest;
 #[cfg(feature = "ssr")]
 pub mod services;
+pub mod wire;
 pub mod workflow_pages;
 
 use leptos::prelude::*;

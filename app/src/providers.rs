@@ -19,13 +19,13 @@ pub struct ProviderHealth {
     pub last_error: Option<String>,
 }
 
-#[server(endpoint = "providers_health")]
+#[server(endpoint = "providers_health", output = crate::wire::Json)]
 pub async fn load_provider_health() -> Result<Vec<ProviderHealth>, AppError> {
     crate::services::require_admin()?;
     Ok(crate::services::llm_service()?.health())
 }
 
-#[server(endpoint = "providers_force")]
+#[server(endpoint = "providers_force", output = crate::wire::Json)]
 pub async fn force_breaker(name: String, state: String) -> Result<(), AppError> {
     let who = crate::services::require_admin()?;
     let open = match state.as_str() {
