@@ -171,14 +171,18 @@ impl DashboardHub {
         let mut events = engine.events.subscribe();
         let mut stop = self.stop.clone();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
-        let mut flush = tokio::time::interval(FLUSH);
-        flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // When the frames gathered so far go out; None while there are none,
+        // so an idle node does not wake 50 times a second.
+        let mut due: Option<tokio::time::Instant> = None;
         let (mut done, mut failed) = (0u64, 0u64);
         let mut waits = WaitWindow::default();
         loop {
             tokio::select! {
                 _ = stop.changed() => if *stop.borrow() { return },
-                _ = flush.tick() => self.flush(),
+                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                    due = None;
+                    self.flush();
+                }
                 ev = events.recv() => match ev {
                     Ok(e) => {
                         match e.state.as_str() {
@@ -189,8 +193,12 @@ impl DashboardHub {
                         }
                         let data = serde_json::to_string(&e).unwrap_or_default();
                         self.push_job("job", Some(e.queue.clone()), Some(e.kind.clone()), Some(e.id), data);
+                        due.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH);
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => self.push("resync", None, None, "{}".into()),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        self.push("resync", None, None, "{}".into());
+                        due.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH);
+                    }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
                 _ = tick.tick() => {
@@ -210,6 +218,7 @@ impl DashboardHub {
                     (done, failed) = (0, 0);
                     self.push("stats", None, None, data.to_string());
                     // Aggregates come once a second: no reason to hold them back.
+                    due = None;
                     self.flush();
                 }
             }
