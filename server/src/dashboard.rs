@@ -171,9 +171,14 @@ impl DashboardHub {
         let mut events = engine.events.subscribe();
         let mut stop = self.stop.clone();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
-        // When the frames gathered so far go out; None while there are none,
-        // so an idle node does not wake 50 times a second.
+        // When the frames gathered so far go out: one FLUSH after the last
+        // batch, so a lone event after a quiet spell goes at once and a burst
+        // is batched. None while nothing waits, so an idle node sleeps.
         let mut due: Option<tokio::time::Instant> = None;
+        let mut last_flush = tokio::time::Instant::now();
+        let arm = |due: &mut Option<tokio::time::Instant>, last_flush: tokio::time::Instant| {
+            due.get_or_insert_with(|| (last_flush + FLUSH).max(tokio::time::Instant::now()));
+        };
         let (mut done, mut failed) = (0u64, 0u64);
         let mut waits = WaitWindow::default();
         loop {
@@ -181,6 +186,7 @@ impl DashboardHub {
                 _ = stop.changed() => if *stop.borrow() { return },
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
                     due = None;
+                    last_flush = tokio::time::Instant::now();
                     self.flush();
                 }
                 ev = events.recv() => match ev {
@@ -193,11 +199,11 @@ impl DashboardHub {
                         }
                         let data = serde_json::to_string(&e).unwrap_or_default();
                         self.push_job("job", Some(e.queue.clone()), Some(e.kind.clone()), Some(e.id), data);
-                        due.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH);
+                        arm(&mut due, last_flush);
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         self.push("resync", None, None, "{}".into());
-                        due.get_or_insert_with(|| tokio::time::Instant::now() + FLUSH);
+                        arm(&mut due, last_flush);
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
@@ -219,6 +225,7 @@ impl DashboardHub {
                     self.push("stats", None, None, data.to_string());
                     // Aggregates come once a second: no reason to hold them back.
                     due = None;
+                    last_flush = tokio::time::Instant::now();
                     self.flush();
                 }
             }
