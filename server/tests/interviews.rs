@@ -164,6 +164,13 @@ async fn access_is_per_interview_and_rooms_are_per_token(db: TestDb) -> TestDb {
     assert_eq!(shares_of(&id), vec![carol_me.id.clone()]);
     assert!(shares_of(&other.interview.id).is_empty());
     assert_eq!(mm.list(&carol, None).await.unwrap().iter().map(|v| v.shared_with.len()).collect::<Vec<_>>(), vec![1]);
+    // The list's search folds case in every script and takes the text literally.
+    let mut accented = new_interview(Mode::Assist);
+    accented.candidate_name = "Émilie Dupré".into();
+    let accented = mm.create(&alice, accented).await.unwrap().interview.id;
+    let found = mm.list(&admin, Some("émilie DUPRÉ".into())).await.unwrap();
+    assert_eq!(found.iter().map(|v| v.id.clone()).collect::<Vec<_>>(), vec![accented]);
+    assert!(mm.list(&admin, Some("é.ilie".into())).await.unwrap().is_empty(), "a dot is a dot");
     assert!(mm.export(&alice, &id).await.is_err(), "export is for admins");
 
     // The room opens its own interview only, and shows nothing of the other.

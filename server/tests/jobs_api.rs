@@ -118,7 +118,7 @@ async fn listing_detail_cancel_retry_and_the_dlq(db: TestDb) -> TestDb {
     // Dead letters: jobs that always fail permanently.
     let (_, dead) = api.post("/api/v1/jobs", json!({"kind": "fail", "queue": "mail", "payload": {"permanent": true}})).await;
     let dead_id = dead["id"].as_i64().unwrap();
-    let (_, other) = api.post("/api/v1/jobs", json!({"kind": "fail", "queue": "mail", "payload": {"permanent": true, "tag": "Keep_Me"}})).await;
+    let (_, other) = api.post("/api/v1/jobs", json!({"kind": "fail", "queue": "mail", "payload": {"permanent": true, "tag": "Keep_Me", "who": "ÉMILIE"}})).await;
     let other_id = other["id"].as_i64().unwrap();
     let engine = common::engine(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
     engine.refresh_queues().await.unwrap();
@@ -139,6 +139,11 @@ async fn listing_detail_cancel_retry_and_the_dlq(db: TestDb) -> TestDb {
     assert_eq!(found["jobs"].as_array().unwrap().len(), 1);
     let (_, found) = api.call("GET", "/api/v1/dlq?q=keep%25me", None).await;
     assert_eq!(found["jobs"].as_array().unwrap().len(), 0, "% in the text is not a wildcard");
+    // Case folds beyond ASCII (SQLite's own lower() would not), and no character is a pattern.
+    let (_, found) = api.call("GET", "/api/v1/dlq?q=%C3%A9milie", None).await;
+    assert_eq!(found["jobs"].as_array().unwrap().len(), 1, "émilie finds ÉMILIE");
+    let (_, found) = api.call("GET", "/api/v1/dlq?q=.MILIE", None).await;
+    assert_eq!(found["jobs"].as_array().unwrap().len(), 0, ". in the text is not a wildcard");
     // A group's purge touches exactly its ids; a blank text is no filter at all, not "everything".
     let (status, purged) = api.post("/api/v1/dlq/purge", json!({"ids": [other_id, id]})).await;
     assert_eq!((status, purged["purged"].as_u64()), (200, Some(1)), "only dead jobs among the ids");

@@ -214,14 +214,18 @@ macro_rules! impl_interview_store {
                 text: Option<&str>,
                 limit: i64,
             ) -> Result<Vec<$crate::store::interviews::InterviewRow>, StoreError> {
-                let pattern = text.map(|t| format!("%{}%", t.to_lowercase().replace('%', "").replace('_', "")));
+                let tm = <$store>::TEXT_MATCH;
+                let pattern = text.map(|t| tm.pattern(t));
                 let sql = format!(
                     "SELECT {} FROM interviews
                      WHERE ($1 IS NULL OR owner_id = $1
                             OR id IN (SELECT interview_id FROM interview_shares WHERE user_id = $1))
-                       AND ($2 IS NULL OR lower(title) LIKE $2 OR lower(role) LIKE $2 OR lower(candidate_name) LIKE $2)
+                       AND ($2 IS NULL OR {} OR {} OR {})
                      ORDER BY created_at DESC, id LIMIT $3",
-                    $crate::store::interviews::INTERVIEW_COLUMNS
+                    $crate::store::interviews::INTERVIEW_COLUMNS,
+                    tm.clause("title", 2),
+                    tm.clause("role", 2),
+                    tm.clause("candidate_name", 2),
                 );
                 Ok(sqlx::query_as(&sql)
                     .bind(viewer)

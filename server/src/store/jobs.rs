@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 
-use super::StoreError;
+use super::{text_match::TextMatch, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct JobRow {
@@ -313,7 +313,7 @@ pub trait JobQueries: Send + Sync {
 }
 
 /// The `WHERE` clause and its binds for a job filter, numbered from `first`.
-pub(crate) fn filter_sql(f: &JobFilter, first: usize) -> (String, Vec<String>, Option<i64>) {
+pub(crate) fn filter_sql(f: &JobFilter, first: usize, text_match: TextMatch) -> (String, Vec<String>, Option<i64>) {
     let mut clauses = Vec::new();
     let mut binds = Vec::new();
     let mut n = first;
@@ -325,15 +325,10 @@ pub(crate) fn filter_sql(f: &JobFilter, first: usize) -> (String, Vec<String>, O
         }
     }
     if let Some(t) = &f.text {
-        // The text is literal: LIKE's wildcards in it are escaped, so an error
-        // message with `_` or `%` in it still matches itself.
-        // Case-insensitive on both drivers (SQLite's lower() folds ASCII only).
-        clauses.push(format!(
-            "(lower(kind) LIKE ${n} ESCAPE '\\' OR lower(payload) LIKE ${n} ESCAPE '\\' \
-             OR lower(COALESCE(last_error, '')) LIKE ${n} ESCAPE '\\')"
-        ));
-        let literal = t.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        binds.push(format!("%{literal}%"));
+        // Literal and case-insensitive in every script, on both drivers.
+        let cols = ["kind", "payload", "COALESCE(last_error, '')"];
+        clauses.push(format!("({})", cols.map(|c| text_match.clause(c, n)).join(" OR ")));
+        binds.push(text_match.pattern(t));
         n += 1;
     }
     if let Some(ids) = &f.ids {
@@ -585,7 +580,7 @@ macro_rules! impl_job_queries {
         }
 
         async fn list_jobs(&self, f: &JobFilter) -> Result<Vec<JobRow>, StoreError> {
-            let (clause, binds, cursor) = $crate::store::jobs::filter_sql(f, 1);
+            let (clause, binds, cursor) = $crate::store::jobs::filter_sql(f, 1, <$store>::TEXT_MATCH);
             let n = binds.len() + usize::from(cursor.is_some()) + 1;
             let sql = format!(
                 "SELECT {} FROM jobs WHERE {clause} ORDER BY id DESC LIMIT ${n}",
@@ -646,7 +641,7 @@ macro_rules! impl_job_queries {
 
         async fn requeue_dead(&self, f: &JobFilter, now: i64) -> Result<u64, StoreError> {
             let f = JobFilter { state: Some("dead".into()), before_id: None, ..f.clone() };
-            let (clause, binds, _) = $crate::store::jobs::filter_sql(&f, 2);
+            let (clause, binds, _) = $crate::store::jobs::filter_sql(&f, 2, <$store>::TEXT_MATCH);
             let sql = format!(
                 "UPDATE jobs SET state = 'available', attempt = 0, run_at = $1, updated_at = $1, finished_at = NULL
                  WHERE {clause} RETURNING id, workflow_id"
@@ -678,7 +673,7 @@ macro_rules! impl_job_queries {
 
         async fn purge_dead(&self, f: &JobFilter) -> Result<u64, StoreError> {
             let f = JobFilter { state: Some("dead".into()), before_id: None, ..f.clone() };
-            let (clause, binds, _) = $crate::store::jobs::filter_sql(&f, 1);
+            let (clause, binds, _) = $crate::store::jobs::filter_sql(&f, 1, <$store>::TEXT_MATCH);
             let mut tx = self.pool.begin().await?;
             let attempts = format!("DELETE FROM job_attempts WHERE job_id IN (SELECT id FROM jobs WHERE {clause})");
             let mut q = sqlx::query(&attempts);

@@ -31,6 +31,8 @@ impl PgStore {
     /// so two of them touching the same jobs wait for each other instead of
     /// deadlocking (completions take a job, its children, then its workflow).
     pub(super) const LOCK_IN_ID_ORDER: Option<&'static str> = Some("FOR UPDATE");
+    /// `lower()` folds every script here.
+    pub(super) const TEXT_MATCH: super::text_match::TextMatch = super::text_match::TextMatch::LowerLike;
 
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name("meetmind");

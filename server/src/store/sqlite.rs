@@ -39,6 +39,8 @@ impl SqliteStore {
     /// No row locks: SQLite has one writer at a time, and a leading read would
     /// make the transaction's later upgrade to a write lock fail under load.
     pub(super) const LOCK_IN_ID_ORDER: Option<&'static str> = None;
+    /// SQLite's `lower()` folds ASCII only: searches go through `REGEXP`.
+    pub(super) const TEXT_MATCH: super::text_match::TextMatch = super::text_match::TextMatch::Regexp;
 
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
@@ -54,7 +56,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            .with_regexp();
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))
