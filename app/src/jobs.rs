@@ -7,6 +7,18 @@ use crate::auth::AppError;
 
 pub use crate::dag::MAX_PAYLOAD_BYTES;
 pub const MAX_BATCH: usize = 10_000;
+/// The longest search text a list takes (jobs, dead letters, interviews).
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// The search text of a list query: blank is no filter, too long is an error
+/// naming `field`.
+pub fn search_text(field: &str, text: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    if t.chars().count() > MAX_SEARCH_CHARS {
+        return Err(AppError::invalid(field, format!("search text of at most {MAX_SEARCH_CHARS} characters")));
+    }
+    Ok(Some(t.to_string()))
+}
 pub const MAX_PRIORITY: i32 = crate::dag::MAX_PRIORITY as i32;
 pub const DEFAULT_QUEUE: &str = "default";
 pub const DEFAULT_PRIORITY: i32 = 5;
@@ -247,6 +259,16 @@ pub struct StarvationEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_text_is_trimmed_blank_is_none_and_long_is_refused() {
+        assert_eq!(search_text("q", Some("  kafka ")).unwrap().as_deref(), Some("kafka"));
+        assert_eq!(search_text("q", Some("   ")).unwrap(), None);
+        assert_eq!(search_text("q", None).unwrap(), None);
+        assert!(search_text("q", Some(&"é".repeat(MAX_SEARCH_CHARS))).unwrap().is_some(), "characters, not bytes");
+        let e = search_text("text", Some(&"x".repeat(MAX_SEARCH_CHARS + 1))).unwrap_err();
+        assert_eq!(e, AppError::invalid("text", format!("search text of at most {MAX_SEARCH_CHARS} characters")));
+    }
 
     fn job(json: &str) -> NewJob {
         serde_json::from_str(json).unwrap()

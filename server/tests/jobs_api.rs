@@ -144,6 +144,8 @@ async fn listing_detail_cancel_retry_and_the_dlq(db: TestDb) -> TestDb {
     assert_eq!(found["jobs"].as_array().unwrap().len(), 1, "émilie finds ÉMILIE");
     let (_, found) = api.call("GET", "/api/v1/dlq?q=.MILIE", None).await;
     assert_eq!(found["jobs"].as_array().unwrap().len(), 0, ". in the text is not a wildcard");
+    let (status, e) = api.call("GET", &format!("/api/v1/dlq?q={}", "x".repeat(201)), None).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("q")), "{e}");
     // A group's purge touches exactly its ids; a blank text is no filter at all, not "everything".
     let (status, purged) = api.post("/api/v1/dlq/purge", json!({"ids": [other_id, id]})).await;
     assert_eq!((status, purged["purged"].as_u64()), (200, Some(1)), "only dead jobs among the ids");

@@ -119,7 +119,7 @@ impl ListQuery {
             state,
             queue: self.queue.clone(),
             kind: self.kind.clone(),
-            text: self.q.clone().filter(|t| !t.trim().is_empty()),
+            text: app::jobs::search_text("q", self.q.as_deref())?,
             before_id: self.cursor,
             limit: self.limit.unwrap_or(50).clamp(1, 500),
             ids: None,
@@ -222,7 +222,7 @@ impl DlqFilter {
             queue: self.queue,
             kind: self.kind,
             // A blank text must not turn into "match everything".
-            text: self.q.filter(|t| !t.trim().is_empty()),
+            text: app::jobs::search_text("q", self.q.as_deref())?,
             before_id: None,
             limit: 0,
             ids: self.ids,

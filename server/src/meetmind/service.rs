@@ -398,7 +398,7 @@ impl app::services::InterviewService for MeetMind {
             Principal::Token { .. } if who.has_scope("interviews:read") => None,
             Principal::Token { .. } => return Err(AppError::Forbidden),
         };
-        let text = text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        let text = app::jobs::search_text("text", text.as_deref())?;
         let rows = self.store.list_interviews(viewer.as_deref(), text.as_deref(), 200).await.map_err(internal)?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut shares = self.store.shares_of(&ids).await.map_err(internal)?;

@@ -364,16 +364,24 @@ macro_rules! impl_job_queries {
             if workflows.is_empty() {
                 return Ok(());
             }
-            let mut frontier: Vec<i64> = finished.to_vec();
-            while let Some(parent) = frontier.pop() {
-                let children: Vec<i64> = sqlx::query_scalar("SELECT child_id FROM job_deps WHERE parent_id = $1 ORDER BY child_id")
+            // Children are decided (and, on PostgreSQL, locked) smallest id
+            // first over the whole walk: a child's id is above its parents',
+            // so locks only ever go upwards and two completions cannot cross.
+            let mut undecided = std::collections::BTreeSet::new();
+            for parent in finished {
+                let children: Vec<i64> = sqlx::query_scalar("SELECT child_id FROM job_deps WHERE parent_id = $1")
                     .bind(parent).fetch_all(&mut **tx).await?;
-                for child in children {
-                    if evaluate(tx, child, now).await? == Some("upstream_failed") {
-                        frontier.push(child);
-                    }
+                undecided.extend(children);
+            }
+            while let Some(child) = undecided.pop_first() {
+                if evaluate(tx, child, now).await? == Some("upstream_failed") {
+                    let below: Vec<i64> = sqlx::query_scalar("SELECT child_id FROM job_deps WHERE parent_id = $1")
+                        .bind(child).fetch_all(&mut **tx).await?;
+                    undecided.extend(below);
                 }
             }
+            // Workflow rows last, in one order too.
+            workflows.sort();
             for wf in workflows {
                 finalize_workflow(tx, &wf, now).await?;
             }
@@ -439,6 +447,30 @@ macro_rules! impl_job_queries {
             let state = if cancelled == Some(true) { "cancelled" } else if ok == total { "succeeded" } else { "failed" };
             sqlx::query("UPDATE workflows SET state = $1, finished_at = $2, updated_at = $2 WHERE id = $3 AND state = 'running'")
                 .bind(state).bind(now).bind(wf).execute(&mut **tx).await?;
+            Ok(())
+        }
+
+        /// PostgreSQL: locks, in id order, every job of the workflows the
+        /// `jobs` rows matching `cond` belong to (and those rows), before a
+        /// transaction that updates several of them and then workflow rows.
+        /// The order completions take: jobs upwards, workflow rows last.
+        async fn lock_workflows_of(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            cond: &str,
+            binds: &[String],
+        ) -> Result<(), sqlx::Error> {
+            if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
+                let sql = format!(
+                    "SELECT id FROM jobs WHERE ({cond})
+                        OR workflow_id IN (SELECT workflow_id FROM jobs WHERE ({cond}) AND workflow_id IS NOT NULL)
+                     ORDER BY id {lock}"
+                );
+                let mut q = sqlx::query(&sql);
+                for b in binds {
+                    q = q.bind(b);
+                }
+                q.fetch_all(&mut **tx).await?;
+            }
             Ok(())
         }
 
@@ -623,6 +655,7 @@ macro_rules! impl_job_queries {
                 $crate::store::jobs::JOB_COLUMNS
             );
             let mut tx = self.pool.begin().await?;
+            lock_workflows_of(&mut tx, "id = CAST($1 AS BIGINT)", &[id.to_string()]).await?;
             let row: Option<JobRow> = sqlx::query_as(&sql).bind(now).bind(id).fetch_optional(&mut *tx).await?;
             if let Some(r) = &row {
                 if r.workflow_id.is_some() {
@@ -647,6 +680,9 @@ macro_rules! impl_job_queries {
                  WHERE {clause} RETURNING id, workflow_id"
             );
             let mut tx = self.pool.begin().await?;
+            // The same clause numbered from $1 (the update binds `now` first).
+            let (lock_clause, lock_binds, _) = $crate::store::jobs::filter_sql(&f, 1, <$store>::TEXT_MATCH);
+            lock_workflows_of(&mut tx, &lock_clause, &lock_binds).await?;
             let mut q = sqlx::query_as::<_, (i64, Option<String>)>(&sql).bind(now);
             for b in &binds {
                 q = q.bind(b);
@@ -769,11 +805,7 @@ macro_rules! impl_job_queries {
 
         async fn cancel_workflow(&self, id: &str, now: i64) -> Result<bool, StoreError> {
             let mut tx = self.pool.begin().await?;
-            // The jobs before the workflow row: the order a completion takes them in.
-            if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
-                sqlx::query(&format!("SELECT id FROM jobs WHERE workflow_id = $1 ORDER BY id {lock}"))
-                    .bind(id).fetch_all(&mut *tx).await?;
-            }
+            lock_workflows_of(&mut tx, "workflow_id = $1", &[id.to_string()]).await?;
             let found = sqlx::query("UPDATE workflows SET cancel_requested = TRUE, updated_at = $1 WHERE id = $2 AND state = 'running'")
                 .bind(now).bind(id).execute(&mut *tx).await?;
             if found.rows_affected() == 0 {
@@ -793,6 +825,7 @@ macro_rules! impl_job_queries {
 
         async fn retry_workflow(&self, id: &str, now: i64) -> Result<u64, StoreError> {
             let mut tx = self.pool.begin().await?;
+            lock_workflows_of(&mut tx, "workflow_id = $1", &[id.to_string()]).await?;
             let rearmed = sqlx::query(
                 "UPDATE jobs SET state = 'blocked', attempt = 0, finished_at = NULL, last_error = NULL, updated_at = $1
                  WHERE workflow_id = $2 AND state IN ('dead', 'cancelled', 'upstream_failed')",

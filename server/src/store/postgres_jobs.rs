@@ -202,7 +202,10 @@ impl JobStore for PgStore {
             return Ok(query().fetch_all(&self.pool).await?);
         }
         // Workflow jobs: their children are settled in the same transaction.
+        // Their own rows are locked first, in id order (an UPDATE ... FROM
+        // locks in whatever order its plan visits them).
         let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE").bind(&ids).fetch_all(&mut *tx).await?;
         let accepted = query().fetch_all(&mut *tx).await?;
         let in_workflow: Vec<i64> =
             done.iter().filter(|c| c.in_workflow && accepted.contains(&c.id)).map(|c| c.id).collect();
