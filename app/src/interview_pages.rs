@@ -74,6 +74,7 @@ pub fn InterviewsPage() -> impl IntoView {
                     type="search"
                     placeholder="Search title, role or candidate"
                     aria-label="Search interviews"
+                    maxlength=crate::jobs::MAX_SEARCH_CHARS.to_string()
                     on:input=move |ev| set_query.set(event_target_value(&ev))
                 />
             </div>

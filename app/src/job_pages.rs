@@ -193,7 +193,7 @@ fn JobList() -> impl IntoView {
                 </label>
                 <label>"Queue" <input prop:value=move || queue.get() on:change=move |ev| { cursors.set(Vec::new()); queue.set(event_target_value(&ev)); }/></label>
                 <label>"Kind" <input prop:value=move || kind.get() on:change=move |ev| { cursors.set(Vec::new()); kind.set(event_target_value(&ev)); }/></label>
-                <label>"Search" <input type="search" placeholder="kind, payload or error" prop:value=move || text.get()
+                <label>"Search" <input type="search" placeholder="kind, payload or error" maxlength=crate::jobs::MAX_SEARCH_CHARS.to_string() prop:value=move || text.get()
                     on:input=move |ev| { cursors.set(Vec::new()); text.set(event_target_value(&ev)); }/></label>
             </form>
             {move || error.get().map(|e| error_line(&e))}
