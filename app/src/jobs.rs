@@ -9,6 +9,9 @@ pub use crate::dag::MAX_PAYLOAD_BYTES;
 pub const MAX_BATCH: usize = 10_000;
 /// The longest search text a list takes (jobs, dead letters, interviews).
 pub const MAX_SEARCH_CHARS: usize = 200;
+pub const MAX_PRIORITY: i32 = crate::dag::MAX_PRIORITY as i32;
+pub const DEFAULT_QUEUE: &str = "default";
+pub const DEFAULT_PRIORITY: i32 = 5;
 
 /// The search text of a list query: blank is no filter, too long is an error
 /// naming `field`.
@@ -19,9 +22,6 @@ pub fn search_text(field: &str, text: Option<&str>) -> Result<Option<String>, Ap
     }
     Ok(Some(t.to_string()))
 }
-pub const MAX_PRIORITY: i32 = crate::dag::MAX_PRIORITY as i32;
-pub const DEFAULT_QUEUE: &str = "default";
-pub const DEFAULT_PRIORITY: i32 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -32,12 +32,7 @@ fn node(key: &str, kind: &str, deps: &[&str]) -> JobSpec {
 
 /// Claims and runs everything runnable until nothing is left; returns the
 /// order in which keys ran.
-async fn drain(engine: &Arc<Engine>, db: &TestDb, batch: usize) -> Vec<String> {
-    let _ = db;
-    run_all(engine, batch).await
-}
-
-async fn run_all(engine: &Arc<Engine>, batch: usize) -> Vec<String> {
+async fn drain(engine: &Arc<Engine>, batch: usize) -> Vec<String> {
     let mut ran = Vec::new();
     loop {
         let jobs = engine.claim(batch).await.unwrap();
@@ -72,11 +67,11 @@ async fn a_diamond_runs_parents_first_and_succeeds(db: TestDb) -> TestDb {
     let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
     let first = engine.claim(10).await.unwrap();
     assert_eq!(first.len(), 1, "only the root is available");
-    assert!(drain(&engine, &db, 1).await.is_empty(), "nothing else runs while `a` runs");
+    assert!(drain(&engine, 1).await.is_empty(), "nothing else runs while `a` runs");
     // `a` finishes: `b` and `c` become available in the same transaction.
     let Outcome::Succeeded(c) = engine.run(&first[0]).await else { panic!() };
     engine.record_completions(&[c], &HashMap::new()).await.unwrap();
-    let ran = drain(&engine, &db, 1).await;
+    let ran = drain(&engine, 1).await;
     assert_eq!(ran.len(), 3);
     assert_eq!(ran.last().unwrap(), "d");
     assert!(ran[..2].contains(&"b".to_string()) && ran[..2].contains(&"c".to_string()));
@@ -95,7 +90,7 @@ async fn fan_out_and_in_of_a_thousand(db: TestDb) -> TestDb {
     jobs.push(node("sink", "noop", &mid_refs));
     let (wf, ids) = engine.submit_workflow(&WorkflowSpec { name: "fan".into(), jobs }).await.unwrap();
     assert_eq!(ids.len(), 1002);
-    let ran = drain(&engine, &db, 200).await;
+    let ran = drain(&engine, 200).await;
     assert_eq!(ran.len(), 1002);
     assert_eq!(ran[0], "root");
     assert_eq!(ran.last().unwrap(), "sink");
@@ -119,7 +114,7 @@ async fn a_failure_mid_graph_follows_each_edge_policy(db: TestDb) -> TestDb {
         ],
     };
     let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
-    drain(&engine, &db, 10).await;
+    drain(&engine, 10).await;
     let s = states(&db, &wf).await;
     assert_eq!(s["a"], "succeeded");
     assert_eq!(s["b"], "dead");
@@ -141,7 +136,7 @@ async fn a_failure_mid_graph_follows_each_edge_policy(db: TestDb) -> TestDb {
     let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
     let edges = db.store.workflow_edges(&wf).await.unwrap();
     assert_eq!(edges.iter().filter(|e| e.policy == "continue").count(), 2, "{edges:?}");
-    drain(&engine, &db, 10).await;
+    drain(&engine, 10).await;
     let s = states(&db, &wf).await;
     assert_eq!(s["g"], "upstream_failed", "the h edge still fails it");
     assert_eq!(s["g2"], "succeeded", "the b edge lets it run");
@@ -162,7 +157,7 @@ async fn cancel_and_retry(db: TestDb) -> TestDb {
     // Retry re-runs what was cancelled, in order.
     assert_eq!(db.store.retry_workflow(&wf, T0).await.unwrap(), 2);
     assert_eq!(db.store.get_workflow(&wf).await.unwrap().unwrap().state, "running");
-    let ran = drain(&engine, &db, 10).await;
+    let ran = drain(&engine, 10).await;
     assert_eq!(ran, ["a", "b"]);
     assert_eq!(db.store.get_workflow(&wf).await.unwrap().unwrap().state, "succeeded");
 
@@ -171,7 +166,7 @@ async fn cancel_and_retry(db: TestDb) -> TestDb {
     flaky.payload = json!({"rate": 0.5, "permanent": true});
     let spec = WorkflowSpec { name: "r".into(), jobs: vec![node("top", "noop", &[]), flaky, node("low", "noop", &["m"])] };
     let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
-    drain(&engine, &db, 10).await;
+    drain(&engine, 10).await;
     for _ in 0..40 {
         if db.store.get_workflow(&wf).await.unwrap().unwrap().state == "succeeded" {
             break;
@@ -180,7 +175,7 @@ async fn cancel_and_retry(db: TestDb) -> TestDb {
         assert_eq!((s["m"].as_str(), s["low"].as_str()), ("dead", "upstream_failed"));
         db.store.retry_workflow(&wf, T0).await.unwrap();
         assert_eq!(states(&db, &wf).await["low"], "blocked", "re-armed");
-        drain(&engine, &db, 10).await;
+        drain(&engine, 10).await;
     }
     let s = states(&db, &wf).await;
     assert_eq!((s["top"].as_str(), s["m"].as_str(), s["low"].as_str()), ("succeeded", "succeeded", "succeeded"));
@@ -234,7 +229,7 @@ async fn random_graphs_with_random_failures_always_finish(db: TestDb) -> TestDb 
             jobs.push(spec);
         }
         let (wf, _) = engine.submit_workflow(&WorkflowSpec { name: format!("random {case}"), jobs }).await.unwrap();
-        drain(&engine, &db, 8).await;
+        drain(&engine, 8).await;
         // Occasionally cancel one mid-way instead.
         let w = db.store.get_workflow(&wf).await.unwrap().unwrap();
         assert_ne!(w.state, "running", "case {case}: {:?}", states(&db, &wf).await);
@@ -259,7 +254,7 @@ async fn concurrent_workers_never_strand_a_join_or_deadlock(db: TestDb) -> TestD
     let (first, ids) = engine.submit_workflow(&backwards()).await.unwrap();
     let (d, b, c, a) = (ids[0], ids[1], ids[2], ids[3]);
     assert!(a < b && a < c && b < d && c < d, "ids by spec index: {ids:?}");
-    assert_eq!(drain(&engine, &db, 10).await, ["a", "b", "c", "d"]);
+    assert_eq!(drain(&engine, 10).await, ["a", "b", "c", "d"]);
     assert_eq!(db.store.get_workflow(&first).await.unwrap().unwrap().state, "succeeded");
 
     // A wide join: four parents finishing on different workers at once.
@@ -282,7 +277,7 @@ async fn concurrent_workers_never_strand_a_join_or_deadlock(db: TestDb) -> TestD
     for _ in 0..4 {
         let engine = engine.clone();
         tasks.push(tokio::spawn(async move {
-            run_all(&engine, 2).await;
+            drain(&engine, 2).await;
         }));
     }
     let (store, to_cancel) = (db.store.clone(), wfs.clone());
@@ -295,7 +290,7 @@ async fn concurrent_workers_never_strand_a_join_or_deadlock(db: TestDb) -> TestD
     for t in tasks {
         t.await.unwrap();
     }
-    drain(&engine, &db, 10).await;
+    drain(&engine, 10).await;
     for wf in &wfs {
         let state = db.store.get_workflow(wf).await.unwrap().unwrap().state;
         assert!(state == "succeeded" || state == "cancelled", "{wf}: {state} {:?}", states(&db, wf).await);

@@ -437,26 +437,22 @@ macro_rules! impl_interview_store {
                 // Writes first, so SQLite takes the write lock at once instead
                 // of failing to upgrade a read transaction under contention.
                 let mut tx = self.pool.begin().await?;
-                let mentions = format!("%\"interview_id\":\"{id}\"%");
-                if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
-                    sqlx::query(&format!(
-                        "SELECT id FROM jobs WHERE workflow_id = (SELECT workflow_id FROM interviews WHERE id = $1)
-                            OR payload LIKE $2 ORDER BY id {lock}"
-                    ))
-                    .bind(id).bind(&mentions).fetch_all(&mut *tx).await?;
-                }
-                sqlx::query(
-                    "UPDATE jobs SET payload = '{\"scrubbed\":true}', last_error = NULL
-                     WHERE workflow_id = (SELECT workflow_id FROM interviews WHERE id = $1)",
-                )
+                // The interview's workflow jobs, and single jobs that name it in
+                // their payload, in one statement; on PostgreSQL its rows are
+                // locked in id order, the order every multi-job transaction takes.
+                let lock = <$store>::LOCK_IN_ID_ORDER.unwrap_or("");
+                sqlx::query(&format!(
+                    "UPDATE jobs SET payload = '{{\"scrubbed\":true}}',
+                            last_error = CASE WHEN workflow_id = (SELECT workflow_id FROM interviews WHERE id = $1)
+                                THEN NULL ELSE last_error END
+                     WHERE id IN (SELECT id FROM jobs
+                                  WHERE workflow_id = (SELECT workflow_id FROM interviews WHERE id = $1) OR payload LIKE $2
+                                  ORDER BY id {lock})"
+                ))
                 .bind(id)
+                .bind(format!("%\"interview_id\":\"{id}\"%"))
                 .execute(&mut *tx)
                 .await?;
-                // The candidate's interviews also appear in single jobs' payloads.
-                sqlx::query("UPDATE jobs SET payload = '{\"scrubbed\":true}' WHERE payload LIKE $1")
-                    .bind(&mentions)
-                    .execute(&mut *tx)
-                    .await?;
                 for table in ["segments", "suggestions", "interview_results", "interview_shares"] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE interview_id = $1")).bind(id).execute(&mut *tx).await?;
                 }

@@ -674,19 +674,19 @@ macro_rules! impl_job_queries {
 
         async fn requeue_dead(&self, f: &JobFilter, now: i64) -> Result<u64, StoreError> {
             let f = JobFilter { state: Some("dead".into()), before_id: None, ..f.clone() };
-            let (clause, binds, _) = $crate::store::jobs::filter_sql(&f, 2, <$store>::TEXT_MATCH);
+            let (clause, binds, _) = $crate::store::jobs::filter_sql(&f, 1, <$store>::TEXT_MATCH);
+            let now_n = binds.len() + 1;
             let sql = format!(
-                "UPDATE jobs SET state = 'available', attempt = 0, run_at = $1, updated_at = $1, finished_at = NULL
+                "UPDATE jobs SET state = 'available', attempt = 0, run_at = ${now_n}, updated_at = ${now_n}, finished_at = NULL
                  WHERE {clause} RETURNING id, workflow_id"
             );
             let mut tx = self.pool.begin().await?;
-            // The same clause numbered from $1 (the update binds `now` first).
-            let (lock_clause, lock_binds, _) = $crate::store::jobs::filter_sql(&f, 1, <$store>::TEXT_MATCH);
-            lock_workflows_of(&mut tx, &lock_clause, &lock_binds).await?;
-            let mut q = sqlx::query_as::<_, (i64, Option<String>)>(&sql).bind(now);
+            lock_workflows_of(&mut tx, &clause, &binds).await?;
+            let mut q = sqlx::query_as::<_, (i64, Option<String>)>(&sql);
             for b in &binds {
                 q = q.bind(b);
             }
+            let q = q.bind(now);
             let rows = q.fetch_all(&mut *tx).await?;
             for (id, wf) in &rows {
                 if wf.is_some() {

@@ -169,10 +169,6 @@ impl JobStore for PgStore {
         if done.is_empty() {
             return Ok(Vec::new());
         }
-        // In id order, like every other transaction that updates many jobs.
-        let mut sorted: Vec<&Completion> = done.iter().collect();
-        sorted.sort_unstable_by_key(|c| c.id);
-        let done = sorted;
         let ids: Vec<i64> = done.iter().map(|c| c.id).collect();
         let fences: Vec<i64> = done.iter().map(|c| c.fence).collect();
         let attempts: Vec<i32> = done.iter().map(|c| c.attempt).collect();
