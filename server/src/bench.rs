@@ -2,6 +2,7 @@
 //! - burn-down: insert N no-op jobs in batches, then work them with W slots;
 //!   reports insert and work rates on fresh tables and after ANALYZE.
 //! - latency: warm-up, then sequential enqueue→start samples; p50, p99, max.
+//! - workflows: fan-in workflows submitted, then worked; workflows/s.
 //! On PostgreSQL it works in a throw-away schema, so it never touches real
 //! data; on SQLite in a temporary file.
 
@@ -186,6 +187,78 @@ pub async fn burn_down(config: &Config, b: &BurnDown) -> Result<(), BenchError> 
         println!("  worked, after ANALYZE:{:>10.0} jobs/s", analyzed);
     }
     scratch.finish().await;
+    Ok(())
+}
+
+pub struct WorkflowBench {
+    pub workflows: usize,
+    /// Parallel jobs between each workflow's root and its join.
+    pub width: usize,
+    pub workers: usize,
+    pub scheduler: QueueKind,
+}
+
+/// One fan-out/fan-in workflow: root → `width` leaves → join. The join's
+/// parents finish close together, which is where deciding a child costs most
+/// (on PostgreSQL the child row is locked while its parents are counted).
+fn fan_in(i: usize, width: usize) -> app::dag::WorkflowSpec {
+    use app::dag::{JobSpec, WorkflowSpec};
+    let job = |key: String, depends_on: Vec<String>| JobSpec {
+        key,
+        kind: "noop".into(),
+        payload: serde_json::Value::Null,
+        queue: Some("bench".into()),
+        priority: None,
+        depends_on,
+        on_parent_failure: Default::default(),
+        edge_policies: Default::default(),
+    };
+    let leaves: Vec<String> = (0..width).map(|l| format!("leaf{l}")).collect();
+    let mut jobs = vec![job("root".into(), vec![])];
+    jobs.extend(leaves.iter().map(|l| job(l.clone(), vec!["root".into()])));
+    jobs.push(job("join".into(), leaves));
+    WorkflowSpec { name: format!("bench-{i}"), jobs }
+}
+
+/// Submits fan-in workflows, then works them; prints submit and work rates
+/// and checks that every workflow ended `succeeded`.
+pub async fn workflows(config: &Config, b: &WorkflowBench) -> Result<(), BenchError> {
+    let scratch = scratch(config, 20).await?;
+    let store = scratch.store.clone();
+    println!("{}", describe(config, &store).await);
+    let per = b.width + 2;
+    println!(
+        "workflows: {} fan-in workflows of {per} jobs (root, {} leaves, join), {} worker slots in one process, {:?} timers",
+        b.workflows, b.width, b.workers, b.scheduler
+    );
+    let engine = Engine::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        "bench",
+        Registry::standard(),
+        EventHub::new(1 << 10),
+        EngineConfig { concurrency: b.workers, lease_ms: 60_000 },
+    );
+    let started = Instant::now();
+    let mut ids = Vec::with_capacity(b.workflows);
+    for i in 0..b.workflows {
+        let (id, _) = engine.submit_workflow(&fan_in(i, b.width)).await.map_err(|e| BenchError::Other(e.to_string()))?;
+        ids.push(id);
+    }
+    let submit = b.workflows as f64 / started.elapsed().as_secs_f64();
+    println!("  submit:   {:>10.0} workflows/s ({:.0} jobs/s)", submit, submit * per as f64);
+    let jobs = work(&store, b.workflows * per, b.workers, b.scheduler).await?;
+    println!("  worked:   {:>10.0} workflows/s ({:.0} jobs/s)", jobs / per as f64, jobs);
+    let mut unfinished = 0;
+    for id in &ids {
+        if store.get_workflow(id).await?.map(|w| w.state) != Some("succeeded".into()) {
+            unfinished += 1;
+        }
+    }
+    scratch.finish().await;
+    if unfinished > 0 {
+        return Err(BenchError::Other(format!("{unfinished} workflows did not end succeeded")));
+    }
     Ok(())
 }
 

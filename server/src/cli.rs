@@ -74,6 +74,19 @@ pub enum BenchCommand {
         #[command(flatten)]
         overrides: Overrides,
     },
+    /// Submit N fan-in workflows (root, W leaves, join), then work them;
+    /// prints workflows/s for both.
+    Workflows {
+        #[arg(long, default_value_t = 1_000)]
+        workflows: usize,
+        /// Leaves between each workflow's root and its join.
+        #[arg(long, default_value_t = 8)]
+        width: usize,
+        #[arg(long, default_value_t = 50)]
+        workers: usize,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
     /// The LLM engine's overhead over a direct call, open loop, against the simulator.
     LlmOverhead {
         #[arg(long, default_value_t = 1_000)]

@@ -138,7 +138,9 @@ async fn main() -> ExitCode {
         }
         Command::Bench(bench) => {
             let overrides = match &bench {
-                BenchCommand::BurnDown { overrides, .. } | BenchCommand::Latency { overrides, .. } => overrides.clone(),
+                BenchCommand::BurnDown { overrides, .. }
+                | BenchCommand::Latency { overrides, .. }
+                | BenchCommand::Workflows { overrides, .. } => overrides.clone(),
                 BenchCommand::LlmOverhead { .. } | BenchCommand::Sse { .. } => Overrides::default(),
             };
             let config = match load(cli.config, &overrides) {
@@ -149,6 +151,15 @@ async fn main() -> ExitCode {
                 BenchCommand::BurnDown { jobs, workers, batch, .. } => {
                     let b = meetmind::bench::BurnDown { jobs, workers, batch: batch.max(1), scheduler: config.scheduler };
                     meetmind::bench::burn_down(&config, &b).await
+                }
+                BenchCommand::Workflows { workflows, width, workers, .. } => {
+                    let b = meetmind::bench::WorkflowBench {
+                        workflows: workflows.max(1),
+                        width: width.clamp(1, 500),
+                        workers: workers.max(1),
+                        scheduler: config.scheduler,
+                    };
+                    meetmind::bench::workflows(&config, &b).await
                 }
                 BenchCommand::LlmOverhead { rate, secs } => meetmind::bench::llm_overhead(rate.max(1), secs.max(1)).await,
                 BenchCommand::Sse { url, token, subscribers, rate, secs, server_pid, types } => {

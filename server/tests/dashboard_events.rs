@@ -49,11 +49,7 @@ async fn the_feed_filters_aggregates_and_resumes() {
     let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
     let admin = auth.add_token("test", "ops", "admin").await.unwrap().secret;
     let reader = auth.add_token("test", "svc", "jobs:read").await.unwrap().secret;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
-    });
+    let base = common::listen(app).await;
     let http = reqwest::Client::new();
     let status = http.get(format!("{base}/api/v1/events")).bearer_auth(&reader).send().await.unwrap().status();
     assert_eq!(status, 403, "the feed is for admins");

@@ -73,9 +73,7 @@ async fn a_crash_during_the_scorecard_resumes_after_restart() {
     store.migrate().await.unwrap();
 
     // The provider simulator, slow enough that the scorecard call is in flight for seconds.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, meetmind::llm::sim::router()).await.unwrap() });
+    let sim = common::provider_sim().await;
     let http = reqwest::Client::new();
     http.put(format!("{sim}/_sim/faults/gemini")).json(&serde_json::json!({ "latency_ms": 6000 })).send().await.unwrap();
 

@@ -482,12 +482,6 @@ both_backends!(multi_thread;
 
 // ---- through the provider simulator ------------------------------------------
 
-async fn sim() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, meetmind::llm::sim::router()).await.unwrap() });
-    base
-}
 
 fn tiers(base: &str) -> Arc<Router> {
     let http = reqwest::Client::new();
@@ -526,7 +520,7 @@ async fn wait_suggestion(mm: &Arc<MeetMind>, iv: &Principal, id: &str) -> app::i
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_primary_failing_the_suggestion_comes_from_the_next_tier() {
-    let base = sim().await;
+    let base = common::provider_sim().await;
     fault(&base, "gemini", serde_json::json!({ "error_rate": 1.0, "error_status": 503 })).await;
     let db = TestDb::sqlite().await.migrated().await;
     let out = outbox();
@@ -542,7 +536,7 @@ async fn with_the_primary_failing_the_suggestion_comes_from_the_next_tier() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_every_tier_down_a_degraded_suggestion_arrives_and_the_interview_goes_on() {
-    let base = sim().await;
+    let base = common::provider_sim().await;
     fault(&base, "gemini", serde_json::json!({ "error_rate": 1.0, "error_status": 500 })).await;
     fault(&base, "openrouter", serde_json::json!({ "hang": true })).await;
     let db = TestDb::sqlite().await.migrated().await;

@@ -146,11 +146,7 @@ async fn live_streams_carry_segments_and_suggestions_to_staff_only() {
     let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
     let writer = auth.add_token("test", "ats", "interviews:read,interviews:write").await.unwrap().secret;
     common::signed_in(&auth, "owner@example.com", UserRole::Interviewer).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
-    });
+    let base = common::listen(app).await;
     let http = reqwest::Client::new();
     let created: Value = http
         .post(format!("{base}/api/v1/interviews"))

@@ -19,12 +19,6 @@ use meetmind::{
 };
 use serde_json::json;
 
-async fn sim() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, meetmind::llm::sim::router()).await.unwrap() });
-    base
-}
 
 fn router(base: &str, config: RouterConfig) -> Arc<Router> {
     let http = reqwest::Client::new();
@@ -58,7 +52,7 @@ async fn requests(base: &str, provider: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_primary_is_spared_by_its_breaker_and_every_call_is_answered() {
-    let base = sim().await;
+    let base = common::provider_sim().await;
     let r = router(&base, fast());
     r.spawn_prober();
     let mut transitions = r.subscribe_transitions();
@@ -86,7 +80,7 @@ async fn a_dead_primary_is_spared_by_its_breaker_and_every_call_is_answered() {
 
 #[tokio::test]
 async fn with_every_tier_down_the_offline_tier_answers() {
-    let base = sim().await;
+    let base = common::provider_sim().await;
     let r = router(&base, fast());
     fault(&base, "gemini", json!({"error_rate": 1.0, "error_status": 500})).await;
     fault(&base, "groq", json!({"error_rate": 1.0, "error_status": 502})).await;
@@ -100,7 +94,7 @@ async fn with_every_tier_down_the_offline_tier_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_hints_are_honoured_when_they_fit_and_daily_quotas_move_on() {
-    let base = sim().await;
+    let base = common::provider_sim().await;
     let r = router(&base, fast());
     // 2 s hint: the retry comes after about 2 s and succeeds on the primary.
     fault(&base, "gemini", json!({"rate_limit_secs": 2})).await;
@@ -148,7 +142,7 @@ async fn collect(r: &Router, limits: meetmind::llm::router::StreamLimits) -> (Ve
 #[tokio::test]
 async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it() {
     use meetmind::llm::router::{StreamEvent, StreamLimits};
-    let base = sim().await;
+    let base = common::provider_sim().await;
     let r = router(&base, fast());
     let limits = StreamLimits { deadline: Duration::from_secs(8), ttft: Duration::from_millis(300), stall: Duration::from_millis(300) };
 
@@ -192,7 +186,7 @@ async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_provider_does_not_stall_the_others() {
-    let base = sim().await;
+    let base = common::provider_sim().await;
     let config = RouterConfig { bulkhead: 4, attempt_timeout: Duration::from_millis(300), ..fast() };
     let r = router(&base, config);
     fault(&base, "gemini", json!({"hang": true})).await;
@@ -225,7 +219,7 @@ async fn a_hanging_provider_does_not_stall_the_others() {
 }
 
 async fn calls_are_recorded_in(db: common::TestDb) -> common::TestDb {
-    let base = sim().await;
+    let base = common::provider_sim().await;
     let r = router(&base, fast());
     meetmind::llm::spawn_call_recorder(&r, db.store.clone());
     fault(&base, "gemini", json!({"quota_exhausted": true})).await;

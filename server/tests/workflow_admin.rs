@@ -14,11 +14,7 @@ async fn serve(db: &TestDb) -> (String, String, String) {
     let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
     let admin = auth.add_token("test", "ops", "admin").await.unwrap().secret;
     let reader = auth.add_token("test", "svc", "workflows:read").await.unwrap().secret;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
-    });
+    let base = common::listen(app).await;
     (base, admin, reader)
 }
 

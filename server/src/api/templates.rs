@@ -31,7 +31,13 @@ fn view(r: &TemplateRow) -> Result<WorkflowTemplate, ApiError> {
 
 pub async fn list(State(s): State<ApiState>) -> Result<Response, ApiError> {
     let rows = s.engine.store.list_templates().await?;
-    Ok(Json(rows.iter().filter_map(|r| view(r).ok()).collect::<Vec<_>>()).into_response())
+    // One unreadable row (written by another version) must not hide the
+    // rest; it is logged so an operator can find it by id.
+    let views = rows
+        .iter()
+        .filter_map(|r| view(r).inspect_err(|e| tracing::warn!(template = %r.id, error = %e, "skipping a stored template")).ok())
+        .collect::<Vec<_>>();
+    Ok(Json(views).into_response())
 }
 
 #[derive(Deserialize)]

@@ -64,9 +64,29 @@ impl LiveState {
             }
             lock(&mm.live.pending).remove(&id);
             let gate = lock(&mm.live.running).entry(id.clone()).or_default().clone();
-            let _one = gate.lock().await;
-            turn(&mm, &id).await;
+            {
+                let _one = gate.lock().await;
+                turn(&mm, &id).await;
+            }
+            mm.live.release(&id, gate);
         });
+    }
+}
+
+impl LiveState {
+    /// Forgets an interview's gate once no other turn holds or awaits it, so
+    /// the map only ever holds interviews with a turn in flight.
+    fn release(&self, id: &str, gate: Arc<tokio::sync::Mutex<()>>) {
+        let mut running = lock(&self.running);
+        // Ours plus the map's: nobody else cloned it while we ran.
+        if Arc::strong_count(&gate) == 2 {
+            running.remove(id);
+        }
+    }
+
+    #[cfg(test)]
+    fn gates(&self) -> usize {
+        lock(&self.running).len()
     }
 }
 
@@ -343,6 +363,22 @@ mod tests {
 
     fn plan(n: usize) -> Vec<PlannedQuestion> {
         (0..n).map(|i| PlannedQuestion { text: format!("Question {i}?"), competency: None }).collect()
+    }
+
+    #[test]
+    fn a_gate_is_forgotten_when_its_last_turn_ends() {
+        let live = LiveState::default();
+        let take = |id: &str| lock(&live.running).entry(id.to_string()).or_default().clone();
+        let first = take("iv");
+        let second = take("iv");
+        assert!(Arc::ptr_eq(&first, &second), "turns of one interview share a gate");
+        live.release("iv", first);
+        assert_eq!(live.gates(), 1, "a turn still waits on the gate");
+        live.release("iv", second);
+        assert_eq!(live.gates(), 0);
+        let other = take("other");
+        live.release("other", other);
+        assert_eq!(live.gates(), 0);
     }
 
     #[test]

@@ -30,15 +30,13 @@ pub struct MeetMindConfig {
     pub suggest_budget: Duration,
 }
 
+/// The documented defaults: the config keys' own, read with no file, no
+/// environment and no flags, so they are written down in one place.
 impl Default for MeetMindConfig {
     fn default() -> Self {
-        MeetMindConfig {
-            public_url: "http://127.0.0.1:3000".into(),
-            candidate_link_ttl_ms: 14 * 86_400_000,
-            retention_ms: 365 * 86_400_000,
-            debounce: Duration::from_millis(800),
-            suggest_budget: Duration::from_secs(6),
-        }
+        crate::config::Config::load(&crate::config::Layers::default())
+            .map(|c| c.meetmind)
+            .unwrap_or_else(|e| unreachable!("the built-in defaults are valid: {e}"))
     }
 }
 

@@ -61,6 +61,22 @@ impl TestDb {
     }
 }
 
+/// Serves a router on a free loopback port (with the peer address the auth
+/// layer reads) until the test process ends; returns its base URL.
+pub async fn listen(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+    });
+    base
+}
+
+/// The provider simulator on a free loopback port; returns its base URL.
+pub async fn provider_sim() -> String {
+    listen(meetmind::llm::sim::router()).await
+}
+
 /// The full HTTP app over a store, with the auth state it uses.
 pub fn app_with_auth(
     store: Arc<dyn Store>,
