@@ -344,52 +344,85 @@ pub(crate) fn filter_sql(f: &JobFilter, first: usize, text_match: TextMatch) -> 
     (sql, binds, cursor)
 }
 
+/// What deciding a blocked child found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// Every parent satisfied it: it runs now.
+    Available,
+    /// A parent it needs ended dead or cancelled.
+    UpstreamFailed,
+    /// A parent has not finished, so its workflow has not either.
+    ParentsOpen,
+    /// Its parents have all ended but it was not blocked (decided before).
+    Unchanged,
+}
+
 macro_rules! impl_job_queries {
     ($store:ty, $db:ty) => {
+        use $crate::store::jobs::Decision;
+
         /// After jobs end: children whose parents have all ended are promoted
         /// (or fail upstream, per edge policy), downwards, then finished
         /// workflows get their final state. Runs in the caller's transaction,
         /// so a child becomes available with its last parent's completion.
         async fn settle(tx: &mut sqlx::Transaction<'_, $db>, finished: &[i64], now: i64) -> Result<(), sqlx::Error> {
-            let mut workflows: Vec<String> = Vec::new();
-            for id in finished {
-                let wf: Option<Option<String>> = sqlx::query_scalar("SELECT workflow_id FROM jobs WHERE id = $1")
-                    .bind(id).fetch_optional(&mut **tx).await?;
-                if let Some(Some(w)) = wf {
-                    if !workflows.contains(&w) {
-                        workflows.push(w);
-                    }
-                }
-            }
-            if workflows.is_empty() {
+            if finished.is_empty() {
                 return Ok(());
             }
-            // Children are decided (and, on PostgreSQL, locked) smallest id
-            // first over the whole walk: a child's id is above its parents',
-            // so locks only ever go upwards and two completions cannot cross.
-            let mut undecided = std::collections::BTreeSet::new();
-            for parent in finished {
-                let children: Vec<i64> = sqlx::query_scalar("SELECT child_id FROM job_deps WHERE parent_id = $1")
-                    .bind(parent).fetch_all(&mut **tx).await?;
-                undecided.extend(children);
+            // Whole-batch lookups: one round trip each, however many jobs ended.
+            let ids = <$store>::ID_LIST;
+            let batch = ids.bind(finished);
+            let of_finished: std::collections::HashMap<i64, String> = sqlx::query_as::<_, (i64, Option<String>)>(&format!(
+                "SELECT j.id, j.workflow_id FROM {} WHERE j.workflow_id IS NOT NULL",
+                ids.rows("jobs", "j", "id, workflow_id", "id", 1)
+            ))
+            .bind(&batch).fetch_all(&mut **tx).await?
+            .into_iter()
+            .filter_map(|(id, wf)| Some((id, wf?)))
+            .collect();
+            if of_finished.is_empty() {
+                return Ok(());
             }
-            while let Some(child) = undecided.pop_first() {
-                if evaluate(tx, child, now).await? == Some("upstream_failed") {
-                    let below: Vec<i64> = sqlx::query_scalar("SELECT child_id FROM job_deps WHERE parent_id = $1")
-                        .bind(child).fetch_all(&mut **tx).await?;
-                    undecided.extend(below);
+            let mut workflows: Vec<String> = of_finished.values().cloned().collect();
+            workflows.sort();
+            workflows.dedup();
+            // Each child with its workflow (its parent's: edges never cross
+            // workflows). Children are decided (and, on PostgreSQL, locked)
+            // smallest id first over the whole walk: a child's id is above
+            // its parents', so locks only ever go upwards and two completions
+            // cannot cross.
+            let mut undecided: std::collections::BTreeMap<i64, String> = sqlx::query_as::<_, (i64, i64)>(&format!(
+                "SELECT d.parent_id, d.child_id FROM {}",
+                ids.rows("job_deps", "d", "parent_id, child_id", "parent_id", 1)
+            ))
+            .bind(&batch).fetch_all(&mut **tx).await?
+            .into_iter()
+            .filter_map(|(parent, child)| Some((child, of_finished.get(&parent)?.clone())))
+            .collect();
+            // Workflows seen to hold an unfinished job need no final count.
+            let mut open = std::collections::BTreeSet::new();
+            while let Some((child, wf)) = undecided.pop_first() {
+                match evaluate(tx, child, now).await? {
+                    Decision::UpstreamFailed => {
+                        let below: Vec<i64> = sqlx::query_scalar("SELECT child_id FROM job_deps WHERE parent_id = $1")
+                            .bind(child).fetch_all(&mut **tx).await?;
+                        undecided.extend(below.into_iter().map(|b| (b, wf.clone())));
+                    }
+                    Decision::Available | Decision::ParentsOpen => {
+                        open.insert(wf);
+                    }
+                    Decision::Unchanged => {}
                 }
             }
-            // Workflow rows last, in one order too.
-            workflows.sort();
-            for wf in workflows {
-                finalize_workflow(tx, &wf, now).await?;
+            // Workflow rows last, in one order too (sorted above).
+            for wf in workflows.iter().filter(|w| !open.contains(*w)) {
+                finalize_workflow(tx, wf, now).await?;
             }
             Ok(())
         }
 
-        /// Decides a blocked job from its parents' states; returns what it became.
-        async fn evaluate(tx: &mut sqlx::Transaction<'_, $db>, child: i64, now: i64) -> Result<Option<&'static str>, sqlx::Error> {
+        /// Decides a blocked job from its parents' states.
+        async fn evaluate(tx: &mut sqlx::Transaction<'_, $db>, child: i64, now: i64) -> Result<Decision, sqlx::Error> {
             // Parents that finish in concurrent transactions each decide this
             // child. Locking it first makes the later one wait for the earlier
             // one's commit and then see it (under READ COMMITTED every
@@ -397,16 +430,23 @@ macro_rules! impl_job_queries {
             if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
                 sqlx::query(&format!("SELECT id FROM jobs WHERE id = $1 {lock}")).bind(child).fetch_optional(&mut **tx).await?;
             }
+            // Each parent's state by its primary key: as a join, PostgreSQL's
+            // planner scanned every job on freshly filled tables (23 ms a call
+            // at 30,000 jobs, against 0.2 ms).
             let (total, satisfied, failed): (i64, i64, i64) = sqlx::query_as(
                 "SELECT count(*),
                         COALESCE(sum(CASE WHEN p.state = 'succeeded'
-                            OR (d.policy = 'continue' AND p.state IN ('dead', 'cancelled', 'upstream_failed'))
+                            OR (p.policy = 'continue' AND p.state IN ('dead', 'cancelled', 'upstream_failed'))
                             THEN 1 ELSE 0 END), 0),
-                        COALESCE(sum(CASE WHEN d.policy = 'fail' AND p.state IN ('dead', 'cancelled', 'upstream_failed')
+                        COALESCE(sum(CASE WHEN p.policy = 'fail' AND p.state IN ('dead', 'cancelled', 'upstream_failed')
                             THEN 1 ELSE 0 END), 0)
-                 FROM job_deps d JOIN jobs p ON p.id = d.parent_id WHERE d.child_id = $1",
+                 FROM (SELECT d.policy, (SELECT j.state FROM jobs j WHERE j.id = d.parent_id) AS state
+                       FROM job_deps d WHERE d.child_id = $1) AS p",
             )
             .bind(child).fetch_one(&mut **tx).await?;
+            let changed = |done: <$db as sqlx::Database>::QueryResult, to: Decision| {
+                if done.rows_affected() == 1 { to } else { Decision::Unchanged }
+            };
             if failed > 0 {
                 let done = sqlx::query(
                     "UPDATE jobs SET state = 'upstream_failed', finished_at = $1, updated_at = $1,
@@ -414,16 +454,16 @@ macro_rules! impl_job_queries {
                      WHERE id = $2 AND state = 'blocked'",
                 )
                 .bind(now).bind(child).execute(&mut **tx).await?;
-                return Ok((done.rows_affected() == 1).then_some("upstream_failed"));
+                return Ok(changed(done, Decision::UpstreamFailed));
             }
             if satisfied == total {
                 let done = sqlx::query(
                     "UPDATE jobs SET state = 'available', run_at = $1, updated_at = $1 WHERE id = $2 AND state = 'blocked'",
                 )
                 .bind(now).bind(child).execute(&mut **tx).await?;
-                return Ok((done.rows_affected() == 1).then_some("available"));
+                return Ok(changed(done, Decision::Available));
             }
-            Ok(None)
+            Ok(Decision::ParentsOpen)
         }
 
         async fn finalize_workflow(tx: &mut sqlx::Transaction<'_, $db>, wf: &str, now: i64) -> Result<(), sqlx::Error> {
@@ -842,7 +882,7 @@ macro_rules! impl_job_queries {
                         .bind(id).fetch_all(&mut *tx).await?;
                     let mut changed = false;
                     for b in blocked {
-                        changed |= evaluate(&mut tx, b, now).await?.is_some();
+                        changed |= matches!(evaluate(&mut tx, b, now).await?, Decision::Available | Decision::UpstreamFailed);
                     }
                     if !changed {
                         break;

@@ -10,6 +10,7 @@ mod postgres;
 mod postgres_jobs;
 mod sqlite;
 mod sqlite_jobs;
+mod id_list;
 mod text_match;
 
 use std::sync::Arc;

@@ -33,6 +33,8 @@ impl PgStore {
     pub(super) const LOCK_IN_ID_ORDER: Option<&'static str> = Some("FOR UPDATE");
     /// `lower()` folds every script here.
     pub(super) const TEXT_MATCH: super::text_match::TextMatch = super::text_match::TextMatch::LowerLike;
+    /// Batches of ids bind as one array.
+    pub(super) const ID_LIST: super::id_list::IdList = super::id_list::IdList::PgArray;
 
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)?.application_name("meetmind");

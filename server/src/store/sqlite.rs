@@ -41,6 +41,8 @@ impl SqliteStore {
     pub(super) const LOCK_IN_ID_ORDER: Option<&'static str> = None;
     /// SQLite's `lower()` folds ASCII only: searches go through `REGEXP`.
     pub(super) const TEXT_MATCH: super::text_match::TextMatch = super::text_match::TextMatch::Regexp;
+    /// Batches of ids bind as one JSON array (SQLite has no arrays).
+    pub(super) const ID_LIST: super::id_list::IdList = super::id_list::IdList::JsonEach;
 
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)?;
