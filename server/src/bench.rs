@@ -130,17 +130,23 @@ async fn insert(store: &Arc<dyn Store>, n: usize, batch: usize) -> Result<f64, B
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Works every available job with `workers` slots; returns jobs per second,
-/// timed from the first claim to the last completion.
-async fn work(store: &Arc<dyn Store>, n: usize, workers: usize, kind: QueueKind) -> Result<f64, BenchError> {
-    let engine = Engine::new(
+/// The bench's node: the scratch store on the system clock, `concurrency`
+/// slots, an event hub holding `events` events.
+fn bench_engine(store: &Arc<dyn Store>, registry: Registry, events: usize, concurrency: usize) -> Arc<Engine> {
+    Engine::new(
         store.clone(),
         Arc::new(SystemClock),
         "bench",
-        Registry::standard(),
-        EventHub::new(1 << 20),
-        EngineConfig { concurrency: workers, lease_ms: 60_000 },
-    );
+        registry,
+        EventHub::new(events),
+        EngineConfig { concurrency, lease_ms: 60_000 },
+    )
+}
+
+/// Works every available job with `workers` slots; returns jobs per second,
+/// timed from the first claim to the last completion.
+async fn work(store: &Arc<dyn Store>, n: usize, workers: usize, kind: QueueKind) -> Result<f64, BenchError> {
+    let engine = bench_engine(store, Registry::standard(), 1 << 20, workers);
     let mut events = engine.events.subscribe();
     let (stop_tx, stop_rx) = watch::channel(false);
     let config = RuntimeConfig { queue_kind: kind, maintenance: false, ..RuntimeConfig::default() };
@@ -231,14 +237,7 @@ pub async fn workflows(config: &Config, b: &WorkflowBench) -> Result<(), BenchEr
         "workflows: {} fan-in workflows of {per} jobs (root, {} leaves, join), {} worker slots in one process, {:?} timers",
         b.workflows, b.width, b.workers, b.scheduler
     );
-    let engine = Engine::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        "bench",
-        Registry::standard(),
-        EventHub::new(1 << 10),
-        EngineConfig { concurrency: b.workers, lease_ms: 60_000 },
-    );
+    let engine = bench_engine(&store, Registry::standard(), 1 << 10, b.workers);
     let started = Instant::now();
     let mut ids = Vec::with_capacity(b.workflows);
     for i in 0..b.workflows {
@@ -284,14 +283,7 @@ pub async fn latency(config: &Config, samples: usize, kind: QueueKind) -> Result
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut registry = Registry::standard();
     registry.register(Mark(tx));
-    let engine = Engine::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        "bench",
-        registry,
-        EventHub::new(1 << 16),
-        EngineConfig { concurrency: 8, lease_ms: 60_000 },
-    );
+    let engine = bench_engine(&store, registry, 1 << 16, 8);
     let (stop_tx, stop_rx) = watch::channel(false);
     let config_rt = RuntimeConfig { queue_kind: kind, maintenance: false, ..RuntimeConfig::default() };
     let handle = tokio::spawn(runtime::run(engine.clone(), config_rt, stop_rx));

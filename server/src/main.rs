@@ -155,7 +155,8 @@ async fn main() -> ExitCode {
                 BenchCommand::Workflows { workflows, width, workers, .. } => {
                     let b = meetmind::bench::WorkflowBench {
                         workflows: workflows.max(1),
-                        width: width.clamp(1, 500),
+                        // A workflow holds at most MAX_NODES jobs: the root and the join too.
+                        width: width.clamp(1, app::dag::MAX_NODES - 2),
                         workers: workers.max(1),
                         scheduler: config.scheduler,
                     };

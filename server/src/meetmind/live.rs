@@ -63,25 +63,25 @@ impl LiveState {
                 }
             }
             lock(&mm.live.pending).remove(&id);
-            let gate = lock(&mm.live.running).entry(id.clone()).or_default().clone();
-            {
-                let _one = gate.lock().await;
-                turn(&mm, &id).await;
-            }
-            mm.live.release(&id, gate);
+            mm.live.one_at_a_time(&id, turn(&mm, &id)).await;
         });
     }
-}
 
-impl LiveState {
-    /// Forgets an interview's gate once no other turn holds or awaits it, so
-    /// the map only ever holds interviews with a turn in flight.
-    fn release(&self, id: &str, gate: Arc<tokio::sync::Mutex<()>>) {
+    /// Runs `work` once no other turn of the interview runs, then forgets the
+    /// interview's gate if no turn holds or awaits it, so the map only ever
+    /// holds interviews with a turn in flight.
+    async fn one_at_a_time<F: std::future::Future>(&self, id: &str, work: F) -> F::Output {
+        let gate = lock(&self.running).entry(id.to_string()).or_default().clone();
+        let out = {
+            let _one = gate.lock().await;
+            work.await
+        };
         let mut running = lock(&self.running);
         // Ours plus the map's: nobody else cloned it while we ran.
         if Arc::strong_count(&gate) == 2 {
             running.remove(id);
         }
+        out
     }
 
     #[cfg(test)]
@@ -365,20 +365,35 @@ mod tests {
         (0..n).map(|i| PlannedQuestion { text: format!("Question {i}?"), competency: None }).collect()
     }
 
-    #[test]
-    fn a_gate_is_forgotten_when_its_last_turn_ends() {
-        let live = LiveState::default();
-        let take = |id: &str| lock(&live.running).entry(id.to_string()).or_default().clone();
-        let first = take("iv");
-        let second = take("iv");
-        assert!(Arc::ptr_eq(&first, &second), "turns of one interview share a gate");
-        live.release("iv", first);
-        assert_eq!(live.gates(), 1, "a turn still waits on the gate");
-        live.release("iv", second);
-        assert_eq!(live.gates(), 0);
-        let other = take("other");
-        live.release("other", other);
-        assert_eq!(live.gates(), 0);
+    #[tokio::test]
+    async fn turns_of_one_interview_take_turns_and_the_gate_is_forgotten_after_the_last() {
+        let live = Arc::new(LiveState::default());
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+        let first = tokio::spawn({
+            let live = live.clone();
+            async move {
+                live.one_at_a_time("iv", async move {
+                    let _ = started_tx.send(());
+                    let _ = finish_rx.await;
+                    "first"
+                })
+                .await
+            }
+        });
+        started_rx.await.unwrap();
+        let second = tokio::spawn({
+            let live = live.clone();
+            async move { live.one_at_a_time("iv", async { "second" }).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!second.is_finished(), "the second turn waits for the first");
+        assert_eq!(live.gates(), 1, "a turn is in flight");
+        assert_eq!(live.one_at_a_time("other", async { 7 }).await, 7, "another interview does not wait");
+        finish_tx.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), "first");
+        assert_eq!(second.await.unwrap(), "second");
+        assert_eq!(live.gates(), 0, "no turn in flight, no gate kept");
     }
 
     #[test]

@@ -444,9 +444,8 @@ macro_rules! impl_job_queries {
                        FROM job_deps d WHERE d.child_id = $1) AS p",
             )
             .bind(child).fetch_one(&mut **tx).await?;
-            let changed = |done: <$db as sqlx::Database>::QueryResult, to: Decision| {
-                if done.rows_affected() == 1 { to } else { Decision::Unchanged }
-            };
+            // Only a still-blocked child changes: a decided one stays as it is.
+            let became = |rows: u64, to: Decision| if rows == 1 { to } else { Decision::Unchanged };
             if failed > 0 {
                 let done = sqlx::query(
                     "UPDATE jobs SET state = 'upstream_failed', finished_at = $1, updated_at = $1,
@@ -454,14 +453,14 @@ macro_rules! impl_job_queries {
                      WHERE id = $2 AND state = 'blocked'",
                 )
                 .bind(now).bind(child).execute(&mut **tx).await?;
-                return Ok(changed(done, Decision::UpstreamFailed));
+                return Ok(became(done.rows_affected(), Decision::UpstreamFailed));
             }
             if satisfied == total {
                 let done = sqlx::query(
                     "UPDATE jobs SET state = 'available', run_at = $1, updated_at = $1 WHERE id = $2 AND state = 'blocked'",
                 )
                 .bind(now).bind(child).execute(&mut **tx).await?;
-                return Ok(changed(done, Decision::Available));
+                return Ok(became(done.rows_affected(), Decision::Available));
             }
             Ok(Decision::ParentsOpen)
         }
