@@ -88,8 +88,14 @@ async fn fan_out_and_in_of_a_thousand(db: TestDb) -> TestDb {
     }
     let mid_refs: Vec<&str> = mids.iter().map(String::as_str).collect();
     jobs.push(node("sink", "noop", &mid_refs));
+    let keys: Vec<String> = jobs.iter().map(|j| j.key.clone()).collect();
     let (wf, ids) = engine.submit_workflow(&WorkflowSpec { name: "fan".into(), jobs }).await.unwrap();
     assert_eq!(ids.len(), 1002);
+    // Each returned id is the row written for that spec entry, and every edge landed.
+    let stored: HashMap<i64, String> =
+        db.store.workflow_jobs(&wf).await.unwrap().into_iter().map(|j| (j.id, j.workflow_key.unwrap())).collect();
+    assert_eq!(ids.iter().map(|id| stored[id].clone()).collect::<Vec<_>>(), keys);
+    assert_eq!(db.store.workflow_edges(&wf).await.unwrap().len(), 2000);
     let ran = drain(&engine, 200).await;
     assert_eq!(ran.len(), 1002);
     assert_eq!(ran[0], "root");

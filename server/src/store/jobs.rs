@@ -227,6 +227,11 @@ pub trait JobStore: Send + Sync {
     /// accepted. A stale fence (the lease was lost) is refused.
     async fn complete(&self, node: &str, done: &[Completion]) -> Result<Vec<i64>, StoreError>;
 
+    /// Writes a workflow, its jobs and edges in one transaction; returns the
+    /// job ids in input order. Ids rise in input order (the engine inserts
+    /// topologically, which is the order settling locks children in).
+    async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError>;
+
 }
 
 /// Job operations whose SQL is the same on both drivers.
@@ -269,9 +274,6 @@ pub trait JobQueries: Send + Sync {
     /// Deletes every dead job matching the filter.
     async fn purge_dead(&self, filter: &JobFilter) -> Result<u64, StoreError>;
 
-    /// Writes a workflow, its jobs and edges in one transaction; returns the
-    /// job ids in input order.
-    async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError>;
     async fn get_workflow(&self, id: &str) -> Result<Option<WorkflowRow>, StoreError>;
     /// Newest first, before the `before` creation time when given.
     async fn list_workflows(&self, before: Option<i64>, limit: i64) -> Result<Vec<WorkflowRow>, StoreError>;
@@ -360,6 +362,19 @@ pub(crate) enum Decision {
 macro_rules! impl_job_queries {
     ($store:ty, $db:ty) => {
         use $crate::store::jobs::Decision;
+
+        /// A workflow's own row, first in its submit transaction.
+        async fn insert_workflow_row(tx: &mut sqlx::Transaction<'_, $db>, wf: &WorkflowRow) -> Result<(), sqlx::Error> {
+            sqlx::query(
+                "INSERT INTO workflows (id, name, state, cancel_requested, total, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&wf.id).bind(&wf.name).bind(&wf.state).bind(wf.cancel_requested).bind(wf.total)
+            .bind(wf.created_at).bind(wf.updated_at)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
 
         /// After jobs end: children whose parents have all ended are promoted
         /// (or fail upstream, per edge policy), downwards, then finished
@@ -764,41 +779,6 @@ macro_rules! impl_job_queries {
             let n = q.execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
             Ok(n)
-        }
-
-        async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError> {
-            let mut tx = self.pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO workflows (id, name, state, cancel_requested, total, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&wf.id).bind(&wf.name).bind(&wf.state).bind(wf.cancel_requested).bind(wf.total)
-            .bind(wf.created_at).bind(wf.updated_at)
-            .execute(&mut *tx)
-            .await?;
-            let mut ids = Vec::with_capacity(jobs.len());
-            for j in jobs {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
-                                       timeout_ms, workflow_id, workflow_key, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
-                     RETURNING id",
-                )
-                .bind(&j.queue).bind(&j.kind).bind(&j.payload).bind(j.priority).bind(j.run_at).bind(&j.state)
-                .bind(j.max_attempts).bind(&j.retry_delays_ms).bind(j.timeout_ms).bind(&j.workflow_id)
-                .bind(&j.workflow_key).bind(wf.created_at)
-                .fetch_one(&mut *tx)
-                .await?;
-                ids.push(id);
-            }
-            for e in edges {
-                sqlx::query("INSERT INTO job_deps (child_id, parent_id, policy) VALUES ($1, $2, $3)")
-                    .bind(ids[e.child]).bind(ids[e.parent]).bind(&e.policy)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(ids)
         }
 
         async fn get_workflow(&self, id: &str) -> Result<Option<WorkflowRow>, StoreError> {

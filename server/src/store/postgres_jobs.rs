@@ -211,6 +211,67 @@ impl JobStore for PgStore {
         Ok(accepted)
     }
 
+    async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError> {
+        // Three statements whatever the workflow's size: its row, its jobs
+        // through one UNNEST, its edges through another.
+        let mut tx = self.pool.begin().await?;
+        insert_workflow_row(&mut tx, wf).await?;
+        let col = |f: fn(&InsertJob) -> String| jobs.iter().map(f).collect::<Vec<_>>();
+        let queues = col(|j| j.queue.clone());
+        let kinds = col(|j| j.kind.clone());
+        let payloads = col(|j| j.payload.clone());
+        let states = col(|j| j.state.clone());
+        let priorities: Vec<i32> = jobs.iter().map(|j| j.priority).collect();
+        let run_ats: Vec<i64> = jobs.iter().map(|j| j.run_at).collect();
+        let max_attempts: Vec<i32> = jobs.iter().map(|j| j.max_attempts).collect();
+        let delays: Vec<Option<String>> = jobs.iter().map(|j| j.retry_delays_ms.clone()).collect();
+        let timeouts: Vec<Option<i64>> = jobs.iter().map(|j| j.timeout_ms).collect();
+        let keys: Vec<Option<String>> = jobs.iter().map(|j| j.workflow_key.clone()).collect();
+        // The sequence hands out ids in the order the sorted rows are
+        // inserted, so sorting the returned ids gives them in input order.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "WITH ins AS (
+                INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
+                                  timeout_ms, workflow_key, workflow_id, created_at, updated_at)
+                SELECT queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms, timeout_ms,
+                       workflow_key, $11, $12, $12
+                FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::int[],
+                            $8::text[], $9::bigint[], $10::text[])
+                    WITH ORDINALITY AS t(queue, kind, payload, priority, run_at, state, max_attempts,
+                                         retry_delays_ms, timeout_ms, workflow_key, ord)
+                ORDER BY ord
+                RETURNING id
+             )
+             SELECT id FROM ins ORDER BY id",
+        )
+        .bind(&queues).bind(&kinds).bind(&payloads).bind(&priorities).bind(&run_ats).bind(&states)
+        .bind(&max_attempts).bind(&delays).bind(&timeouts).bind(&keys).bind(&wf.id).bind(wf.created_at)
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.len() != jobs.len() {
+            return Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                "workflow {}: {} jobs written, {} ids returned",
+                wf.id,
+                jobs.len(),
+                ids.len()
+            ))));
+        }
+        if !edges.is_empty() {
+            let children: Vec<i64> = edges.iter().map(|e| ids[e.child]).collect();
+            let parents: Vec<i64> = edges.iter().map(|e| ids[e.parent]).collect();
+            let policies: Vec<&str> = edges.iter().map(|e| e.policy.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO job_deps (child_id, parent_id, policy)
+                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[])",
+            )
+            .bind(&children).bind(&parents).bind(&policies)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
 }
 
 impl_job_queries!(PgStore, sqlx::Postgres);

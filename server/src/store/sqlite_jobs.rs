@@ -134,6 +134,36 @@ impl JobStore for SqliteStore {
         Ok(accepted)
     }
 
+    async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError> {
+        // One statement per row: SQLite runs in-process, so a round trip
+        // costs microseconds and prepared statements are reused.
+        let mut tx = self.pool.begin().await?;
+        insert_workflow_row(&mut tx, wf).await?;
+        let mut ids = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
+                                   timeout_ms, workflow_id, workflow_key, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                 RETURNING id",
+            )
+            .bind(&j.queue).bind(&j.kind).bind(&j.payload).bind(j.priority).bind(j.run_at).bind(&j.state)
+            .bind(j.max_attempts).bind(&j.retry_delays_ms).bind(j.timeout_ms).bind(&j.workflow_id)
+            .bind(&j.workflow_key).bind(wf.created_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            ids.push(id);
+        }
+        for e in edges {
+            sqlx::query("INSERT INTO job_deps (child_id, parent_id, policy) VALUES ($1, $2, $3)")
+                .bind(ids[e.child]).bind(ids[e.parent]).bind(&e.policy)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
 }
 
 impl_job_queries!(SqliteStore, sqlx::Sqlite);
