@@ -1,4 +1,4 @@
-//! Pages load lazily, in three groups. Built with `cargo leptos build
+//! Pages load lazily, in four groups. Built with `cargo leptos build
 //! --split`, each group's code lands in wasm chunks of its own, fetched on
 //! the first visit to one of its pages (the server-rendered page preloads
 //! what its route needs). The main bundle keeps the shell, the router, the
@@ -7,8 +7,9 @@
 //!
 //! Groups rather than one split point per page: with one per page the
 //! splitter cut the shared code into ~400 chunks, and the dashboard's 124
-//! requests took a second to hydrate on loopback. Three split points give at
-//! most seven chunks.
+//! requests took a second to hydrate on loopback. Four split points give at
+//! most eight wasm files a page. Which pages share a group was measured (BENCHMARKS.md):
+//! some cuts move shared code into the main module, which every page loads.
 
 use std::future::Future;
 
@@ -40,13 +41,12 @@ pub enum AdminPage {
     Audit,
 }
 
-/// The interview screens (one chunk group).
+/// The interviewer's screens (one chunk group).
 #[derive(Clone, Copy)]
 pub enum InterviewPage {
     List,
     Live,
     Report,
-    Room,
 }
 
 /// The argument only gives every group the same shape.
@@ -79,8 +79,15 @@ fn interview_view(page: InterviewPage) -> AnyView {
         InterviewPage::List => view! { <InterviewsPage/> }.into_any(),
         InterviewPage::Live => view! { <LivePage/> }.into_any(),
         InterviewPage::Report => view! { <ReportPage/> }.into_any(),
-        InterviewPage::Room => view! { <RoomPage/> }.into_any(),
     }
+}
+
+/// The candidate's room is a group of its own: candidates are outsiders on
+/// any device, and alone it needs 59 KB on top of the main module instead
+/// of the interviewer screens' 208 KB.
+#[leptos::lazy]
+fn room_view(_page: ()) -> AnyView {
+    view! { <RoomPage/> }.into_any()
 }
 
 /// `Route => page` for one group's `loader` (and the `preload` function
@@ -132,5 +139,8 @@ lazy_routes! { interview_view, __preload_interview_view:
     InterviewsRoute => InterviewPage::List,
     LiveRoute => InterviewPage::Live,
     ReportRoute => InterviewPage::Report,
-    RoomRoute => InterviewPage::Room,
+}
+
+lazy_routes! { room_view, __preload_room_view:
+    RoomRoute => (),
 }

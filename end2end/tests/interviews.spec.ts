@@ -109,8 +109,16 @@ test("AI-led: the candidate answers the AI's questions and the interviewer sees 
 
   const candidate = await (await browser.newContext()).newPage();
   const problems = watchConsole(candidate);
+  const wasm: string[] = [];
+  candidate.on("request", (r) => {
+    if (r.url().endsWith(".wasm")) wasm.push(new URL(r.url()).pathname);
+  });
   await candidate.goto(link);
   await hydrated(candidate);
+  // The candidate's room is a chunk group of its own: the interviewer's screens are never downloaded.
+  const group = (name: string) => wasm.filter((p) => p.includes(`/split_${name}_view_`)).length;
+  expect(group("room")).toBe(1);
+  expect(group("interview") + group("admin") + group("dashboard")).toBe(0);
   await expect(candidate.getByTestId("consent")).toContainText("transcribed");
   await candidate.getByRole("button", { name: "I agree, start" }).click();
   const room = candidate.getByTestId("room-transcript").locator("li");
