@@ -7,9 +7,10 @@
 //!
 //! Groups rather than one split point per page: with one per page the
 //! splitter cut the shared code into ~400 chunks, and the dashboard's 124
-//! requests took a second to hydrate on loopback. Four split points give at
-//! most eight wasm files a page. Which pages share a group was measured (BENCHMARKS.md):
-//! some cuts move shared code into the main module, which every page loads.
+//! requests took a second to hydrate on loopback. With four split points a
+//! page loads the main module and at most eight chunks. Which pages share a
+//! group was measured (BENCHMARKS.md): some cuts move shared code into the
+//! main module, which every page loads.
 
 use std::future::Future;
 

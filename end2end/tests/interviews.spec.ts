@@ -115,7 +115,8 @@ test("AI-led: the candidate answers the AI's questions and the interviewer sees 
   });
   await candidate.goto(link);
   await hydrated(candidate);
-  // The candidate's room is a chunk group of its own: the interviewer's screens are never downloaded.
+  // The candidate's room is a chunk group of its own: no other group's own chunk is downloaded
+  // (shared chunks may be).
   const group = (name: string) => wasm.filter((p) => p.includes(`/split_${name}_view_`)).length;
   expect(group("room")).toBe(1);
   expect(group("interview") + group("admin") + group("dashboard")).toBe(0);

@@ -95,7 +95,15 @@ async fn fan_out_and_in_of_a_thousand(db: TestDb) -> TestDb {
     let stored: HashMap<i64, String> =
         db.store.workflow_jobs(&wf).await.unwrap().into_iter().map(|j| (j.id, j.workflow_key.unwrap())).collect();
     assert_eq!(ids.iter().map(|id| stored[id].clone()).collect::<Vec<_>>(), keys);
-    assert_eq!(db.store.workflow_edges(&wf).await.unwrap().len(), 2000);
+    let mut edges: Vec<(String, String)> = db.store.workflow_edges(&wf).await.unwrap().into_iter()
+        .map(|e| (stored[&e.child_id].clone(), stored[&e.parent_id].clone()))
+        .collect();
+    edges.sort();
+    let mut expected: Vec<(String, String)> = mids.iter()
+        .flat_map(|m| [(m.clone(), "root".to_string()), ("sink".to_string(), m.clone())])
+        .collect();
+    expected.sort();
+    assert_eq!(edges, expected, "every edge, child and parent the right way round");
     let ran = drain(&engine, 200).await;
     assert_eq!(ran.len(), 1002);
     assert_eq!(ran[0], "root");
@@ -260,6 +268,12 @@ async fn concurrent_workers_never_strand_a_join_or_deadlock(db: TestDb) -> TestD
     let (first, ids) = engine.submit_workflow(&backwards()).await.unwrap();
     let (d, b, c, a) = (ids[0], ids[1], ids[2], ids[3]);
     assert!(a < b && a < c && b < d && c < d, "ids by spec index: {ids:?}");
+    let mut edges: Vec<(i64, i64)> =
+        db.store.workflow_edges(&first).await.unwrap().into_iter().map(|e| (e.child_id, e.parent_id)).collect();
+    edges.sort();
+    let mut expected = vec![(b, a), (c, a), (d, b), (d, c)];
+    expected.sort();
+    assert_eq!(edges, expected, "edges written between the right ids");
     assert_eq!(drain(&engine, 10).await, ["a", "b", "c", "d"]);
     assert_eq!(db.store.get_workflow(&first).await.unwrap().unwrap().state, "succeeded");
 

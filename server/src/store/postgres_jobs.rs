@@ -227,6 +227,7 @@ impl JobStore for PgStore {
         let delays: Vec<Option<String>> = jobs.iter().map(|j| j.retry_delays_ms.clone()).collect();
         let timeouts: Vec<Option<i64>> = jobs.iter().map(|j| j.timeout_ms).collect();
         let keys: Vec<Option<String>> = jobs.iter().map(|j| j.workflow_key.clone()).collect();
+        let workflows: Vec<Option<String>> = jobs.iter().map(|j| j.workflow_id.clone()).collect();
         // The sequence hands out ids in the order the sorted rows are
         // inserted, so sorting the returned ids gives them in input order.
         let ids: Vec<i64> = sqlx::query_scalar(
@@ -234,18 +235,18 @@ impl JobStore for PgStore {
                 INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
                                   timeout_ms, workflow_key, workflow_id, created_at, updated_at)
                 SELECT queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms, timeout_ms,
-                       workflow_key, $11, $12, $12
+                       workflow_key, workflow_id, $12, $12
                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::int[],
-                            $8::text[], $9::bigint[], $10::text[])
+                            $8::text[], $9::bigint[], $10::text[], $11::text[])
                     WITH ORDINALITY AS t(queue, kind, payload, priority, run_at, state, max_attempts,
-                                         retry_delays_ms, timeout_ms, workflow_key, ord)
+                                         retry_delays_ms, timeout_ms, workflow_key, workflow_id, ord)
                 ORDER BY ord
                 RETURNING id
              )
              SELECT id FROM ins ORDER BY id",
         )
         .bind(&queues).bind(&kinds).bind(&payloads).bind(&priorities).bind(&run_ats).bind(&states)
-        .bind(&max_attempts).bind(&delays).bind(&timeouts).bind(&keys).bind(&wf.id).bind(wf.created_at)
+        .bind(&max_attempts).bind(&delays).bind(&timeouts).bind(&keys).bind(&workflows).bind(wf.created_at)
         .fetch_all(&mut *tx)
         .await?;
         if ids.len() != jobs.len() {
