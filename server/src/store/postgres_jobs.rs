@@ -19,41 +19,9 @@ impl JobStore for PgStore {
         let (plain, keyed): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(|&i| jobs[i].idempotency_key.is_none());
         let mut tx = self.pool.begin().await?;
         if !plain.is_empty() {
-            let col = |f: fn(&InsertJob) -> String| plain.iter().map(|&i| f(&jobs[i])).collect::<Vec<_>>();
-            let queues = col(|j| j.queue.clone());
-            let kinds = col(|j| j.kind.clone());
-            let payloads = col(|j| j.payload.clone());
-            let states = col(|j| j.state.clone());
-            let priorities: Vec<i32> = plain.iter().map(|&i| jobs[i].priority).collect();
-            let run_ats: Vec<i64> = plain.iter().map(|&i| jobs[i].run_at).collect();
-            let max_attempts: Vec<i32> = plain.iter().map(|&i| jobs[i].max_attempts).collect();
-            let delays: Vec<Option<String>> = plain.iter().map(|&i| jobs[i].retry_delays_ms.clone()).collect();
-            let timeouts: Vec<Option<i64>> = plain.iter().map(|&i| jobs[i].timeout_ms).collect();
-            let workflows: Vec<Option<String>> = plain.iter().map(|&i| jobs[i].workflow_id.clone()).collect();
-            // WITH ORDINALITY + ORDER BY keeps the returned ids in input order.
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "WITH input AS (
-                    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[],
-                                         $7::int[], $8::text[], $9::bigint[], $10::text[])
-                        WITH ORDINALITY AS t(queue, kind, payload, priority, run_at, state, max_attempts,
-                                             retry_delays_ms, timeout_ms, workflow_id, ord)
-                 ), ins AS (
-                    INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
-                                      timeout_ms, workflow_id, created_at, updated_at)
-                    SELECT queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms, timeout_ms,
-                           workflow_id, $11, $11
-                    FROM input ORDER BY ord
-                    RETURNING id
-                 )
-                 SELECT id FROM ins ORDER BY id",
-            )
-            .bind(&queues).bind(&kinds).bind(&payloads).bind(&priorities).bind(&run_ats).bind(&states)
-            .bind(&max_attempts).bind(&delays).bind(&timeouts).bind(&workflows).bind(now)
-            .fetch_all(&mut *tx)
-            .await?;
-            // Ids come from one sequence in insertion order within the statement.
-            for (slot, (&i, id)) in plain.iter().zip(ids).enumerate() {
-                let _ = slot;
+            let rows: Vec<&InsertJob> = plain.iter().map(|&i| &jobs[i]).collect();
+            let ids = insert_rows(&mut tx, &rows, now).await?;
+            for (&i, id) in plain.iter().zip(ids) {
                 out[i] = Some(Inserted { id, state: jobs[i].state.clone(), existing: false });
             }
         }
@@ -212,51 +180,12 @@ impl JobStore for PgStore {
     }
 
     async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError> {
-        // Three statements whatever the workflow's size: its row, its jobs
-        // through one UNNEST, its edges through another.
+        // Three statements whatever the workflow's size: its row, its jobs,
+        // its edges through one UNNEST each.
         let mut tx = self.pool.begin().await?;
         insert_workflow_row(&mut tx, wf).await?;
-        let col = |f: fn(&InsertJob) -> String| jobs.iter().map(f).collect::<Vec<_>>();
-        let queues = col(|j| j.queue.clone());
-        let kinds = col(|j| j.kind.clone());
-        let payloads = col(|j| j.payload.clone());
-        let states = col(|j| j.state.clone());
-        let priorities: Vec<i32> = jobs.iter().map(|j| j.priority).collect();
-        let run_ats: Vec<i64> = jobs.iter().map(|j| j.run_at).collect();
-        let max_attempts: Vec<i32> = jobs.iter().map(|j| j.max_attempts).collect();
-        let delays: Vec<Option<String>> = jobs.iter().map(|j| j.retry_delays_ms.clone()).collect();
-        let timeouts: Vec<Option<i64>> = jobs.iter().map(|j| j.timeout_ms).collect();
-        let keys: Vec<Option<String>> = jobs.iter().map(|j| j.workflow_key.clone()).collect();
-        let workflows: Vec<Option<String>> = jobs.iter().map(|j| j.workflow_id.clone()).collect();
-        // The sequence hands out ids in the order the sorted rows are
-        // inserted, so sorting the returned ids gives them in input order.
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "WITH ins AS (
-                INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
-                                  timeout_ms, workflow_key, workflow_id, created_at, updated_at)
-                SELECT queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms, timeout_ms,
-                       workflow_key, workflow_id, $12, $12
-                FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::int[],
-                            $8::text[], $9::bigint[], $10::text[], $11::text[])
-                    WITH ORDINALITY AS t(queue, kind, payload, priority, run_at, state, max_attempts,
-                                         retry_delays_ms, timeout_ms, workflow_key, workflow_id, ord)
-                ORDER BY ord
-                RETURNING id
-             )
-             SELECT id FROM ins ORDER BY id",
-        )
-        .bind(&queues).bind(&kinds).bind(&payloads).bind(&priorities).bind(&run_ats).bind(&states)
-        .bind(&max_attempts).bind(&delays).bind(&timeouts).bind(&keys).bind(&workflows).bind(wf.created_at)
-        .fetch_all(&mut *tx)
-        .await?;
-        if ids.len() != jobs.len() {
-            return Err(StoreError::Database(sqlx::Error::Protocol(format!(
-                "workflow {}: {} jobs written, {} ids returned",
-                wf.id,
-                jobs.len(),
-                ids.len()
-            ))));
-        }
+        let rows: Vec<&InsertJob> = jobs.iter().collect();
+        let ids = insert_rows(&mut tx, &rows, wf.created_at).await?;
         if !edges.is_empty() {
             let children: Vec<i64> = edges.iter().map(|e| ids[e.child]).collect();
             let parents: Vec<i64> = edges.iter().map(|e| ids[e.parent]).collect();
@@ -273,6 +202,44 @@ impl JobStore for PgStore {
         Ok(ids)
     }
 
+}
+
+/// Writes jobs without idempotency keys in one UNNEST insert, created at
+/// `now`; returns their ids in input order. The sequence numbers the rows in
+/// the order the sorted input is inserted, so the sorted ids are that order
+/// (which also keeps a workflow's topological insert order in its ids).
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    rows: &[&InsertJob],
+    now: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let col = |f: fn(&InsertJob) -> String| rows.iter().map(|j| f(j)).collect::<Vec<_>>();
+    let opt = |f: fn(&InsertJob) -> Option<String>| rows.iter().map(|j| f(j)).collect::<Vec<_>>();
+    let priorities: Vec<i32> = rows.iter().map(|j| j.priority).collect();
+    let run_ats: Vec<i64> = rows.iter().map(|j| j.run_at).collect();
+    let max_attempts: Vec<i32> = rows.iter().map(|j| j.max_attempts).collect();
+    let timeouts: Vec<Option<i64>> = rows.iter().map(|j| j.timeout_ms).collect();
+    sqlx::query_scalar(
+        "WITH ins AS (
+            INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms,
+                              timeout_ms, workflow_id, workflow_key, created_at, updated_at)
+            SELECT queue, kind, payload, priority, run_at, state, max_attempts, retry_delays_ms, timeout_ms,
+                   workflow_id, workflow_key, $12, $12
+            FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::int[],
+                        $8::text[], $9::bigint[], $10::text[], $11::text[])
+                WITH ORDINALITY AS t(queue, kind, payload, priority, run_at, state, max_attempts,
+                                     retry_delays_ms, timeout_ms, workflow_id, workflow_key, ord)
+            ORDER BY ord
+            RETURNING id
+         )
+         SELECT id FROM ins ORDER BY id",
+    )
+    .bind(col(|j| j.queue.clone())).bind(col(|j| j.kind.clone())).bind(col(|j| j.payload.clone()))
+    .bind(&priorities).bind(&run_ats).bind(col(|j| j.state.clone())).bind(&max_attempts)
+    .bind(opt(|j| j.retry_delays_ms.clone())).bind(&timeouts).bind(opt(|j| j.workflow_id.clone()))
+    .bind(opt(|j| j.workflow_key.clone())).bind(now)
+    .fetch_all(&mut **tx)
+    .await
 }
 
 impl_job_queries!(PgStore, sqlx::Postgres);
