@@ -157,7 +157,7 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
         n == 2
     });
     let outcomes: Vec<(String, String)> =
-        sqlx::query_as("SELECT outcome, node FROM job_attempts WHERE job_id = $1 ORDER BY id").bind(crash_ids[0]).fetch_all(&db).await.unwrap();
+        sqlx::query_as("SELECT outcome, node FROM job_runs WHERE job_id = $1 ORDER BY seq").bind(crash_ids[0]).fetch_all(&db).await.unwrap();
     assert_eq!(outcomes.len(), 2, "{outcomes:?}");
     assert_eq!(outcomes[0].0, "lost");
     assert_eq!(outcomes[1].0, "succeeded");
@@ -176,8 +176,8 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
     });
     let (jobs, attempts, nodes): (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM jobs WHERE kind = 'noop'),
-                (SELECT count(*) FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.kind = 'noop'),
-                (SELECT count(DISTINCT a.node) FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.kind = 'noop')",
+                (SELECT count(*) FROM job_runs a JOIN jobs j ON j.id = a.job_id WHERE j.kind = 'noop'),
+                (SELECT count(DISTINCT a.node) FROM job_runs a JOIN jobs j ON j.id = a.job_id WHERE j.kind = 'noop')",
     )
     .fetch_one(&db)
     .await
@@ -213,7 +213,7 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
     cluster.signal(frozen, "-CONT");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let outcomes: Vec<String> =
-        sqlx::query_scalar("SELECT outcome FROM job_attempts WHERE job_id = $1 ORDER BY id").bind(id).fetch_all(&db).await.unwrap();
+        sqlx::query_scalar("SELECT outcome FROM job_runs WHERE job_id = $1 ORDER BY seq").bind(id).fetch_all(&db).await.unwrap();
     assert_eq!(outcomes, ["lost", "succeeded"], "exactly one success");
     let log = cluster.stderr_of(frozen);
     assert!(log.contains("stale completions refused"), "the late completion was refused: {log}");
@@ -247,7 +247,7 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
         let s: String = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
         s == "succeeded"
     });
-    let attempts: Vec<(String, String)> = sqlx::query_as("SELECT outcome, node FROM job_attempts WHERE job_id = $1")
+    let attempts: Vec<(String, String)> = sqlx::query_as("SELECT outcome, node FROM job_runs WHERE job_id = $1")
         .bind(id).fetch_all(&db).await.unwrap();
     assert_eq!(attempts.len(), 1, "a released run is not a failed attempt: {attempts:?}");
     assert_ne!(attempts[0].1, stopping);

@@ -218,10 +218,15 @@ async fn workflows_over_rest(db: TestDb) -> TestDb {
     assert_eq!(detail["nodes"].as_array().unwrap().len(), 2);
     assert_eq!(detail["edges"], json!([{"parent": "fetch", "child": "email", "policy": "fail"}]));
     assert!(detail["nodes"].as_array().unwrap().iter().all(|n| n["priority"] == 1), "inherited: {detail}");
+    // A second workflow: the list counts each workflow's own jobs (one query for the page).
+    let (_, other) = api.post("/api/v1/workflows", json!({"name": "fan", "jobs": [
+        {"key": "a", "kind": "noop"}, {"key": "b", "kind": "noop"},
+        {"key": "c", "kind": "noop", "depends_on": ["a", "b"]}]})).await;
     let (_, list) = api.call("GET", "/api/v1/workflows", None).await;
-    assert_eq!(list["workflows"][0]["id"], id.as_str());
-    assert_eq!(list["workflows"][0]["counts"]["available"], 1);
-    assert_eq!(list["workflows"][0]["counts"]["blocked"], 1);
+    let listed = |wf: &str| list["workflows"].as_array().unwrap().iter().find(|w| w["id"] == wf).cloned().unwrap();
+    assert_eq!(listed(&id)["counts"], json!({"available": 1, "blocked": 1}), "{list}");
+    assert_eq!(listed(other["id"].as_str().unwrap())["counts"], json!({"available": 2, "blocked": 1}), "{list}");
+    assert_eq!(list["workflows"].as_array().unwrap().len(), 2);
     let (status, cancelled) = api.post(&format!("/api/v1/workflows/{id}/cancel"), json!({})).await;
     assert_eq!((status, cancelled["state"].as_str()), (200, Some("cancelled")));
     assert_eq!(api.post(&format!("/api/v1/workflows/{id}/cancel"), json!({})).await.0, 409);

@@ -136,6 +136,10 @@ async fn expired_leases_return_jobs_and_stale_completions_are_refused(db: TestDb
     let attempts = db.store.job_attempts(id).await.unwrap();
     let outcomes: Vec<&str> = attempts.iter().map(|a| a.outcome.as_str()).collect();
     assert_eq!(outcomes, ["lost", "succeeded"]);
+    // The success is read off the job row: its run number, node and times.
+    let run = &attempts[1];
+    assert_eq!((run.attempt, run.node.as_str(), run.error.as_deref()), (second.attempt, "test-node", None));
+    assert!(run.started_at >= T0 && run.started_at <= run.finished_at, "{run:?}");
     db
 }
 

@@ -637,7 +637,6 @@ impl Engine {
                 id: job.id,
                 fence: job.fence,
                 in_workflow: job.workflow_id.is_some(),
-                attempt: job.attempt,
                 started_at: started,
                 finished_at: finished,
             }),

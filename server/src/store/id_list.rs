@@ -34,6 +34,23 @@ impl IdList {
         }
     }
 
+    /// `rows` for text keys (workflow ids): both drivers read a JSON array
+    /// of strings, bound through `bind_text`, so no key needs escaping.
+    pub(crate) fn text_rows(self, table: &str, alias: &str, cols: &str, col: &str, n: usize) -> String {
+        match self {
+            IdList::PgArray => format!(
+                "json_array_elements_text(CAST(${n} AS JSON)) AS ids(id) \
+                 CROSS JOIN LATERAL (SELECT {cols} FROM {table} WHERE {col} = ids.id OFFSET 0) AS {alias}"
+            ),
+            IdList::JsonEach => self.rows(table, alias, cols, col, n),
+        }
+    }
+
+    /// What to bind for `text_rows`: the same JSON array for both drivers.
+    pub(crate) fn bind_text(self, keys: &[String]) -> String {
+        serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())
+    }
+
     /// What to bind for `rows`.
     pub(crate) fn bind(self, ids: &[i64]) -> String {
         let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
@@ -57,5 +74,14 @@ mod tests {
             IdList::JsonEach.rows("job_deps", "d", "parent_id, child_id", "parent_id", 2),
             "json_each($2) AS ids CROSS JOIN job_deps AS d ON d.parent_id = ids.value"
         );
+    }
+
+    #[test]
+    fn text_keys_are_bound_as_a_json_array() {
+        let keys = vec!["wf-1".to_string(), "quote\"and,comma}".to_string()];
+        let bound = IdList::PgArray.bind_text(&keys);
+        assert_eq!(serde_json::from_str::<Vec<String>>(&bound).unwrap(), keys);
+        assert_eq!(IdList::JsonEach.bind_text(&[]), "[]");
+        assert!(IdList::PgArray.text_rows("jobs", "j", "state", "workflow_id", 1).starts_with("json_array_elements_text(CAST($1 AS JSON))"));
     }
 }

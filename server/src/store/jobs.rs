@@ -71,7 +71,8 @@ pub struct AttemptRow {
     pub error: Option<String>,
 }
 
-/// A successful run to record; accepted only with the current fence.
+/// A successful run to record on the job row (its attempt number is the
+/// row's own); accepted only with the current fence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completion {
     pub id: i64,
@@ -79,7 +80,6 @@ pub struct Completion {
     /// The job belongs to a workflow: its children are settled in the same
     /// transaction.
     pub in_workflow: bool,
-    pub attempt: i32,
     pub started_at: i64,
     pub finished_at: i64,
 }
@@ -657,8 +657,8 @@ macro_rules! impl_job_queries {
 
         async fn job_attempts(&self, id: i64) -> Result<Vec<AttemptRow>, StoreError> {
             Ok(sqlx::query_as(
-                "SELECT attempt, node, started_at, finished_at, outcome, error FROM job_attempts
-                 WHERE job_id = $1 ORDER BY id",
+                "SELECT attempt, node, started_at, finished_at, outcome, error FROM job_runs
+                 WHERE job_id = $1 ORDER BY seq",
             )
             .bind(id)
             .fetch_all(&self.pool)
@@ -811,15 +811,18 @@ macro_rules! impl_job_queries {
         }
 
         async fn workflow_counts(&self, ids: &[String]) -> Result<Vec<(String, String, i64)>, StoreError> {
-            let mut out = Vec::new();
-            for id in ids {
-                let rows: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT state, count(*) FROM jobs WHERE workflow_id = $1 GROUP BY state",
-                )
-                .bind(id).fetch_all(&self.pool).await?;
-                out.extend(rows.into_iter().map(|(s, n)| (id.clone(), s, n)));
+            if ids.is_empty() {
+                return Ok(Vec::new());
             }
-            Ok(out)
+            // One statement for the whole page of workflows, each looked up
+            // through the workflow_id index.
+            let list = <$store>::ID_LIST;
+            Ok(sqlx::query_as(&format!(
+                "SELECT j.workflow_id, j.state, count(*) FROM {} GROUP BY j.workflow_id, j.state",
+                list.text_rows("jobs", "j", "workflow_id, state", "workflow_id", 1)
+            ))
+            .bind(list.bind_text(ids))
+            .fetch_all(&self.pool).await?)
         }
 
         async fn cancel_workflow(&self, id: &str, now: i64) -> Result<bool, StoreError> {

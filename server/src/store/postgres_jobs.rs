@@ -139,28 +139,25 @@ impl JobStore for PgStore {
         }
         let ids: Vec<i64> = done.iter().map(|c| c.id).collect();
         let fences: Vec<i64> = done.iter().map(|c| c.fence).collect();
-        let attempts: Vec<i32> = done.iter().map(|c| c.attempt).collect();
         let started: Vec<i64> = done.iter().map(|c| c.started_at).collect();
         let finished: Vec<i64> = done.iter().map(|c| c.finished_at).collect();
         let sql = "WITH c AS (
-                SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], $5::bigint[])
-                    AS c(id, fence, attempt, started_at, finished_at)
+                SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
+                    AS c(id, fence, started_at, finished_at)
              ), done AS (
+                -- The run is recorded on the row itself (see job_runs).
                 UPDATE jobs j SET state = 'succeeded', finished_at = c.finished_at, updated_at = c.finished_at,
-                       lease_owner = NULL, lease_expires_at = NULL
+                       lease_owner = NULL, lease_expires_at = NULL, attempted_by = $5, attempted_at = c.started_at
                 -- The fence alone decides: every way out of `running` other
                 -- than this completion bumps it. (A state condition here
                 -- tempts the planner into scanning all running jobs.)
                 FROM c WHERE j.id = c.id AND j.fence = c.fence
                 RETURNING j.id
-             ), attempts AS (
-                INSERT INTO job_attempts (job_id, attempt, node, started_at, finished_at, outcome)
-                SELECT c.id, c.attempt, $6, c.started_at, c.finished_at, 'succeeded' FROM c JOIN done ON done.id = c.id
              )
              SELECT id FROM done";
         let query = || {
             sqlx::query_scalar::<_, i64>(sql)
-                .bind(&ids).bind(&fences).bind(&attempts).bind(&started).bind(&finished).bind(node)
+                .bind(&ids).bind(&fences).bind(&started).bind(&finished).bind(node)
         };
         if !done.iter().any(|c| c.in_workflow) {
             return Ok(query().fetch_all(&self.pool).await?);

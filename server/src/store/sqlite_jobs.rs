@@ -107,22 +107,16 @@ impl JobStore for SqliteStore {
         let mut accepted = Vec::with_capacity(done.len());
         let mut tx = self.pool.begin().await?;
         for c in done {
+            // The run is recorded on the row itself (see job_runs).
             let updated = sqlx::query(
                 "UPDATE jobs SET state = 'succeeded', finished_at = $1, updated_at = $1, lease_owner = NULL,
-                        lease_expires_at = NULL
-                 WHERE id = $2 AND fence = $3 AND state = 'running'",
+                        lease_expires_at = NULL, attempted_by = $2, attempted_at = $3
+                 WHERE id = $4 AND fence = $5 AND state = 'running'",
             )
-            .bind(c.finished_at).bind(c.id).bind(c.fence)
+            .bind(c.finished_at).bind(node).bind(c.started_at).bind(c.id).bind(c.fence)
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() == 1 {
-                sqlx::query(
-                    "INSERT INTO job_attempts (job_id, attempt, node, started_at, finished_at, outcome)
-                     VALUES ($1, $2, $3, $4, $5, 'succeeded')",
-                )
-                .bind(c.id).bind(c.attempt).bind(node).bind(c.started_at).bind(c.finished_at)
-                .execute(&mut *tx)
-                .await?;
                 accepted.push(c.id);
             }
         }
