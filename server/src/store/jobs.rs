@@ -231,7 +231,6 @@ pub trait JobStore: Send + Sync {
     /// job ids in input order. Ids rise in input order (the engine inserts
     /// topologically, which is the order settling locks children in).
     async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError>;
-
 }
 
 /// Job operations whose SQL is the same on both drivers.

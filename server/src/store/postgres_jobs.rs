@@ -144,17 +144,15 @@ impl JobStore for PgStore {
         let sql = "WITH c AS (
                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
                     AS c(id, fence, started_at, finished_at)
-             ), done AS (
-                -- The run is recorded on the row itself (see job_runs).
-                UPDATE jobs j SET state = 'succeeded', finished_at = c.finished_at, updated_at = c.finished_at,
-                       lease_owner = NULL, lease_expires_at = NULL, attempted_by = $5, attempted_at = c.started_at
-                -- The fence alone decides: every way out of `running` other
-                -- than this completion bumps it. (A state condition here
-                -- tempts the planner into scanning all running jobs.)
-                FROM c WHERE j.id = c.id AND j.fence = c.fence
-                RETURNING j.id
              )
-             SELECT id FROM done";
+             -- The run is recorded on the row itself (see job_runs).
+             UPDATE jobs j SET state = 'succeeded', finished_at = c.finished_at, updated_at = c.finished_at,
+                    lease_owner = NULL, lease_expires_at = NULL, attempted_by = $5, attempted_at = c.started_at
+             -- The fence alone decides: every way out of `running` other
+             -- than this completion bumps it. (A state condition here
+             -- tempts the planner into scanning all running jobs.)
+             FROM c WHERE j.id = c.id AND j.fence = c.fence
+             RETURNING j.id";
         let query = || {
             sqlx::query_scalar::<_, i64>(sql)
                 .bind(&ids).bind(&fences).bind(&started).bind(&finished).bind(node)
@@ -198,7 +196,6 @@ impl JobStore for PgStore {
         tx.commit().await?;
         Ok(ids)
     }
-
 }
 
 /// Writes jobs without idempotency keys in one UNNEST insert, created at

@@ -157,7 +157,6 @@ impl JobStore for SqliteStore {
         tx.commit().await?;
         Ok(ids)
     }
-
 }
 
 impl_job_queries!(SqliteStore, sqlx::Sqlite);
