@@ -567,7 +567,18 @@ async fn interview_events_cross_nodes_on_postgres() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut on_b = b.hub.subscribe();
     a.hub.publish("iv-1", meetmind::meetmind::hub::Audience::Staff, "suggestion", serde_json::json!({ "follow_ups": ["Why?"] }));
-    let ev = tokio::time::timeout(Duration::from_secs(5), on_b.recv()).await.expect("relayed in time").unwrap();
+    // NOTIFY channels are database-wide: tests running at the same time in
+    // other schemas relay their own interviews' events too; skip those.
+    let ev = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let ev = on_b.recv().await.unwrap();
+            if ev.interview_id == "iv-1" {
+                return ev;
+            }
+        }
+    })
+    .await
+    .expect("relayed in time");
     assert_eq!((ev.interview_id.as_str(), ev.name), ("iv-1", "suggestion"));
     assert_eq!(ev.audience, meetmind::meetmind::hub::Audience::Staff);
     assert_eq!(ev.data["follow_ups"][0], "Why?");
