@@ -87,7 +87,7 @@ test("a failing job reaches the dead-letter queue, is requeued from there and su
   test.setTimeout(60_000);
   const problems = watchConsole(page);
   // Fails until the "outage" ends a few seconds from now; permanent, so it goes straight to the DLQ.
-  const until = Date.now() + 4_000;
+  const until = Date.now() + 8_000;
   const a = await api(page, "POST", "/api/v1/jobs", { kind: "fail", queue: "e2e-dlq", payload: { until_ms: until, permanent: true } });
   const b = await api(page, "POST", "/api/v1/jobs", { kind: "fail", queue: "e2e-dlq", payload: { until_ms: until + 3_600_000, permanent: true } });
   expect(a.status).toBe(201);

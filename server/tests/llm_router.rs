@@ -110,14 +110,15 @@ async fn retry_hints_are_honoured_when_they_fit_and_daily_quotas_move_on() {
     healer.await.unwrap();
     let took = t0.elapsed();
     assert_eq!(a.tier, "gemini", "{a:?}");
-    assert!(took >= Duration::from_millis(1900) && took < Duration::from_millis(3500), "{took:?}");
+    assert!(took >= Duration::from_millis(1900) && took < Duration::from_millis(5000), "{took:?}");
 
     // 60 s hint: does not fit the 8 s deadline, so the next tier answers at once.
     fault(&base, "gemini", json!({"rate_limit_secs": 60})).await;
     let t0 = Instant::now();
     let a = r.complete(&Purpose::Generic, &prompt(), Duration::from_secs(8)).await;
     assert_eq!(a.tier, "groq");
-    assert!(t0.elapsed() < Duration::from_millis(1000));
+    // Waiting out the hint would take the whole 8 s deadline.
+    assert!(t0.elapsed() < Duration::from_millis(2500));
 
     // A per-day quota: one request, no retry, next tier.
     fault(&base, "gemini", json!({"quota_exhausted": true})).await;
@@ -162,7 +163,8 @@ async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it()
     let t0 = Instant::now();
     let (_, a) = collect(&r, limits).await;
     assert_eq!(a.tier, "groq");
-    assert!(t0.elapsed() < Duration::from_millis(2000));
+    // 300 ms without a first token; a hang would last the 8 s deadline.
+    assert!(t0.elapsed() < Duration::from_millis(4000));
 
     // Cut after 3 tokens: those 3 stand, then an explicit interruption.
     fault(&base, "gemini", json!({})).await;
@@ -206,9 +208,10 @@ async fn a_hanging_provider_does_not_stall_the_others() {
         assert_eq!(a.tier, "groq", "{a:?}");
         slowest = slowest.max(Duration::from_millis(a.latency_ms));
     }
-    // Each call spends at most one attempt timeout on the hanging tier.
-    assert!(slowest < Duration::from_millis(1500), "slowest call took {slowest:?}");
-    assert!(t0.elapsed() < Duration::from_secs(5));
+    // Each call spends at most one attempt timeout (300 ms) on the hanging
+    // tier; queueing behind the bulkhead instead would take 100 / 4 × 300 ms.
+    assert!(slowest < Duration::from_millis(2500), "slowest call took {slowest:?}");
+    assert!(t0.elapsed() < Duration::from_secs(6));
     // The bulkhead bounded the hanging calls: at most 4 at a time reached it.
     let hung = requests(&base, "gemini").await;
     assert!(hung <= 4 * 3 + 10, "the hanging provider saw {hung} requests");
@@ -227,7 +230,8 @@ async fn calls_are_recorded_in(db: common::TestDb) -> common::TestDb {
     let a = r.complete(&purpose, &prompt(), Duration::from_secs(8)).await;
     assert_eq!(a.tier, "groq");
     let mut rows = Vec::new();
-    for _ in 0..50 {
+    // The recorder writes in the background.
+    for _ in 0..250 {
         rows = db.store.list_llm_calls(10).await.unwrap();
         if !rows.is_empty() {
             break;

@@ -117,6 +117,29 @@ async fn permanent_errors_and_timeouts(db: TestDb) -> TestDb {
     db
 }
 
+/// Before migration 0010 a success was a `job_attempts` row and the job row
+/// had no `attempted_by`; such a job still shows each run exactly once.
+async fn successes_recorded_before_0010_show_once(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let id = engine.enqueue(vec![job("noop", serde_json::json!({}))], false).await.unwrap()[0].id;
+    db.execute(&format!(
+        "UPDATE jobs SET state = 'succeeded', attempt = 2, finished_at = {done}, updated_at = {done} WHERE id = {id};
+         INSERT INTO job_attempts (job_id, attempt, node, started_at, finished_at, outcome, error)
+             VALUES ({id}, 1, 'old-a', {T0}, {t1}, 'failed', 'boom');
+         INSERT INTO job_attempts (job_id, attempt, node, started_at, finished_at, outcome)
+             VALUES ({id}, 2, 'old-b', {t2}, {done}, 'succeeded');",
+        done = T0 + 9_000,
+        t1 = T0 + 10,
+        t2 = T0 + 1_000,
+    ))
+    .await;
+    let runs = db.store.job_attempts(id).await.unwrap();
+    let seen: Vec<(i32, &str, &str)> = runs.iter().map(|r| (r.attempt, r.node.as_str(), r.outcome.as_str())).collect();
+    assert_eq!(seen, [(1, "old-a", "failed"), (2, "old-b", "succeeded")]);
+    assert_eq!((runs[1].started_at, runs[1].finished_at), (T0 + 1_000, T0 + 9_000));
+    db
+}
+
 async fn expired_leases_return_jobs_and_stale_completions_are_refused(db: TestDb) -> TestDb {
     let clock = ManualClock::at(T0);
     let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
@@ -229,6 +252,7 @@ both_backends!(
     failures_retry_with_jitter_then_dead_letter_and_redrive,
     permanent_errors_and_timeouts,
     expired_leases_return_jobs_and_stale_completions_are_refused,
+    successes_recorded_before_0010_show_once,
     priorities_pauses_limits_and_idempotency,
     the_runtime_works_a_batch_to_the_end,
 );

@@ -98,7 +98,7 @@ impl InterviewHub {
                     continue;
                 }
             };
-            if let Err(e) = listener.listen(CHANNEL).await {
+            if let Err(e) = listener.listen(&store.channel(CHANNEL)).await {
                 warn!(error = %e, "interview relay: LISTEN failed; retrying");
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 continue;

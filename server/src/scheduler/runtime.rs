@@ -365,7 +365,7 @@ async fn listen_remote(engine: Arc<Engine>, wake: Arc<Notify>, mut stop: watch::
                 continue;
             }
         };
-        if let Err(e) = listener.listen(CHANNEL).await {
+        if let Err(e) = listener.listen(&engine.store.channel(CHANNEL)).await {
             warn!(error = %e, "LISTEN failed");
             tokio::time::sleep(Duration::from_secs(2)).await;
             continue;

@@ -103,6 +103,12 @@ pub trait Store: AuthStore + JobStore + JobQueries + LlmCallStore + InterviewSto
         None
     }
 
+    /// The NOTIFY channel `name` stands for in this installation: `notify`
+    /// sends on it and listeners LISTEN on it.
+    fn channel(&self, name: &str) -> String {
+        name.to_string()
+    }
+
     /// Takes or renews the lease on a named leadership; true while this node holds it.
     async fn try_lead(&self, name: &str, node: &str, now: i64, ttl_ms: i64) -> Result<bool, StoreError>;
 }

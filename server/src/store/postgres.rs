@@ -24,6 +24,10 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 #[derive(Clone)]
 pub struct PgStore {
     pub(super) pool: PgPool,
+    /// The schema this installation lives in, when it is not `public`.
+    /// NOTIFY channels are database-wide, so two installations in one
+    /// database (or the test suite's schemas) name their channels apart.
+    channel_scope: Option<String>,
 }
 
 impl PgStore {
@@ -47,11 +51,23 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
-        Ok(PgStore { pool })
+        let schema: Option<String> =
+            sqlx::query_scalar("SELECT COALESCE(current_schema(), current_setting('search_path'))").fetch_one(&pool).await?;
+        let channel_scope = schema.filter(|s| s != "public");
+        Ok(PgStore { pool, channel_scope })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// An advisory lock's key for this installation: like NOTIFY channels,
+    /// advisory locks are shared by every schema of the database.
+    pub(super) fn lock_key(&self, name: &str) -> String {
+        match &self.channel_scope {
+            Some(schema) => format!("{schema}.{name}"),
+            None => name.to_string(),
+        }
     }
 }
 
@@ -142,8 +158,12 @@ impl Store for PgStore {
     }
 
     async fn notify(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
-        sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&self.pool).await?;
+        sqlx::query("SELECT pg_notify($1, $2)").bind(self.channel(channel)).bind(payload).execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn channel(&self, name: &str) -> String {
+        scoped_channel(name, self.channel_scope.as_deref())
     }
 
     fn listen_pool(&self) -> Option<sqlx::PgPool> {
@@ -163,4 +183,36 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
+}
+
+/// A channel name unique to the installation's schema. PostgreSQL truncates
+/// identifiers at 63 bytes, so a long schema name is replaced by its FNV-1a
+/// hash (stable across builds, unlike std's hasher, so mixed versions of
+/// nodes agree). The `public` schema keeps the bare name.
+fn scoped_channel(name: &str, scope: Option<&str>) -> String {
+    let Some(scope) = scope else { return name.to_string() };
+    let full = format!("{name}:{scope}");
+    if full.len() <= 63 {
+        return full;
+    }
+    let hash = scope.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    format!("{name}:{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scoped_channel;
+
+    #[test]
+    fn channels_are_named_per_schema_and_fit_an_identifier() {
+        assert_eq!(scoped_channel("meetmind_jobs", None), "meetmind_jobs");
+        assert_eq!(scoped_channel("meetmind_jobs", Some("tenant_a")), "meetmind_jobs:tenant_a");
+        assert_ne!(scoped_channel("meetmind_jobs", Some("tenant_a")), scoped_channel("meetmind_jobs", Some("tenant_b")));
+        let long = "s".repeat(80);
+        let other = format!("{}t", "s".repeat(79));
+        let (a, b) = (scoped_channel("meetmind_interviews", Some(&long)), scoped_channel("meetmind_interviews", Some(&other)));
+        assert!(a.len() <= 63 && b.len() <= 63);
+        assert_ne!(a, b);
+        assert_eq!(a, scoped_channel("meetmind_interviews", Some(&long)), "the same schema, the same channel");
+    }
 }

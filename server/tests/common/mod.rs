@@ -51,6 +51,23 @@ impl TestDb {
         self
     }
 
+    /// Runs SQL on the test database directly, for rows the current code
+    /// never writes (those an older version left behind).
+    pub async fn execute(&self, sql: &str) {
+        match &self.cleanup {
+            Cleanup::Sqlite(dir) => {
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open sqlite");
+                conn.execute(sql).await.expect("raw SQL on sqlite");
+            }
+            Cleanup::Postgres { admin, schema } => {
+                let options = admin.clone().options([("search_path", schema.as_str())]);
+                let mut conn = PgConnection::connect_with(&options).await.expect("connect to postgres");
+                conn.execute(sql).await.expect("raw SQL on postgres");
+            }
+        }
+    }
+
     pub async fn finish(self) {
         self.store.close().await;
         if let Cleanup::Postgres { admin, schema } = &self.cleanup {
@@ -147,6 +164,18 @@ pub fn interviews_on(
     outbox: std::path::PathBuf,
     node: &str,
 ) -> (Arc<meetmind::meetmind::MeetMind>, Arc<meetmind::scheduler::engine::Engine>) {
+    interviews_with_quiet(store, clock, llm, outbox, node, std::time::Duration::from_millis(100))
+}
+
+/// The same, with suggestions settling after `quiet` without a new answer.
+pub fn interviews_with_quiet(
+    store: Arc<dyn Store>,
+    clock: meetmind::clock::SharedClock,
+    llm: Arc<meetmind::llm::router::Router>,
+    outbox: std::path::PathBuf,
+    node: &str,
+    quiet: std::time::Duration,
+) -> (Arc<meetmind::meetmind::MeetMind>, Arc<meetmind::scheduler::engine::Engine>) {
     use meetmind::{
         meetmind::{jobs, MeetMind, MeetMindConfig},
         scheduler::{engine::{Engine, EngineConfig}, events::EventHub, handlers::{email_send, Registry}},
@@ -160,7 +189,7 @@ pub fn interviews_on(
     let mut registry = Registry::with_email(&email).expect("email config");
     let config = MeetMindConfig {
         public_url: "http://meetmind.test".into(),
-        debounce: std::time::Duration::from_millis(100),
+        debounce: quiet,
         ..MeetMindConfig::default()
     };
     jobs::register(
