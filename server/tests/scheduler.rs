@@ -140,6 +140,53 @@ async fn successes_recorded_before_0010_show_once(db: TestDb) -> TestDb {
     db
 }
 
+/// Retention removes finished jobs (and their runs) older than the cutoff,
+/// oldest first and a batch at a time; it keeps failed, recent, unfinished
+/// and workflow jobs, and other jobs' runs.
+async fn finished_jobs_past_retention_are_pruned_in_batches(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let ids: Vec<i64> = engine
+        .enqueue((0..6).map(|_| job("noop", serde_json::json!({}))).collect(), false)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    let (old, recent) = (T0 - 60_000, T0);
+    let finish = |id: i64, state: &str, at: i64| {
+        format!("UPDATE jobs SET state = '{state}', finished_at = {at}, updated_at = {at} WHERE id = {id};")
+    };
+    let run = |id: i64| {
+        format!(
+            "INSERT INTO job_attempts (job_id, attempt, node, started_at, finished_at, outcome, error)
+             VALUES ({id}, 1, 'n', {old}, {old}, 'failed', 'boom');"
+        )
+    };
+    db.execute(&[
+        finish(ids[0], "succeeded", old),
+        run(ids[0]),
+        finish(ids[1], "cancelled", old),
+        finish(ids[2], "succeeded", recent),
+        finish(ids[3], "dead", old),
+        run(ids[3]),
+        finish(ids[4], "succeeded", old),
+        format!("UPDATE jobs SET workflow_id = 'wf-kept' WHERE id = {};", ids[4]),
+    ]
+    .concat())
+    .await;
+    let cutoff = T0 - 1_000;
+    assert_eq!(db.store.prune_finished(cutoff, 1).await.unwrap(), 1, "one batch of one");
+    assert!(db.store.get_job(ids[0]).await.unwrap().is_none(), "the oldest goes first");
+    assert!(db.store.job_attempts(ids[0]).await.unwrap().is_empty(), "with its runs");
+    assert_eq!(db.store.prune_finished(cutoff, 10).await.unwrap(), 1);
+    assert_eq!(db.store.prune_finished(cutoff, 10).await.unwrap(), 0, "nothing else is past retention");
+    for (i, kept) in [(1, false), (2, true), (3, true), (4, true), (5, true)] {
+        assert_eq!(db.store.get_job(ids[i]).await.unwrap().is_some(), kept, "job {i}");
+    }
+    assert_eq!(db.store.job_attempts(ids[3]).await.unwrap().len(), 1, "a dead job keeps its runs");
+    db
+}
+
 async fn expired_leases_return_jobs_and_stale_completions_are_refused(db: TestDb) -> TestDb {
     let clock = ManualClock::at(T0);
     let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
@@ -253,6 +300,7 @@ both_backends!(
     permanent_errors_and_timeouts,
     expired_leases_return_jobs_and_stale_completions_are_refused,
     successes_recorded_before_0010_show_once,
+    finished_jobs_past_retention_are_pruned_in_batches,
     priorities_pauses_limits_and_idempotency,
     the_runtime_works_a_batch_to_the_end,
 );

@@ -51,7 +51,17 @@ impl IdList {
         serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())
     }
 
-    /// What to bind for `rows`.
+    /// A WHERE condition: `col` is one of the ids bound at `$n` (bound with
+    /// `bind`). The planner picks how to look them up, so this is for
+    /// maintenance deletes, not for the hot path's joins above.
+    pub(crate) fn matches(self, col: &str, n: usize) -> String {
+        match self {
+            IdList::PgArray => format!("{col} = ANY(CAST(${n} AS BIGINT[]))"),
+            IdList::JsonEach => format!("{col} IN (SELECT value FROM json_each(${n}))"),
+        }
+    }
+
+    /// What to bind for `rows` and `matches`.
     pub(crate) fn bind(self, ids: &[i64]) -> String {
         let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
         match self {

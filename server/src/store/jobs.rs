@@ -984,15 +984,22 @@ macro_rules! impl_job_queries {
         }
 
         async fn prune_finished(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
+            // Two statements per batch, whatever its size: the jobs, then the
+            // runs of exactly the jobs that went.
             let mut tx = self.pool.begin().await?;
             let ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT id FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < $1
-                   AND workflow_id IS NULL ORDER BY id LIMIT $2",
+                "DELETE FROM jobs WHERE id IN (
+                     SELECT id FROM jobs WHERE state IN ('succeeded', 'cancelled') AND finished_at < $1
+                       AND workflow_id IS NULL ORDER BY id LIMIT $2)
+                 RETURNING id",
             )
             .bind(before).bind(limit).fetch_all(&mut *tx).await?;
-            for id in &ids {
-                sqlx::query("DELETE FROM job_attempts WHERE job_id = $1").bind(id).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM jobs WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            if !ids.is_empty() {
+                let list = <$store>::ID_LIST;
+                sqlx::query(&format!("DELETE FROM job_attempts WHERE {}", list.matches("job_id", 1)))
+                    .bind(list.bind(&ids))
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok(ids.len() as u64)
