@@ -359,23 +359,17 @@ async fn the_ai_led_mode_runs_the_plan_offline_to_the_end(db: TestDb) -> TestDb 
     let t = mm.transcript(&iv, &created.interview.id).await.unwrap();
     let ai: Vec<&str> = t.iter().filter(|s| s.speaker == Speaker::Ai).map(|s| s.client_id.as_str()).collect();
     assert_eq!(ai, vec!["ai-q0", "ai-q1", "ai-q2", "ai-close"]);
+    // Ending follows the closing line: the state is written first, the
+    // workflow is submitted right after it.
     let mut d = mm.detail(&iv, &created.interview.id).await.unwrap();
     for _ in 0..50 {
-        if d.interview.state == app::interviews::InterviewState::Completed {
+        if d.interview.state == app::interviews::InterviewState::Completed && d.interview.workflow_id.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
         d = mm.detail(&iv, &created.interview.id).await.unwrap();
     }
     assert_eq!(d.interview.state, app::interviews::InterviewState::Completed);
-    // The state is written first; the workflow is submitted right after it.
-    for _ in 0..50 {
-        if d.interview.workflow_id.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        d = mm.detail(&iv, &created.interview.id).await.unwrap();
-    }
     assert!(d.interview.workflow_id.is_some(), "closing started the post-interview workflow");
     db
 }

@@ -25,9 +25,10 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 pub struct PgStore {
     pub(super) pool: PgPool,
     /// The schema this installation lives in, when it is not `public`.
-    /// NOTIFY channels are database-wide, so two installations in one
-    /// database (or the test suite's schemas) name their channels apart.
-    channel_scope: Option<String>,
+    /// NOTIFY channels and advisory locks are database-wide, so two
+    /// installations in one database (or the test suite's schemas) name
+    /// theirs apart (`scoped`).
+    scope: Option<String>,
 }
 
 impl PgStore {
@@ -53,21 +54,18 @@ impl PgStore {
             .await?;
         let schema: Option<String> =
             sqlx::query_scalar("SELECT COALESCE(current_schema(), current_setting('search_path'))").fetch_one(&pool).await?;
-        let channel_scope = schema.filter(|s| s != "public");
-        Ok(PgStore { pool, channel_scope })
+        let scope = schema.filter(|s| s != "public");
+        Ok(PgStore { pool, scope })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
 
-    /// An advisory lock's key for this installation: like NOTIFY channels,
-    /// advisory locks are shared by every schema of the database.
-    pub(super) fn lock_key(&self, name: &str) -> String {
-        match &self.channel_scope {
-            Some(schema) => format!("{schema}.{name}"),
-            None => name.to_string(),
-        }
+    /// `name` (a NOTIFY channel, an advisory lock's key) for this
+    /// installation only.
+    pub(super) fn scoped(&self, name: &str) -> String {
+        scoped_name(name, self.scope.as_deref())
     }
 }
 
@@ -163,7 +161,7 @@ impl Store for PgStore {
     }
 
     fn channel(&self, name: &str) -> String {
-        scoped_channel(name, self.channel_scope.as_deref())
+        self.scoped(name)
     }
 
     fn listen_pool(&self) -> Option<sqlx::PgPool> {
@@ -185,11 +183,12 @@ impl Store for PgStore {
 
 }
 
-/// A channel name unique to the installation's schema. PostgreSQL truncates
-/// identifiers at 63 bytes, so a long schema name is replaced by its FNV-1a
-/// hash (stable across builds, unlike std's hasher, so mixed versions of
-/// nodes agree). The `public` schema keeps the bare name.
-fn scoped_channel(name: &str, scope: Option<&str>) -> String {
+/// A name unique to the installation's schema. A channel name is an
+/// identifier, which PostgreSQL truncates at 63 bytes, so a long schema name
+/// is replaced by its FNV-1a hash (stable across builds, unlike std's hasher,
+/// so mixed versions of nodes agree). The `public` schema keeps the bare
+/// name, as before schemas were told apart.
+fn scoped_name(name: &str, scope: Option<&str>) -> String {
     let Some(scope) = scope else { return name.to_string() };
     let full = format!("{name}:{scope}");
     if full.len() <= 63 {
@@ -201,18 +200,18 @@ fn scoped_channel(name: &str, scope: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::scoped_channel;
+    use super::scoped_name;
 
     #[test]
     fn channels_are_named_per_schema_and_fit_an_identifier() {
-        assert_eq!(scoped_channel("meetmind_jobs", None), "meetmind_jobs");
-        assert_eq!(scoped_channel("meetmind_jobs", Some("tenant_a")), "meetmind_jobs:tenant_a");
-        assert_ne!(scoped_channel("meetmind_jobs", Some("tenant_a")), scoped_channel("meetmind_jobs", Some("tenant_b")));
+        assert_eq!(scoped_name("meetmind_jobs", None), "meetmind_jobs");
+        assert_eq!(scoped_name("meetmind_jobs", Some("tenant_a")), "meetmind_jobs:tenant_a");
+        assert_ne!(scoped_name("meetmind_jobs", Some("tenant_a")), scoped_name("meetmind_jobs", Some("tenant_b")));
         let long = "s".repeat(80);
         let other = format!("{}t", "s".repeat(79));
-        let (a, b) = (scoped_channel("meetmind_interviews", Some(&long)), scoped_channel("meetmind_interviews", Some(&other)));
+        let (a, b) = (scoped_name("meetmind_interviews", Some(&long)), scoped_name("meetmind_interviews", Some(&other)));
         assert!(a.len() <= 63 && b.len() <= 63);
         assert_ne!(a, b);
-        assert_eq!(a, scoped_channel("meetmind_interviews", Some(&long)), "the same schema, the same channel");
+        assert_eq!(a, scoped_name("meetmind_interviews", Some(&long)), "the same schema, the same channel");
     }
 }

@@ -105,7 +105,7 @@ impl JobStore for PgStore {
         // Serialises claims for this queue across nodes for the transaction.
         // Advisory locks are database-wide, so the key names the schema too.
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind(self.lock_key(&format!("meetmind.queue:{queue}")))
+            .bind(self.scoped(&format!("meetmind.queue:{queue}")))
             .execute(&mut *tx)
             .await?;
         let running: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'running' AND queue = $1")

@@ -21,8 +21,7 @@ enum Cleanup {
 impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        let store = SqliteStore::connect(&url, 5).await.expect("open sqlite");
+        let store = SqliteStore::connect(&sqlite_url(&dir), 5).await.expect("open sqlite");
         TestDb { store: Arc::new(store), cleanup: Cleanup::Sqlite(dir) }
     }
 
@@ -41,8 +40,7 @@ impl TestDb {
         let mut conn = PgConnection::connect_with(&admin).await.expect("connect to TEST_DATABASE_URL");
         conn.execute(format!("CREATE SCHEMA {schema}").as_str()).await.expect("create schema");
         conn.close().await.ok();
-        let options = admin.clone().options([("search_path", schema.as_str())]);
-        let store = PgStore::connect_with(options, 5).await.expect("open postgres");
+        let store = PgStore::connect_with(in_schema(&admin, &schema), 5).await.expect("open postgres");
         Some(TestDb { store: Arc::new(store), cleanup: Cleanup::Postgres { admin, schema } })
     }
 
@@ -51,18 +49,16 @@ impl TestDb {
         self
     }
 
-    /// Runs SQL on the test database directly, for rows the current code
-    /// never writes (those an older version left behind).
+    /// Runs SQL on the test database directly, for rows the API does not
+    /// write as they are (states set by hand, rows an older version left).
     pub async fn execute(&self, sql: &str) {
         match &self.cleanup {
             Cleanup::Sqlite(dir) => {
-                let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open sqlite");
+                let mut conn = sqlx::SqliteConnection::connect(&sqlite_url(dir)).await.expect("open sqlite");
                 conn.execute(sql).await.expect("raw SQL on sqlite");
             }
             Cleanup::Postgres { admin, schema } => {
-                let options = admin.clone().options([("search_path", schema.as_str())]);
-                let mut conn = PgConnection::connect_with(&options).await.expect("connect to postgres");
+                let mut conn = PgConnection::connect_with(&in_schema(admin, schema)).await.expect("connect to postgres");
                 conn.execute(sql).await.expect("raw SQL on postgres");
             }
         }
@@ -76,6 +72,14 @@ impl TestDb {
             }
         }
     }
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("test.db").display())
+}
+
+fn in_schema(admin: &PgConnectOptions, schema: &str) -> PgConnectOptions {
+    admin.clone().options([("search_path", schema)])
 }
 
 /// Serves a router on a free loopback port (with the peer address the auth
