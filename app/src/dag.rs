@@ -11,6 +11,8 @@ pub const MAX_NODES: usize = 10_000;
 /// A job payload is at most 256 KiB of JSON.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 pub const MAX_KEY_CHARS: usize = 128;
+/// A workflow's name: shown in every list, so bounded.
+pub const MAX_NAME_CHARS: usize = 200;
 /// Priorities run from 0 (most urgent) to 9.
 pub const MAX_PRIORITY: i16 = 9;
 
@@ -59,7 +61,7 @@ pub struct WorkflowSpec {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DagError {
-    #[error("a workflow needs a name")]
+    #[error("a workflow needs a name of 1 to {MAX_NAME_CHARS} characters")]
     MissingName,
     #[error("a workflow needs at least one job")]
     Empty,
@@ -141,7 +143,7 @@ impl Dag {
 /// Checks a workflow as submitted. Cheap checks run first so the most
 /// basic mistake is the one reported.
 pub fn validate(spec: &WorkflowSpec) -> Result<Dag, DagError> {
-    if spec.name.trim().is_empty() {
+    if spec.name.trim().is_empty() || spec.name.chars().count() > MAX_NAME_CHARS {
         return Err(DagError::MissingName);
     }
     if spec.jobs.is_empty() {
@@ -383,6 +385,8 @@ mod tests {
         assert_eq!(validate(&spec(vec![job("", &[])])).unwrap_err().field(), "jobs[].key");
         assert_eq!(validate(&spec(vec![])).unwrap_err(), DagError::Empty);
         assert_eq!(validate(&WorkflowSpec { name: " ".into(), jobs: vec![job("a", &[])] }).unwrap_err(), DagError::MissingName);
+        let long = "n".repeat(MAX_NAME_CHARS + 1);
+        assert_eq!(validate(&WorkflowSpec { name: long, jobs: vec![job("a", &[])] }).unwrap_err(), DagError::MissingName);
     }
 
     #[test]
@@ -475,8 +479,8 @@ pub struct WorkflowTemplate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowPage {
     pub workflows: Vec<WorkflowSummary>,
-    /// Pass as `cursor` for the next (older) page.
-    pub next_cursor: Option<i64>,
+    /// Pass as `cursor` for the next (older) page (`created_ms:id`).
+    pub next_cursor: Option<String>,
 }
 
 /// A submitted workflow: its id and its job ids by key.

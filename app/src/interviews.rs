@@ -159,6 +159,7 @@ fn bad(field: &str, message: impl Into<String>) -> AppError {
 }
 
 fn check_text(field: &str, value: &str, max: usize) -> Result<(), AppError> {
+    AppError::refuse_nul(field, value)?;
     let n = value.trim().chars().count();
     if n == 0 || n > max {
         return Err(bad(field, format!("{field} must be 1 to {max} characters")));
@@ -173,6 +174,7 @@ impl NewInterview {
         check_text("role", &self.role, 200)?;
         check_text("candidate_name", &self.candidate_name, 200)?;
         let email = self.candidate_email.trim();
+        AppError::refuse_nul("candidate_email", email)?;
         if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
             return Err(bad("candidate_email", "candidate_email must be an email address"));
         }
@@ -190,6 +192,10 @@ impl NewInterview {
         }
         if self.shared_with.len() > 50 {
             return Err(bad("shared_with", "at most 50 interviewers"));
+        }
+        self.shared_with.iter().enumerate().try_for_each(|(i, e)| AppError::refuse_nul(&format!("shared_with[{i}]"), e))?;
+        if let Some(e) = &self.owner_email {
+            AppError::refuse_nul("owner_email", e)?;
         }
         Ok(())
     }
@@ -292,6 +298,8 @@ impl NewSegment {
         if self.client_id.is_empty() || self.client_id.len() > 100 {
             return Err(bad(&f("client_id"), "client_id must be 1 to 100 characters"));
         }
+        AppError::refuse_nul(&f("client_id"), &self.client_id)?;
+        AppError::refuse_nul(&f("text"), &self.text)?;
         let n = self.text.chars().count();
         if self.text.trim().is_empty() {
             return Err(bad(&f("text"), "a segment needs text"));
@@ -310,7 +318,14 @@ pub fn check_segments(segments: &[NewSegment]) -> Result<(), AppError> {
     if segments.is_empty() || segments.len() > MAX_SEGMENT_BATCH {
         return Err(bad("segments", format!("send 1 to {MAX_SEGMENT_BATCH} segments")));
     }
-    segments.iter().enumerate().try_for_each(|(i, s)| s.check(i))
+    segments.iter().enumerate().try_for_each(|(i, s)| s.check(i))?;
+    // A client id names one segment: a second one in the same batch would be
+    // dropped by the store's idempotent insert and its text silently lost.
+    let mut seen = std::collections::HashSet::new();
+    match segments.iter().position(|s| !seen.insert(s.client_id.as_str())) {
+        Some(i) => Err(bad(&format!("segments[{i}].client_id"), "this client_id appears twice in the batch")),
+        None => Ok(()),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -648,6 +663,24 @@ mod tests {
         let backwards = NewSegment { start_ms: 10, end_ms: 5, ..seg("x") };
         assert!(backwards.check(0).is_err());
         assert!(check_segments(&[]).is_err());
+    }
+
+    fn field_of(r: Result<(), AppError>) -> String {
+        match r {
+            Err(AppError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_batch_names_each_segment_once_and_holds_no_nul() {
+        let twice = [seg("A"), NewSegment { client_id: "c2".into(), ..seg("B") }, seg("C")];
+        assert_eq!(field_of(check_segments(&twice)), "segments[2].client_id", "the second c1 would be lost");
+        assert_eq!(field_of(check_segments(&[seg("a\0b")])), "segments[0].text");
+        let nul_id = NewSegment { client_id: "c\0".into(), ..seg("x") };
+        assert_eq!(field_of(check_segments(&[nul_id])), "segments[0].client_id");
+        assert!(check_segments(&[seg("A"), NewSegment { client_id: "c2".into(), ..seg("B") }]).is_ok());
+        assert_eq!(field_of(crate::jobs::search_text("q", Some("x\0")).map(|_| ())), "q");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub const DEFAULT_PRIORITY: i32 = 5;
 /// naming `field`.
 pub fn search_text(field: &str, text: Option<&str>) -> Result<Option<String>, AppError> {
     let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    AppError::refuse_nul(field, t)?;
     if t.chars().count() > MAX_SEARCH_CHARS {
         return Err(AppError::invalid(field, format!("search text of at most {MAX_SEARCH_CHARS} characters")));
     }

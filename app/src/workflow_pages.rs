@@ -57,7 +57,7 @@ pub fn WorkflowsPage() -> impl IntoView {
 #[component]
 fn WorkflowList() -> impl IntoView {
     let page = RwSignal::new(WorkflowPage::default());
-    let cursors = RwSignal::new(Vec::<i64>::new());
+    let cursors = RwSignal::new(Vec::<String>::new());
     let templates = RwSignal::new(Vec::<WorkflowTemplate>::new());
     let error = RwSignal::new(None::<AppError>);
     let (connected, set_connected) = signal(false);
@@ -68,7 +68,7 @@ fn WorkflowList() -> impl IntoView {
         }
         let mut url = "/api/v1/workflows?limit=25".to_string();
         if let Some(c) = cursors.get_untracked().last() {
-            url.push_str(&format!("&cursor={c}"));
+            url.push_str(&format!("&cursor={}", enc(c)));
         }
         leptos::task::spawn_local(async move {
             match rest::get::<WorkflowPage>(&url).await {

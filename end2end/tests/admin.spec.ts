@@ -235,7 +235,10 @@ test("sse: the dashboard says reconnecting while its server restarts, then catch
     ...process.env,
     MEETMIND_ADDR: `127.0.0.1:${port}`,
     DATABASE_URL: `sqlite://${dir}/db.sqlite`,
-    MEETMIND_SITE_ROOT: "../target/site",
+    MEETMIND_SITE_ROOT: process.env.E2E_SITE_ROOT ?? "../target/site-e2e",
+    SMTP_URL: "",
+    EMAIL_FAILURE_RATE: "0",
+    MEETMIND_SECURE_COOKIES: "false",
     MEETMIND_SHUTDOWN_GRACE_SECS: "1",
     MEETMIND_EMAIL_OUTBOX: `${dir}/outbox`,
   };

@@ -62,7 +62,7 @@ test("a new deployment is offered with an 'update available, reload' prompt", as
   // stylesheet changes: the split wasm's chunks import the main module by
   // its hashed name, so a renamed copy of the js/wasm would not be a build.
   const hashFile = path.resolve("../target/debug/hash.txt");
-  const pkg = path.resolve("../target/site/pkg");
+  const pkg = path.resolve(process.env.E2E_SITE_ROOT ?? "../target/site-e2e", "pkg");
   const original = fs.readFileSync(hashFile, "utf8");
   const next = original.replace(/^css: (\S+)$/m, (_, hash) => {
     fs.copyFileSync(path.join(pkg, `meetmind.${hash}.css`), path.join(pkg, `meetmind.${hash}n.css`));

@@ -440,22 +440,53 @@ pub fn parse_database_url(raw: &str) -> Option<Backend> {
 }
 
 /// Masks a secret for display. URLs keep their shape with the password hidden,
-/// so the table still tells which server is used.
+/// so the table still tells which server is used: the user-info password and
+/// the value of every query parameter that names a credential
+/// (`?password=`, `sslpassword`, `passfile`, `secret`, `token`, `api_key`, ...),
+/// which database drivers accept as well. Anything else marked secret that
+/// is not a URL with a host (an API key, even one holding a ':') is hidden whole.
 fn mask(spec: &KeySpec, value: &str) -> String {
     if !spec.secret {
         return value.to_string();
     }
     if let Ok(mut url) = url::Url::parse(value) {
-        if url.scheme() != "sqlite" {
-            if url.password().is_some() {
+        let sqlite = url.scheme() == "sqlite";
+        if sqlite || url.has_host() {
+            let mut masked = mask_query(&mut url);
+            if !sqlite && url.password().is_some() {
                 let _ = url.set_password(Some("****"));
+                masked = true;
             }
-            return url.to_string();
+            // A SQLite path is shown as given unless something was hidden.
+            return if sqlite && !masked { value.to_string() } else { url.to_string() };
         }
-        return value.to_string();
     }
     // An unset key says so: for an LLM provider that means its tier is skipped.
     if value.is_empty() { "(not set)".to_string() } else { "****".to_string() }
+}
+
+/// Query parameter names (lower case, as substrings) whose values are credentials.
+const SECRET_PARAMS: [&str; 5] = ["password", "pass", "secret", "token", "key"];
+
+/// Replaces the value of each credential-like query parameter with `****`;
+/// true when it hid something.
+fn mask_query(url: &mut url::Url) -> bool {
+    let secret_name = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        SECRET_PARAMS.iter().any(|s| name.contains(s))
+    };
+    if !url.query_pairs().any(|(name, _)| secret_name(&*name)) {
+        return false;
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(name, value)| {
+            let shown = if secret_name(&*name) { "****".to_string() } else { value.into_owned() };
+            (name.into_owned(), shown)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    true
 }
 
 fn read_toml(path: &Path, required: bool) -> Result<Vec<(&'static str, String)>, ConfigError> {
@@ -603,6 +634,33 @@ mod tests {
         l.env.insert("DATABASE_URL".into(), "redis://app:hunter2@db".into());
         let err = Config::load(&l).unwrap_err().to_string();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn passwords_in_url_query_parameters_are_masked_too() {
+        let mut l = layers();
+        // sqlx takes the password from the query string as well.
+        l.env.insert("DATABASE_URL".into(), "postgres://app@db/meetmind?password=hunter2&sslmode=require".into());
+        let cfg = Config::load(&l).unwrap();
+        assert_eq!(cfg.backend, Backend::Postgres);
+        let table = cfg.table();
+        assert!(!table.contains("hunter2"), "{table}");
+        assert!(table.contains("postgres://app@db/meetmind?password=****&sslmode=require"), "{table}");
+
+        l.env.insert("DATABASE_URL".into(), "postgres://app:hunter1@db/meetmind?sslpassword=hunter2&application_name=mm".into());
+        let table = Config::load(&l).unwrap().table();
+        assert!(!table.contains("hunter1") && !table.contains("hunter2"), "{table}");
+        assert!(table.contains("application_name=mm"), "other parameters stay readable: {table}");
+
+        l.env.insert("DATABASE_URL".into(), "mysql://db/meetmind?Password=hunter2".into());
+        let err = Config::load(&l).unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+
+        // A secret that merely looks like a URL (scheme:rest) is hidden whole.
+        l.env.remove("DATABASE_URL");
+        l.env.insert("GROQ_API_KEY".into(), "gsk:hunter2".into());
+        let table = Config::load(&l).unwrap().table();
+        assert!(!table.contains("hunter2"), "{table}");
     }
 
     #[test]

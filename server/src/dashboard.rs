@@ -99,12 +99,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl DashboardHub {
+    /// Frame ids start at this process's start time in ms × 10⁶, so ids from
+    /// an earlier process (or another node, which started at another
+    /// moment) are either older than the ring or newer than any id here: a
+    /// browser resuming with one gets a resync, never a silent gap.
     pub fn new(stop: watch::Receiver<bool>) -> Arc<DashboardHub> {
+        let start_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+        Self::numbered_from(stop, start_ms.saturating_mul(1_000_000).max(1))
+    }
+
+    fn numbered_from(stop: watch::Receiver<bool>, first_id: u64) -> Arc<DashboardHub> {
         Arc::new(DashboardHub {
             tx: broadcast::channel(CHANNEL).0,
             quiet_tx: broadcast::channel(64).0,
             ring: Mutex::new(VecDeque::with_capacity(RING)),
-            next_id: Mutex::new(1),
+            next_id: Mutex::new(first_id),
             pending: Mutex::new(Vec::new()),
             stop,
         })
@@ -155,11 +164,17 @@ impl DashboardHub {
         let _ = self.tx.send(Batch::new(frames));
     }
 
-    /// Frames after `last`, or None when they have left the ring.
+    /// Frames after `last`, or None when they have left the ring or `last`
+    /// was never sent by this process (a restart, another node, a forged
+    /// header): the subscriber must resync.
     fn since(&self, last: u64) -> Option<Vec<Arc<Frame>>> {
         let ring = lock(&self.ring);
-        let oldest = ring.front().map(|f| f.id).unwrap_or(last + 1);
-        if last + 1 < oldest {
+        let next = *lock(&self.next_id);
+        if last >= next {
+            return None;
+        }
+        let oldest = ring.front().map_or(next, |f| f.id);
+        if last.saturating_add(1) < oldest {
             return None;
         }
         Some(ring.iter().filter(|f| f.id > last).cloned().collect())
@@ -463,9 +478,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ids_this_process_never_sent_resync() {
+        let (_tx, rx) = watch::channel(false);
+        // A process started later numbers from further on.
+        let hub = DashboardHub::numbered_from(rx, 1_000);
+        assert!(hub.since(u64::MAX).is_none(), "a forged huge id: resync, no overflow");
+        assert!(hub.since(1_000).is_none(), "an id not sent yet (another node's): resync");
+        assert!(hub.since(5).is_none(), "an earlier process's id: resync");
+        assert!(hub.since(999).unwrap().is_empty(), "caught up with nothing new");
+        hub.push("job", None, None, "{}".into());
+        assert_eq!(hub.since(999).unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), vec![1_000]);
+        assert!(hub.since(1_001).is_none());
+        let (_tx, rx) = watch::channel(false);
+        assert!(DashboardHub::new(rx).since(1_000).is_none(), "real hubs number far past a restart's ids");
+    }
+
+    #[test]
     fn resumes_replay_from_the_ring_until_it_has_moved_on() {
         let (_tx, rx) = watch::channel(false);
-        let hub = DashboardHub::new(rx);
+        let hub = DashboardHub::numbered_from(rx, 1);
         for i in 0..RING + 5 {
             hub.push("job", Some("q".into()), None, format!("{{\"n\":{i}}}"));
         }
@@ -492,7 +523,7 @@ mod tests {
     #[tokio::test]
     async fn a_resume_does_not_send_a_replayed_frame_twice() {
         let (_tx, stop) = watch::channel(false);
-        let hub = DashboardHub::new(stop.clone());
+        let hub = DashboardHub::numbered_from(stop.clone(), 1);
         // Joined first, as `events` does; frames 1-3 land in the ring and the channel.
         let rx = hub.tx.subscribe();
         // Frames 1-2 go out in one batch; 3 is in the ring but not sent yet.
@@ -520,7 +551,7 @@ mod tests {
     #[tokio::test]
     async fn subscribers_with_the_same_filters_share_one_rendering_of_a_batch() {
         let (_tx, stop) = watch::channel(false);
-        let hub = DashboardHub::new(stop.clone());
+        let hub = DashboardHub::numbered_from(stop.clone(), 1);
         let sub = |filters: Filters| {
             let key = filters.key();
             let idle_until = tokio::time::Instant::now() + KEEP_ALIVE;
@@ -546,7 +577,7 @@ mod tests {
     #[tokio::test]
     async fn a_subscriber_behind_by_several_batches_catches_up_in_one_write() {
         let (_tx, stop) = watch::channel(false);
-        let hub = DashboardHub::new(stop.clone());
+        let hub = DashboardHub::numbered_from(stop.clone(), 1);
         let filters = Filters::default();
         let key = filters.key();
         let idle_until = tokio::time::Instant::now() + KEEP_ALIVE;

@@ -1,9 +1,22 @@
 //! The axum application: operational routes, the Leptos app and static files.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::Path,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use app::{shell, App};
-use axum::{extract::FromRef, http::StatusCode, middleware, routing::get, Router};
+use axum::{
+    extract::{DefaultBodyLimit, FromRef},
+    http::StatusCode,
+    middleware,
+    routing::get,
+    Router,
+};
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
@@ -30,10 +43,12 @@ fn body_limit_for(path: &str) -> usize {
     }
 }
 
-/// Refuses a declared oversized body before any handler reads it; the
-/// streaming limit below catches bodies that do not declare a length.
+/// Holds each request to its path's body limit: a declared oversized body is
+/// refused before any handler runs, and a body without a declared length
+/// (chunked) is counted as it is read and cut off past the limit. Either way
+/// the answer is 413 with a JSON error.
 async fn body_limit(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
-    use axum::response::IntoResponse;
+    use axum::body::HttpBody as _;
     let limit = body_limit_for(req.uri().path());
     let declared = req
         .headers()
@@ -41,10 +56,71 @@ async fn body_limit(req: axum::extract::Request, next: middleware::Next) -> axum
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        let body = serde_json::json!({ "error": format!("request body over the {limit}-byte limit") });
-        return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response();
+        return body_too_large(limit);
     }
-    next.run(req).await
+    // A body whose exact length is known and within the limit (hyper holds
+    // it to its Content-Length) needs no counting.
+    let within = req.body().size_hint().upper().is_some_and(|n| n <= limit as u64);
+    let over = Arc::new(AtomicBool::new(false));
+    let req = if within { req } else { req.map(|body| limited_body(body, limit, over.clone())) };
+    let res = next.run(req).await;
+    if over.load(Ordering::Relaxed) {
+        // Whatever the handler made of the cut-off body, the answer is 413.
+        return body_too_large(limit);
+    }
+    res
+}
+
+/// The body, failing once more than `limit` bytes have been read; `over`
+/// records that it did.
+fn limited_body(body: axum::body::Body, limit: usize, over: Arc<AtomicBool>) -> axum::body::Body {
+    use futures_util::StreamExt as _;
+    type Chunk = Result<axum::body::Bytes, axum::Error>;
+    let mut seen: usize = 0;
+    let counted = body.into_data_stream().map(move |chunk: Chunk| -> Chunk {
+        let chunk = chunk?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit {
+            over.store(true, Ordering::Relaxed);
+            return Err(axum::Error::new(format!("request body over the {limit}-byte limit")));
+        }
+        Ok(chunk)
+    });
+    axum::body::Body::from_stream(counted)
+}
+
+fn body_too_large(limit: usize) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({ "error": format!("request body over the {limit}-byte limit") });
+    (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
+}
+
+/// The request span: method and a redacted path. The full URI would put
+/// candidate room tokens (`/room/{token}`, `/api/v1/room/{token}/…`) and the
+/// first-admin setup token (`/setup?token=…`) into the logs.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %req.method(),
+        path = %redacted_path(req.uri().path()),
+        version = ?req.version()
+    )
+}
+
+/// A request path fit for logs: no query string, and the segment after
+/// `room` (a candidate's room token) replaced by `{token}`.
+pub fn redacted_path(path: &str) -> String {
+    let path = path.split(|c: char| c == '?' || c == '#').next().unwrap_or("");
+    let mut out = String::with_capacity(path.len());
+    let mut after_room = false;
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(if after_room && !segment.is_empty() { "{token}" } else { segment });
+        after_room = segment == "room";
+    }
+    out
 }
 
 #[derive(Clone, FromRef)]
@@ -117,9 +193,36 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         // Enforcement in one place: every route, page and server function.
         .layer(middleware::from_fn_with_state(state.auth.clone(), auth::middleware::guard))
+        // axum's own default (2 MB, applied inside `Json`) would refuse batch
+        // bodies the per-path limit allows; `body_limit` is the one that holds.
+        .layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BATCH_BODY_BYTES))
         .layer(middleware::from_fn(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_paths_hide_room_tokens_and_query_strings() {
+        let p = redacted_path("/api/v1/room/SECRET123/segments");
+        assert!(!p.contains("SECRET123"), "{p}");
+        assert_eq!(p, "/api/v1/room/{token}/segments");
+        assert_eq!(redacted_path("/room/SECRET123"), "/room/{token}");
+        assert_eq!(redacted_path("/setup?token=abc"), "/setup");
+        assert_eq!(redacted_path("/jobs/42?state=failed"), "/jobs/42");
+        assert_eq!(redacted_path("/api/v1/interviews/7/events"), "/api/v1/interviews/7/events");
+        assert_eq!(redacted_path("/"), "/");
+    }
+
+    #[test]
+    fn batch_routes_get_the_larger_limit() {
+        assert_eq!(body_limit_for("/api/v1/jobs"), MAX_BATCH_BODY_BYTES);
+        assert_eq!(body_limit_for("/api/v1/workflows"), MAX_BATCH_BODY_BYTES);
+        assert_eq!(body_limit_for("/api/v1/users"), MAX_BODY_BYTES);
+    }
 }

@@ -27,7 +27,7 @@ pub enum ServeError {
     Store(#[from] store::StoreError),
     #[error("{0}")]
     Setup(String),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {source} (is another process on that port? choose another with --addr or MEETMIND_ADDR; `make run ADDR=127.0.0.1:3001`)")]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
 }
 
@@ -70,6 +70,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     let store = store::connect(&config).await?;
     store.migrate().await?;
     info!(backend = ?config.backend, "database ready, migrations applied");
+    // Bound before the node registers, prints its setup link or starts the
+    // scheduler: a taken port fails the start with nothing half-done.
+    let listener = if config.has_role(Role::Web) {
+        Some(TcpListener::bind(config.addr).await.map_err(|source| ServeError::Bind { addr: config.addr, source })?)
+    } else {
+        None
+    };
 
     let id: Arc<str> = config.node_id.clone().unwrap_or_else(node_id).into();
     let now = Utc::now();
@@ -107,7 +114,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     } else {
         None
     };
-    let web = if config.has_role(Role::Web) {
+    let web = if let Some(listener) = listener {
         let options = http::leptos_options(&config);
         http::check_site(&options);
         // No account yet: print a one-time link that creates the first admin.
@@ -143,8 +150,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         let hub = meetmind.hub.clone();
         let relay_stop = stop_rx.clone();
         tokio::spawn(async move { hub.relay_remote(relay_stop).await });
-        let listener =
-            TcpListener::bind(config.addr).await.map_err(|source| ServeError::Bind { addr: config.addr, source })?;
         info!("listening on http://{}", config.addr);
         let mut rx = stop_rx.clone();
         let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();

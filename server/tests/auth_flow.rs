@@ -82,6 +82,42 @@ async fn sign_in_is_throttled_per_account(db: TestDb) -> TestDb {
     db
 }
 
+/// Attempts in flight at once are counted before any password is checked, so
+/// a burst cannot get more guesses than the limit (5 per account).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_wrong_passwords_get_no_more_guesses_than_the_limit() {
+    let db = TestDb::sqlite().await.migrated().await;
+    let clock = ManualClock::at(T0);
+    let (_, auth) = common::app_with_auth(db.store.clone(), Arc::new(clock.clone()));
+    auth.add_user("test", new_user("ada@example.com", UserRole::Interviewer)).await.unwrap();
+    let start = Arc::new(tokio::sync::Barrier::new(30));
+    let attempts: Vec<_> = (0..30)
+        .map(|_| {
+            let (auth, start) = (auth.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let m = meta("10.0.0.1");
+                auth.login("ada@example.com", "wrong password!", &m).await
+            })
+        })
+        .collect();
+    let (mut invalid, mut limited) = (0, 0);
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Err(AppError::Invalid { .. }) => invalid += 1,
+            Err(AppError::RateLimited { .. }) => limited += 1,
+            Err(e) => panic!("unexpected error: {e:?}"),
+            Ok(_) => panic!("a wrong password signed in"),
+        }
+    }
+    assert!(invalid <= 5, "{invalid} of 30 concurrent guesses were checked; the limit is 5");
+    assert_eq!((invalid, limited), (5, 25));
+    // The account is locked for everyone now, the right password too.
+    let e = auth.login("ada@example.com", "correct horse battery", &meta("10.0.0.2")).await.err().unwrap();
+    assert!(matches!(e, AppError::RateLimited { .. }), "{e:?}");
+    db.finish().await;
+}
+
 async fn sessions_expire_when_idle_and_when_old(db: TestDb) -> TestDb {
     let clock = ManualClock::at(T0);
     let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(clock.clone()));

@@ -1,5 +1,8 @@
 //! The real binary: `config`, `migrate`, and `serve` with a graceful SIGTERM.
 
+#[path = "common/env.rs"]
+mod test_env;
+
 use std::{
     net::TcpListener,
     process::{Command, Stdio},
@@ -16,11 +19,7 @@ fn free_port() -> u16 {
 fn meetmind(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(dir);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("MEETMIND_") || k == "DATABASE_URL" {
-            cmd.env_remove(k);
-        }
-    }
+    test_env::isolate(&mut cmd);
     cmd
 }
 

@@ -3,6 +3,9 @@
 //! node after its lease expires; a frozen worker's late completion is refused.
 //! Needs TEST_DATABASE_URL (CI sets it; without it the test says so and passes).
 
+#[path = "common/env.rs"]
+mod test_env;
+
 use std::{
     net::TcpListener,
     process::{Child, Command, Stdio},
@@ -45,11 +48,7 @@ impl Cluster {
     /// A fresh schema on TEST_DATABASE_URL, migrated; None (with a note) when
     /// no server is configured, which CI=true does not allow.
     async fn new(prefix: &str) -> Option<Cluster> {
-        let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            assert!(std::env::var("CI").map_or(true, |v| v != "true"), "TEST_DATABASE_URL must be set under CI");
-            eprintln!("TEST_DATABASE_URL unset: skipping a multi-node test");
-            return None;
-        };
+        let admin_url = test_env::test_database_url()?;
         let schema = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&admin_url).await.unwrap();
         admin.execute(format!("CREATE SCHEMA {schema}").as_str()).await.unwrap();
@@ -63,11 +62,7 @@ impl Cluster {
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.current_dir(self.dir.path());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("MEETMIND_") || k == "DATABASE_URL" {
-                cmd.env_remove(k);
-            }
-        }
+        test_env::isolate(&mut cmd);
         cmd.args(args)
             .env("DATABASE_URL", &self.url)
             .env("MEETMIND_JOB_LEASE_SECS", "2")

@@ -94,6 +94,21 @@ async fn the_feed_filters_aggregates_and_resumes() {
     let replayed: Vec<u64> = replay.iter().filter(|f| f.event == "job").map(|f| f.id.unwrap()).collect();
     assert_eq!(replayed, ids[1..].to_vec());
 
+    // An id this process never sent (a forged huge one; one from before a
+    // restart) is told to resync instead of being left waiting in silence.
+    for last in [u64::MAX.to_string(), (ids[0] - 1_000_000_000).to_string()] {
+        let mut stale = http
+            .get(format!("{base}/api/v1/events?queue=mail"))
+            .bearer_auth(&admin)
+            .header("last-event-id", last.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), 200);
+        let frames = read(&mut stale, 5, |f| f.iter().any(|x| x.event == "resync")).await;
+        assert!(frames.iter().any(|x| x.event == "resync"), "Last-Event-ID {last}: {frames:?}");
+    }
+
     // A workflow's view follows its own jobs only; an unknown workflow is a 404.
     let missing = http.get(format!("{base}/api/v1/events?workflow=nope")).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(missing.status(), 404);

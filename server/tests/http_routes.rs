@@ -131,3 +131,72 @@ async fn oversized_bodies_are_refused_before_handlers() {
     assert_eq!(res.status().as_u16(), 413);
     db.finish().await;
 }
+
+/// A POST whose body streams in chunks with no Content-Length.
+fn chunked_post(path: &str, token: &str, body: String) -> Request<Body> {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body.as_bytes().chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+    Request::post(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Body::from_stream(futures_util::stream::iter(chunks)))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn chunked_bodies_are_held_to_the_route_limit_as_they_stream() {
+    let db = TestDb::sqlite().await.migrated().await;
+    let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
+    let token = auth.add_token("test", "admin", "admin").await.unwrap().secret;
+    let user = |name: String| {
+        serde_json::json!({ "email": "big@example.com", "name": name, "role": "interviewer", "password": "correct horse battery" })
+            .to_string()
+    };
+
+    // 1.5 MB of JSON to a 1 MB route, declaring no length: under the global
+    // cap and axum's 2 MB default, so only the route's limit can refuse it.
+    let big = user("x".repeat(1_500_000));
+    assert!(big.len() > http::MAX_BODY_BYTES && big.len() < 2 * 1024 * 1024);
+    let res = app.clone().oneshot(chunked_post("/api/v1/users", &token, big)).await.unwrap();
+    let status = res.status().as_u16();
+    let ctype = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&bytes));
+    assert!(ctype.starts_with("application/json"), "{ctype}");
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(body["error"].as_str().unwrap().contains(&format!("{}-byte limit", http::MAX_BODY_BYTES)), "{body}");
+    assert!(db.store.list_users().await.unwrap().is_empty(), "nothing was created");
+
+    // A chunked body within the limit still arrives whole.
+    let res = app.clone().oneshot(chunked_post("/api/v1/users", &token, user("Big Body".into()))).await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn batch_routes_accept_bodies_past_axums_default_limit() {
+    let db = TestDb::sqlite().await.migrated().await;
+    let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
+    let token = auth.add_token("test", "svc", "jobs:write").await.unwrap().secret;
+    let blob = "x".repeat(3_000);
+    let batch: Vec<serde_json::Value> =
+        (0..1_000).map(|i| serde_json::json!({ "kind": "noop", "payload": { "i": i, "blob": &blob } })).collect();
+    let body = serde_json::Value::Array(batch).to_string();
+    // Past axum's 2 MB default, well within the batch limit.
+    assert!(body.len() > 3_000_000 && body.len() < http::MAX_BATCH_BODY_BYTES);
+    let res = app
+        .oneshot(
+            Request::post("/api/v1/jobs")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .header("content-length", body.len().to_string())
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let out: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(res.into_body(), 4 << 20).await.unwrap()).unwrap();
+    assert_eq!(status, 201, "{out}");
+    assert_eq!(out["jobs"].as_array().unwrap().len(), 1_000);
+    db.finish().await;
+}

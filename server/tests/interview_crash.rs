@@ -33,11 +33,7 @@ impl Drop for Node {
 
 fn serve(dir: &std::path::Path, db_url: &str, sim: &str, log: &str) -> Node {
     let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("MEETMIND_") || k.ends_with("_API_KEY") || k.ends_with("_BASE_URL") || k == "DATABASE_URL" {
-            cmd.env_remove(k);
-        }
-    }
+    common::env::isolate(&mut cmd);
     let log = std::fs::File::create(dir.join(log)).unwrap();
     cmd.current_dir(dir)
         .args(["serve", "--roles", "worker,maintenance"])

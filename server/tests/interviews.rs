@@ -181,6 +181,27 @@ async fn access_is_per_interview_and_rooms_are_per_token(db: TestDb) -> TestDb {
     mm.room_append(&a.link.candidate_token, vec![seg("r1", Speaker::Candidate, "My answer", 10)]).await.unwrap();
     let bad = mm.room_append(&a.link.candidate_token, vec![seg("r2", Speaker::Interviewer, "x", 11)]).await;
     assert!(bad.is_err(), "a candidate cannot speak as the interviewer");
+    // Offsets the room rewrites anyway never overflow, whatever was sent.
+    let wild = NewSegment { start_ms: -1, end_ms: i64::MAX, ..seg("r3", Speaker::Candidate, "Wild offsets", 0) };
+    mm.room_append(&a.link.candidate_token, vec![wild]).await.unwrap();
+    // A client id twice in one batch is refused whole; nothing of it is kept.
+    let before = mm.transcript(&alice, &id).await.unwrap().len();
+    let twice = vec![seg("d1", Speaker::Candidate, "first", 20), seg("d1", Speaker::Candidate, "second", 21)];
+    match mm.room_append(&a.link.candidate_token, twice).await {
+        Err(AppError::Invalid { field, .. }) => assert_eq!(field, "segments[1].client_id"),
+        other => panic!("{other:?}"),
+    }
+    // NUL is the field's error on both drivers (PostgreSQL's text cannot hold it).
+    match mm.append(&alice, &id, vec![seg("n1", Speaker::Candidate, "a\0b", 30)]).await {
+        Err(AppError::Invalid { field, .. }) => assert_eq!(field, "segments[0].text"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(mm.transcript(&alice, &id).await.unwrap().len(), before);
+    // An admin names the owner by email in any case (accounts store it lower-cased).
+    let mut for_alice = new_interview(Mode::Assist);
+    for_alice.owner_email = Some("ALICE@Example.com".into());
+    let owned = mm.create(&admin, for_alice).await.unwrap().interview.id;
+    assert!(mm.detail(&alice, &owned).await.is_ok());
     assert!(mm.room(&other.link.candidate_token).await.unwrap().segments.is_empty());
     assert!(matches!(mm.room("wrong-token").await, Err(AppError::Invalid { ref field, .. }) if field == "token"));
     clock.advance_ms(15 * 86_400_000);

@@ -66,6 +66,33 @@ async fn an_ats_drives_an_interview_with_scoped_tokens(db: TestDb) -> TestDb {
     assert_eq!(api.call("GET", "/api/v1/interviews", Some(&jobs), None).await.0, 403);
     let (status, e) = api.call("POST", "/api/v1/interviews", Some(&writer), Some(json!({"title": "x"}))).await;
     assert_eq!(status, 422, "{e}");
+    assert_eq!(e["field"], "role", "the first missing field, by name: {e}");
+    // A value of the wrong type names its field, never the value serde quotes.
+    let mut wrong = new_interview(Some("owner@example.com"));
+    wrong["duration_min"] = json!(-5);
+    let (status, e) = api.call("POST", "/api/v1/interviews", Some(&writer), Some(wrong)).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("duration_min")), "{e}");
+    // PostgreSQL's text cannot hold NUL: the field's 422, before the database.
+    let mut nul = new_interview(Some("owner@example.com"));
+    nul["title"] = json!("Backend\u{0} — Alex");
+    let (status, e) = api.call("POST", "/api/v1/interviews", Some(&writer), Some(nul)).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("title")), "{e}");
+    // Query and path errors are JSON naming the parameter, like body errors.
+    let (status, e) = api.call("GET", "/api/v1/search", Some(&reader), None).await;
+    assert!(e.is_object(), "a JSON error, not axum's text: {e}");
+    assert_eq!((status, e["field"].as_str()), (422, Some("q")), "{e}");
+    let (status, e) = api.call("GET", "/api/v1/search?q=%00", Some(&reader), None).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("q")), "{e}");
+    let (status, e) = api.call("GET", "/api/v1/interviews?q=x%00", Some(&reader), None).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("q")), "{e}");
+    let (status, e) = api.call("GET", "/api/v1/interviews/%FF", Some(&reader), None).await;
+    assert!(e.is_object(), "a JSON error, not axum's text: {e}");
+    assert_eq!((status, e["field"].as_str()), (400, Some("id")), "{e}");
+    let (status, e) = api.call("GET", "/api/v1/interviews/%00", Some(&reader), None).await;
+    assert!(e.is_object(), "{e}");
+    assert_eq!((status, e["field"].as_str()), (404, Some("id")), "an id with NUL cannot exist: {e}");
+    let (status, e) = api.call("GET", "/api/v1/room/%00", None, None).await;
+    assert_eq!((status, e["field"].as_str()), (404, Some("token")), "{e}");
     let (status, created) =
         api.call("POST", "/api/v1/interviews", Some(&writer), Some(new_interview(Some("owner@example.com")))).await;
     assert_eq!(status, 201, "{created}");
@@ -84,11 +111,25 @@ async fn an_ats_drives_an_interview_with_scoped_tokens(db: TestDb) -> TestDb {
     let long = json!({"segments": [{"client_id": "s3", "speaker": "candidate", "text": "x".repeat(10_001), "start_ms": 0, "end_ms": 1}]});
     let (status, e) = api.call("POST", &format!("/api/v1/interviews/{id}/segments"), Some(&writer), Some(long)).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("segments[0].text")), "{e}");
+    let nul = json!({"segments": [{"client_id": "s3", "speaker": "candidate", "text": "a\u{0}b", "start_ms": 0, "end_ms": 1}]});
+    let (status, e) = api.call("POST", &format!("/api/v1/interviews/{id}/segments"), Some(&writer), Some(nul)).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("segments[0].text")), "{e}");
+    let nul = json!({"segments": [{"client_id": "s\u{0}", "speaker": "candidate", "text": "ok", "start_ms": 0, "end_ms": 1}]});
+    let (status, e) = api.call("POST", &format!("/api/v1/room/{room_token}/segments"), None, Some(nul)).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("segments[0].client_id")), "{e}");
+    let wrong = json!({"segments": [{"client_id": "s3", "speaker": "candidate", "text": "ok", "start_ms": "soon", "end_ms": 1}]});
+    let (status, e) = api.call("POST", &format!("/api/v1/interviews/{id}/segments"), Some(&writer), Some(wrong)).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("segments[0].start_ms")), "{e}");
     let (_, t) = api.call("GET", &format!("/api/v1/interviews/{id}/segments"), Some(&reader), None).await;
     assert_eq!(t.as_array().unwrap().len(), 2);
 
     let (status, hits) = api.call("GET", &format!("/api/v1/interviews/{id}/search?q=kafka%20partitions"), Some(&reader), None).await;
     assert_eq!(status, 200);
+    let (status, e) = api.call("GET", &format!("/api/v1/interviews/{id}/search"), Some(&reader), None).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("q")), "{e}");
+    let (status, e) =
+        api.call("POST", &format!("/api/v1/interviews/{id}/ask"), Some(&reader), Some(json!({"question": "why\u{0}?"}))).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("question")), "{e}");
     assert_eq!(hits[0]["segment"]["client_id"], "s2", "{hits}");
     let (status, answer) =
         api.call("POST", &format!("/api/v1/interviews/{id}/ask"), Some(&reader), Some(json!({"question": "what about Kafka?"}))).await;

@@ -59,8 +59,27 @@ async fn submission_and_its_errors(db: TestDb) -> TestDb {
     assert_eq!((status, e["field"].as_str()), (422, Some("priority")));
     let (status, e) = api.post("/api/v1/jobs", json!([{"kind": "noop"}, {"kind": "noop", "colour": "red"}])).await;
     assert_eq!(status, 422, "{e}");
-    assert_eq!(e["field"], "jobs[1]");
+    assert_eq!(e["field"], "jobs[1].colour");
     assert!(e["error"].as_str().unwrap().contains("colour"));
+    // The field is the one at fault, by its path: never a value quoted in serde's message.
+    for (body, field) in [
+        (json!({"kind": 5}), "kind"),
+        (json!({"kind": "noop", "priority": 1.5}), "priority"),
+        (json!({"kind": "noop", "priority": "high"}), "priority"),
+        (json!({"payload": {"n": 1}}), "kind"),
+        (json!({"kind": "noop", "retry_delays_ms": [100, "soon"]}), "retry_delays_ms[1]"),
+        (json!([{"kind": "noop"}, {"kind": "noop", "priority": "high"}]), "jobs[1].priority"),
+        (json!([{"kind": "noop"}, {"queue": "mail"}]), "jobs[1].kind"),
+        (json!([{"kind": "noop"}, 7]), "jobs[1]"),
+    ] {
+        let (status, e) = api.post("/api/v1/jobs", body.clone()).await;
+        assert!(e.is_object(), "a JSON error for {body}: {e}");
+        assert_eq!((status, e["field"].as_str()), (422, Some(field)), "{body}: {e}");
+        assert!(e["error"].as_str().unwrap().starts_with(field), "the message names {field}: {e}");
+    }
+    // The DLQ filters go through the same extractor as every other body.
+    let (status, e) = api.post("/api/v1/dlq/purge", json!({"ids": [1, "two"]})).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("ids[1]")), "{e}");
     let (status, e) = api.post("/api/v1/jobs", json!({"kind": "noop", "payload": {"blob": "x".repeat(257 * 1024)}})).await;
     assert_eq!((status, e["field"].as_str()), (413, Some("payload")), "{e}");
     let too_many: Vec<Value> = (0..10_001).map(|_| json!({"kind": "noop"})).collect();
@@ -69,6 +88,39 @@ async fn submission_and_its_errors(db: TestDb) -> TestDb {
     let (status, e) = api.call("POST", "/api/v1/jobs", Some("{\"kind\": ".into())).await;
     assert_eq!(status, 400, "malformed JSON: {e}");
     assert!(e["error"].as_str().unwrap().to_lowercase().contains("eof"), "{e}");
+    assert_eq!(e["field"], "body", "{e}");
+    // Malformed text names the body and where it breaks, not a fragment of it (once ":").
+    let (status, e) = api.call("POST", "/api/v1/jobs", Some("{\"kind\" \"noop\"}".into())).await;
+    assert_eq!((status, e["field"].as_str()), (400, Some("body")), "{e}");
+    assert!(e["error"].as_str().unwrap().contains("line 1 column"), "{e}");
+    let (status, e) = api.call("POST", "/api/v1/jobs", Some("{\"kind\": \"noop\"} x".into())).await;
+    assert_eq!((status, e["field"].as_str()), (400, Some("body")), "trailing text: {e}");
+    let (status, e) = api.call("POST", "/api/v1/dlq/purge", Some("{".into())).await;
+    assert_eq!((status, e["field"].as_str()), (400, Some("body")), "{e}");
+
+    // PostgreSQL's text and JSONB cannot hold NUL: any string holding one, at
+    // any depth, is the field's 422 before the database is reached.
+    for (body, field) in [
+        (json!({"kind": "noop", "idempotency_key": "a\u{0}"}), "idempotency_key"),
+        (json!({"kind": "noop", "queue": "\u{0}"}), "queue"),
+        (json!({"kind": "noop\u{0}"}), "kind"),
+        (json!({"kind": "noop", "payload": {"notes": ["fine", {"text": "x\u{0}y"}]}}), "payload.notes[1].text"),
+        (json!({"kind": "noop", "payload": {"k\u{0}": 1}}), "payload.k\\0"),
+        (json!([{"kind": "noop"}, {"kind": "noop", "payload": {"a": "\u{0}"}}]), "jobs[1].payload.a"),
+        (json!([{"kind": "noop", "idempotency_key": "\u{0}"}]), "jobs[0].idempotency_key"),
+    ] {
+        let (status, e) = api.post("/api/v1/jobs", body.clone()).await;
+        assert!(e.is_object(), "a JSON error for {body}: {e}");
+        assert_eq!((status, e["field"].as_str()), (422, Some(field)), "{body}: {e}");
+        assert!(e["error"].as_str().unwrap().contains("NUL"), "{e}");
+    }
+    // An escaped backslash before "u0000" is text, not a NUL.
+    let (status, e) = api.call("POST", "/api/v1/jobs", Some(r#"{"kind": "noop", "payload": {"t": "\\u0000"}}"#.into())).await;
+    assert_eq!(status, 201, "{e}");
+    let (_, job) = api.call("GET", &format!("/api/v1/jobs/{}", e["id"]), None).await;
+    assert_eq!(job["payload"]["t"], "\\u0000", "{job}");
+    let (status, _) = api.call("POST", &format!("/api/v1/jobs/{}/cancel", e["id"]), None).await;
+    assert_eq!(status, 200);
 
     // Nothing refused was written: 1 + 2500 jobs.
     let (_, queues) = api.call("GET", "/api/v1/queues", None).await;
@@ -204,6 +256,13 @@ async fn workflows_over_rest(db: TestDb) -> TestDb {
     assert!(e["error"].as_str().unwrap().contains("duplicate job key \"a\""), "{e}");
     let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "warp"}]})).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("jobs[0].kind")));
+    // Shape errors name the job's field by its path, not the value serde quotes.
+    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop", "priority": 40000}]})).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("jobs[0].priority")), "{e}");
+    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop"}, {"key": "b"}]})).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("jobs[1].kind")), "{e}");
+    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop", "payload": {"to": ["\u{0}"]}}]})).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("jobs[0].payload.to[0]")), "{e}");
     let huge: Vec<serde_json::Value> = (0..10_001).map(|i| json!({"key": format!("k{i}"), "kind": "noop"})).collect();
     let (status, _) = api.post("/api/v1/workflows", json!({"name": "huge", "jobs": huge})).await;
     assert_eq!(status, 413);
@@ -236,7 +295,108 @@ async fn workflows_over_rest(db: TestDb) -> TestDb {
     db
 }
 
+/// Query strings and path parameters are refused as JSON naming the
+/// parameter, as bodies are; a NUL never reaches the database.
+async fn query_and_path_errors_name_the_parameter(db: TestDb) -> TestDb {
+    let api = Api::new(&db).await;
+    for (path, field) in [
+        ("/api/v1/jobs?limit=ten", "limit"),
+        ("/api/v1/jobs?cursor=1.5", "cursor"),
+        ("/api/v1/dlq?limit=ten", "limit"),
+        ("/api/v1/workflows?limit=many", "limit"),
+        ("/api/v1/schedules/preview", "cron"),
+        ("/api/v1/schedules/preview?timezone=UTC", "cron"),
+        ("/api/v1/audit?limit=-1", "limit"),
+        ("/api/v1/starvation?limit=x", "limit"),
+        ("/api/v1/providers/calls?limit=x", "limit"),
+    ] {
+        let (status, e) = api.call("GET", path, None).await;
+        assert!(e.is_object(), "a JSON error for {path}: {e}");
+        assert_eq!((status, e["field"].as_str()), (422, Some(field)), "{path}: {e}");
+        assert!(e["error"].as_str().unwrap().starts_with(field), "{path}: {e}");
+    }
+    let (status, e) = api.call("GET", "/api/v1/jobs?limit=5&limit=6", None).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("limit")), "a repeated parameter: {e}");
+
+    // NUL in any query parameter: the parameter's 422, on both drivers.
+    for (path, field) in [
+        ("/api/v1/jobs?queue=%00", "queue"),
+        ("/api/v1/jobs?kind=noop%00", "kind"),
+        ("/api/v1/jobs?q=a%00b", "q"),
+        ("/api/v1/dlq?q=%00", "q"),
+        ("/api/v1/jobs?state=available&unused=%00", "unused"),
+    ] {
+        let (status, e) = api.call("GET", path, None).await;
+        assert!(e.is_object(), "a JSON error for {path}: {e}");
+        assert_eq!((status, e["field"].as_str()), (422, Some(field)), "{path}: {e}");
+        assert!(e["error"].as_str().unwrap().contains("NUL"), "{e}");
+    }
+
+    // NUL in a path parameter: nothing stored has such an id, so 404 naming it.
+    for (method, path, field) in [
+        ("GET", "/api/v1/workflows/%00", "id"),
+        ("GET", "/api/v1/workflows/a%00b", "id"),
+        ("POST", "/api/v1/workflows/%00/cancel", "id"),
+        ("POST", "/api/v1/workflows/%00/retry", "id"),
+        ("GET", "/api/v1/jobs/%00", "id"),
+        ("POST", "/api/v1/jobs/1%00/retry", "id"),
+        ("DELETE", "/api/v1/dlq/%00", "id"),
+        ("POST", "/api/v1/schedules/%00/pause", "id"),
+        ("DELETE", "/api/v1/schedules/%00", "id"),
+        ("DELETE", "/api/v1/workflow-templates/%00", "id"),
+        ("POST", "/api/v1/workflow-templates/%00/run", "id"),
+        ("POST", "/api/v1/queues/%00/pause", "name"),
+    ] {
+        let (status, e) = api.call(method, path, None).await;
+        assert!(e.is_object(), "a JSON error for {method} {path}: {e}");
+        assert_eq!((status, e["field"].as_str()), (404, Some(field)), "{method} {path}: {e}");
+    }
+    let (status, e) = api.call("PATCH", "/api/v1/queues/%00", Some(json!({"paused": true}).to_string())).await;
+    assert_eq!((status, e["field"].as_str()), (404, Some("name")), "{e}");
+    // Not valid UTF-8 once decoded: a JSON 400 naming the parameter, not axum's text.
+    let (status, e) = api.call("GET", "/api/v1/workflows/%FF", None).await;
+    assert_eq!((status, e["field"].as_str()), (400, Some("id")), "{e}");
+
+    // The same checks cover a schedule's name and its job template.
+    let (status, e) = api
+        .post("/api/v1/schedules", json!({"name": "n", "cron": "0 * * * *", "job": {"kind": "noop", "payload": {"x": "\u{0}"}}}))
+        .await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("job.payload.x")), "{e}");
+    let (status, e) = api.post("/api/v1/schedules", json!({"name": "n\u{0}", "cron": "0 * * * *", "job": {"kind": "noop"}})).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("name")), "{e}");
+    let (status, e) = api.post("/api/v1/schedules", json!({"name": "n", "cron": "0 * * * *", "job": {"kind": 1}})).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("job.kind")), "{e}");
+    let (_, schedules) = api.call("GET", "/api/v1/schedules", None).await;
+    assert_eq!(schedules, json!([]), "nothing refused was saved");
+    db
+}
+
+/// MeetMind's own job kinds run interview work (scorecards, report emails):
+/// no API caller may enqueue them, by any of the four doors.
+async fn internal_kinds_are_refused_at_every_entry(db: TestDb) -> TestDb {
+    let api = Api::new(&db).await;
+    let scorecard = json!({"kind": "interview.scorecard", "payload": {"interview_id": "x"}});
+    let (status, body) = api.post("/api/v1/jobs", scorecard.clone()).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("kind")), "{body}");
+    let (status, body) = api.post("/api/v1/jobs", json!([{"kind": "noop"}, scorecard])).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("jobs[1].kind")), "{body}");
+    let wf = json!({"name": "w", "jobs": [{"key": "a", "kind": "noop"}, {"key": "b", "kind": "interview.email", "depends_on": ["a"]}]});
+    let (status, body) = api.post("/api/v1/workflows", wf.clone()).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("jobs[1].kind")), "{body}");
+    let (status, body) = api.post("/api/v1/workflow-templates", json!({"name": "t", "spec": wf})).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("jobs[1].kind")), "{body}");
+    let (status, body) = api
+        .post("/api/v1/schedules", json!({"name": "s", "cron": "0 * * * *", "job": {"kind": "interview.purge"}}))
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("job.kind")), "{body}");
+    let (_, jobs) = api.call("GET", "/api/v1/jobs?kind=interview.scorecard", None).await;
+    assert_eq!(jobs["jobs"], json!([]), "nothing was enqueued");
+    db
+}
+
 both_backends!(
+    internal_kinds_are_refused_at_every_entry,
+    query_and_path_errors_name_the_parameter,
     submission_and_its_errors,
     listing_detail_cancel_retry_and_the_dlq,
     queues_pause_resume_and_policies,

@@ -106,7 +106,43 @@ async fn the_cron_preview_lists_five_fires_or_names_the_field(db: TestDb) -> Tes
     db
 }
 
+/// Workflows created in one millisecond (a frozen clock) all appear, each
+/// once, across pages: the cursor carries the id as well as the time.
+async fn pages_of_workflows_skip_none_created_in_the_same_millisecond(db: TestDb) -> TestDb {
+    let clock = meetmind::clock::ManualClock::at(1_800_000_000_000);
+    let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(clock));
+    let admin = auth.add_token("test", "ops", "admin").await.unwrap().secret;
+    let base = common::listen(app).await;
+    let http = reqwest::Client::new();
+    let mut submitted = Vec::new();
+    for i in 0..5 {
+        let r = http.post(format!("{base}/api/v1/workflows")).bearer_auth(&admin).json(&diamond(&format!("w{i}"))).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        submitted.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+    }
+    let mut seen = Vec::new();
+    let mut url = format!("{base}/api/v1/workflows?limit=2");
+    for _ in 0..5 {
+        let page: Value = http.get(&url).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+        seen.extend(page["workflows"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("{base}/api/v1/workflows?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    let mut expected = submitted.clone();
+    expected.sort();
+    let mut got = seen.clone();
+    got.sort();
+    assert_eq!(got, expected, "every workflow once: {seen:?}");
+    let bad = http.get(format!("{base}/api/v1/workflows?cursor=yesterday")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(bad.status(), 422);
+    assert_eq!(bad.json::<Value>().await.unwrap()["field"], "cursor");
+    db
+}
+
 both_backends!(multi_thread;
     templates_are_checked_saved_by_name_and_run,
     the_cron_preview_lists_five_fires_or_names_the_field,
+    pages_of_workflows_skip_none_created_in_the_same_millisecond,
 );

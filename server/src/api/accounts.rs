@@ -5,14 +5,14 @@ use app::{
     services::AuthService,
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     Json,
 };
 use serde::Deserialize;
 
-use super::{ApiJson, ApiState, Caller};
+use super::{ApiJson, ApiPath, ApiQuery, ApiState, Caller};
 use crate::error::ApiError;
 
 pub async fn me(Caller(who): Caller) -> impl IntoResponse {
@@ -51,7 +51,7 @@ pub struct UpdateUser {
 pub async fn update_user(
     State(s): State<ApiState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> Result<impl IntoResponse, ApiError> {
     if body.role.is_none() && body.disabled.is_none() {
@@ -99,7 +99,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(s): State<ApiState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     s.auth.revoke_token(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -113,7 +113,7 @@ pub struct AuditQuery {
 pub async fn audit(
     State(s): State<ApiState>,
     Caller(who): Caller,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(s.auth.audit_log(&who, q.limit.unwrap_or(100)).await?))
 }

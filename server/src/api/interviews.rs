@@ -9,7 +9,7 @@ use app::{
     services::InterviewService,
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::{header, StatusCode},
     response::{
         sse::{Event, KeepAlive, Sse},
@@ -21,7 +21,7 @@ use futures_util::stream::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{ApiJson, ApiState, Caller};
+use super::{ApiJson, ApiPath, ApiQuery, ApiState, Caller};
 use crate::{
     error::ApiError,
     meetmind::hub::{Audience, InterviewEvent},
@@ -37,7 +37,7 @@ pub async fn templates(State(s): State<ApiState>) -> impl IntoResponse {
     Json(s.meetmind.templates())
 }
 
-pub async fn list(State(s): State<ApiState>, Caller(who): Caller, Query(q): Query<ListQuery>) -> Result<Response, ApiError> {
+pub async fn list(State(s): State<ApiState>, Caller(who): Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.list(&who, q.q).await?).into_response())
 }
 
@@ -49,16 +49,16 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(s.meetmind.create(&who, new).await?)).into_response())
 }
 
-pub async fn detail(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn detail(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.detail(&who, &id).await?).into_response())
 }
 
-pub async fn delete(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn delete(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     s.meetmind.delete(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn export(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn export(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let body = s.meetmind.export(&who, &id).await?;
     Ok((
         [(header::CONTENT_DISPOSITION, format!("attachment; filename=\"interview-{id}.json\""))],
@@ -67,7 +67,7 @@ pub async fn export(State(s): State<ApiState>, Caller(who): Caller, Path(id): Pa
         .into_response())
 }
 
-pub async fn segments(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn segments(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.transcript(&who, &id).await?).into_response())
 }
 
@@ -80,38 +80,38 @@ pub struct Segments {
 pub async fn append(
     State(s): State<ApiState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<Segments>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.append(&who, &id, body.segments).await?).into_response())
 }
 
-pub async fn suggestions(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn suggestions(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.suggestions(&who, &id).await?).into_response())
 }
 
-pub async fn start(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn start(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.start(&who, &id).await?).into_response())
 }
 
-pub async fn end(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn end(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.end(&who, &id).await?).into_response())
 }
 
-pub async fn pause(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn pause(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.pause(&who, &id, true).await?).into_response())
 }
 
-pub async fn resume(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn resume(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.pause(&who, &id, false).await?).into_response())
 }
 
-pub async fn revoke_link(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn revoke_link(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     s.meetmind.revoke_link(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn cancel(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn cancel(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.cancel(&who, &id).await?).into_response())
 }
 
@@ -126,14 +126,14 @@ pub struct DecisionBody {
 pub async fn decide(
     State(s): State<ApiState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Response, ApiError> {
     s.meetmind.decide(&who, &id, body.decision, body.note).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn link(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn link(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.new_link(&who, &id).await?).into_response())
 }
 
@@ -145,13 +145,13 @@ pub struct SearchQuery {
 pub async fn search(
     State(s): State<ApiState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<SearchQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.search(&who, Some(&id), &q.q).await?).into_response())
 }
 
-pub async fn search_all(State(s): State<ApiState>, Caller(who): Caller, Query(q): Query<SearchQuery>) -> Result<Response, ApiError> {
+pub async fn search_all(State(s): State<ApiState>, Caller(who): Caller, ApiQuery(q): ApiQuery<SearchQuery>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.search(&who, None, &q.q).await?).into_response())
 }
 
@@ -164,7 +164,7 @@ pub struct AskBody {
 pub async fn ask(
     State(s): State<ApiState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AskBody>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.ask(&who, &id, &body.question).await?).into_response())
@@ -179,8 +179,8 @@ pub struct ReportQuery {
 pub async fn report(
     State(s): State<ApiState>,
     Caller(who): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<ReportQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let markdown = match q.format.as_deref() {
         None | Some("html") => false,
@@ -194,17 +194,17 @@ pub async fn report(
 
 // ---- the candidate's room --------------------------------------------------
 
-pub async fn room(State(s): State<ApiState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+pub async fn room(State(s): State<ApiState>, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.room(&token).await.map_err(room_error)?).into_response())
 }
 
-pub async fn room_consent(State(s): State<ApiState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+pub async fn room_consent(State(s): State<ApiState>, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.room_consent(&token).await.map_err(room_error)?).into_response())
 }
 
 pub async fn room_append(
     State(s): State<ApiState>,
-    Path(token): Path<String>,
+    ApiPath(token): ApiPath<String>,
     ApiJson(body): ApiJson<Segments>,
 ) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.room_append(&token, body.segments).await.map_err(room_error)?).into_response())
@@ -231,7 +231,14 @@ struct Feed {
     state: ApiState,
     /// The candidate's link was ended: the stream closes after saying so.
     closing: bool,
+    /// The candidate's room token, checked again before events go out (at
+    /// most every `ROOM_RECHECK`): an expired or replaced link hears no more,
+    /// even when no `link_revoked` event reached this node.
+    room_token: Option<String>,
+    checked_at: tokio::time::Instant,
 }
+
+const ROOM_RECHECK: Duration = Duration::from_secs(5);
 
 /// Waits for the next event this subscriber may see.
 async fn next_event(mut f: Feed) -> Option<(Result<Event, Infallible>, Feed)> {
@@ -249,6 +256,14 @@ async fn next_event(mut f: Feed) -> Option<(Result<Event, Infallible>, Feed)> {
             ev = f.interviews.recv() => match ev {
                 Ok(ev) if ev.interview_id == f.interview_id
                     && (f.audience == Audience::Staff || ev.audience == Audience::Everyone) => {
+                    if let Some(token) = &f.room_token {
+                        if f.checked_at.elapsed() >= ROOM_RECHECK {
+                            if f.state.meetmind.room_interview(token).await.is_err() {
+                                return None;
+                            }
+                            f.checked_at = tokio::time::Instant::now();
+                        }
+                    }
                     if ev.name == "state" {
                         if let Some(w) = ev.data["workflow_id"].as_str() {
                             f.workflow_id = Some(w.to_string());
@@ -293,7 +308,7 @@ fn stream(feed: Feed) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
 
 /// The interviewer's stream: segments, suggestions as they are generated,
 /// state changes and the post-interview workflow's progress.
-pub async fn events(State(s): State<ApiState>, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn events(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let detail = s.meetmind.detail(&who, &id).await?;
     let feed = Feed {
         interview_id: id,
@@ -303,21 +318,28 @@ pub async fn events(State(s): State<ApiState>, Caller(who): Caller, Path(id): Pa
         jobs: Some(s.engine.events.subscribe()),
         state: s.clone(),
         closing: false,
+        room_token: None,
+        checked_at: tokio::time::Instant::now(),
     };
     Ok(stream(feed).into_response())
 }
 
 /// The candidate's stream: the AI's questions and their own segments only.
-pub async fn room_events(State(s): State<ApiState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+pub async fn room_events(State(s): State<ApiState>, ApiPath(token): ApiPath<String>) -> Result<Response, ApiError> {
+    // Subscribed before the token is checked: a revoke between the two is
+    // then either refused here or heard as its event.
+    let interviews = s.meetmind.hub.subscribe();
     let interview_id = s.meetmind.room_interview(&token).await.map_err(room_error)?;
     let feed = Feed {
         interview_id,
         workflow_id: None,
         audience: Audience::Everyone,
-        interviews: s.meetmind.hub.subscribe(),
+        interviews,
         jobs: None,
         state: s.clone(),
         closing: false,
+        room_token: Some(token),
+        checked_at: tokio::time::Instant::now(),
     };
     Ok(stream(feed).into_response())
 }

@@ -5,7 +5,7 @@ use app::{
     jobs::{check_queue_name, AttemptView, JobDetail, JobPage, JobState, JobView, NewJob, QueueStats, QueueView},
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     Json,
@@ -13,7 +13,7 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{ApiJson, ApiState};
+use super::{json_error, ApiJson, ApiPath, ApiQuery, ApiState, JobsJson};
 use crate::{
     error::ApiError,
     store::jobs::{JobFilter, JobRow, QueueRow},
@@ -52,7 +52,7 @@ pub struct EnqueuedJob {
 }
 
 /// One job (an object) or a batch (an array of up to 10,000).
-pub async fn enqueue(State(s): State<ApiState>, ApiJson(body): ApiJson<Value>) -> Result<impl IntoResponse, ApiError> {
+pub async fn enqueue(State(s): State<ApiState>, JobsJson(body): JobsJson) -> Result<impl IntoResponse, ApiError> {
     let (jobs, batch) = match body {
         Value::Array(items) => {
             let mut jobs = Vec::with_capacity(items.len());
@@ -64,22 +64,20 @@ pub async fn enqueue(State(s): State<ApiState>, ApiJson(body): ApiJson<Value>) -
                 });
             }
             for (i, item) in items.into_iter().enumerate() {
-                let job: NewJob = serde_json::from_value(item)
-                    .map_err(|e| AppError::invalid(&format!("jobs[{i}]"), e.to_string()))?;
+                let job: NewJob = serde_path_to_error::deserialize(item).map_err(|e| json_error(&format!("jobs[{i}]"), e))?;
                 jobs.push(job);
             }
             (jobs, true)
         }
         Value::Object(_) => {
-            let job: NewJob = serde_json::from_value(body).map_err(|e| {
-                let msg = e.to_string();
-                let field = msg.split('`').nth(1).unwrap_or("job").to_string();
-                AppError::Invalid { field, message: msg }
-            })?;
+            let job: NewJob = serde_path_to_error::deserialize(body).map_err(|e| json_error("", e))?;
             (vec![job], false)
         }
         _ => return Err(AppError::invalid("body", "send a job object or an array of jobs").into()),
     };
+    s.engine.refuse_internal_kinds(jobs.iter().enumerate().map(|(i, j)| {
+        (if batch { format!("jobs[{i}].kind") } else { "kind".to_string() }, j.kind.as_str())
+    }))?;
     let inserted = s.engine.enqueue(jobs, batch).await.map_err(|e| match e {
         AppError::Invalid { field, message } if field.ends_with("payload") && message.contains("bytes; the limit") => {
             ApiError::Json { status: StatusCode::PAYLOAD_TOO_LARGE, field: Some(field), message }
@@ -133,11 +131,11 @@ async fn page(s: &ApiState, filter: JobFilter) -> Result<JobPage, ApiError> {
     Ok(JobPage { jobs: rows.iter().map(job_view).collect(), next_cursor })
 }
 
-pub async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn list(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(page(&s, q.filter(None)?).await?))
 }
 
-pub async fn detail(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn detail(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
     let job = s.engine.store.get_job(id).await?.ok_or(ApiError::NotFound)?;
     let attempts = s.engine.store.job_attempts(id).await?;
@@ -161,7 +159,7 @@ fn conflict(message: &str) -> ApiError {
     ApiError::Json { status: StatusCode::CONFLICT, field: Some("state".into()), message: message.into() }
 }
 
-pub async fn cancel(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn cancel(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
     match s.engine.store.cancel_job(id, s.engine.now()).await? {
         Some(job) => {
@@ -175,7 +173,7 @@ pub async fn cancel(State(s): State<ApiState>, Path(id): Path<String>) -> Result
     }
 }
 
-pub async fn retry(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn retry(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
     match s.engine.store.retry_job(id, s.engine.now()).await? {
         Some(job) => {
@@ -189,17 +187,17 @@ pub async fn retry(State(s): State<ApiState>, Path(id): Path<String>) -> Result<
     }
 }
 
-pub async fn dlq_list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn dlq_list(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(page(&s, q.filter(Some("dead".into()))?).await?))
 }
 
-pub async fn dlq_requeue_one(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn dlq_requeue_one(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
     let job = s.engine.store.get_job(id).await?.ok_or(ApiError::NotFound)?;
     if job.state != "dead" {
         return Err(conflict(&format!("job {id} is {}, not in the dead-letter queue", job.state)));
     }
-    retry(State(s), Path(id.to_string())).await
+    retry(State(s), ApiPath(id.to_string())).await
 }
 
 #[derive(Deserialize, Default)]
@@ -240,7 +238,7 @@ pub async fn dlq_requeue_matching(
     Ok(Json(serde_json::json!({ "requeued": n })))
 }
 
-pub async fn dlq_delete(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn dlq_delete(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
     if s.engine.store.delete_dead(id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -351,16 +349,16 @@ async fn apply_patch(s: &ApiState, name: &str, patch: QueuePatch) -> Result<Queu
 
 pub async fn patch_queue(
     State(s): State<ApiState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(patch): ApiJson<QueuePatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(apply_patch(&s, &name, patch).await?))
 }
 
-pub async fn pause_queue(State(s): State<ApiState>, Path(name): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn pause_queue(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(apply_patch(&s, &name, QueuePatch { paused: Some(true), ..Default::default() }).await?))
 }
 
-pub async fn resume_queue(State(s): State<ApiState>, Path(name): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn resume_queue(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(apply_patch(&s, &name, QueuePatch { paused: Some(false), ..Default::default() }).await?))
 }

@@ -14,12 +14,15 @@ use std::sync::Arc;
 
 use app::auth::Principal;
 use axum::{
-    extract::{rejection::JsonRejection, FromRequest, FromRequestParts, Request},
-    http::{request::Parts, StatusCode},
+    body::Bytes,
+    extract::{path::ErrorKind as PathErrorKind, rejection::PathRejection, FromRequest, FromRequestParts, RawPathParams, Request},
+    http::{header, request::Parts, HeaderMap, StatusCode},
     routing::{delete, get, patch, post},
     Router,
 };
 use serde::de::DeserializeOwned;
+use serde_json::{error::Category, Value};
+use serde_path_to_error::Segment;
 
 use crate::{auth::Auth, error::ApiError};
 
@@ -107,29 +110,238 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-/// `Json` whose rejections are our JSON errors, naming the field when serde does.
+/// `Json` whose rejections are our JSON errors naming the field at fault
+/// (`priority`, `jobs[0].priority`): a body that is not JSON is a 400 naming
+/// `body`, a value of the wrong type or shape a 422, and no string (key or
+/// value, at any depth) may hold a NUL character, which PostgreSQL's text
+/// and JSONB cannot store.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let bytes = json_body(req, state).await?;
+        refuse_nul_in_json(&bytes, "")?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// The body of `POST /api/v1/jobs`: one job object, or an array of them whose
+/// errors name the job as `jobs[i]`. The same checks as [`ApiJson`].
+pub struct JobsJson(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JobsJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_body(req, state).await?;
+        refuse_nul_in_json(&bytes, "jobs")?;
+        parse_json(&bytes).map(JobsJson)
+    }
+}
+
+/// `Query` whose rejections are our JSON errors: a 422 naming the parameter
+/// (`limit`, `q`), also for a NUL character in any parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if key.contains('\0') || value.contains('\0') {
+                return Err(nul_error(StatusCode::UNPROCESSABLE_ENTITY, key.replace('\0', "\\0")));
+            }
+        }
+        let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        match serde_path_to_error::deserialize(deserializer) {
+            Ok(value) => Ok(ApiQuery(value)),
+            Err(e) => {
+                let message = e.inner().to_string();
+                let field = field_at("", e.path(), &message, "query");
+                Err(ApiError::Json { status: StatusCode::UNPROCESSABLE_ENTITY, message: format!("{field}: {message}"), field: Some(field) })
+            }
         }
     }
 }
 
-fn json_rejection(r: JsonRejection) -> ApiError {
-    let status = match &r {
-        JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        JsonRejection::JsonDataError(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::BAD_REQUEST,
-    };
+/// `Path` whose rejections are our JSON errors naming the path parameter
+/// (`id`, `name`, `token`). A parameter holding a NUL character is a 404:
+/// nothing stored can have such an id.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(raw) = RawPathParams::from_request_parts(parts, state).await {
+            if let Some((key, _)) = raw.iter().find(|(_, value)| value.contains('\0')) {
+                return Err(nul_error(StatusCode::NOT_FOUND, key.to_string()));
+            }
+        }
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(path_rejection(rejection)),
+        }
+    }
+}
+
+fn path_rejection(r: PathRejection) -> ApiError {
+    let status = r.status();
     let message = r.body_text();
-    // serde names the field as "missing field `x`" or "unknown field `x`" or "x: …".
-    let field = message.split('`').nth(1).map(str::to_string);
-    ApiError::Json { status, field, message }
+    let field = match &r {
+        PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+            PathErrorKind::ParseErrorAtKey { key, .. }
+            | PathErrorKind::InvalidUtf8InPathParam { key }
+            | PathErrorKind::DeserializeError { key, .. } => key.clone(),
+            _ => "id".to_string(),
+        },
+        _ => "id".to_string(),
+    };
+    ApiError::Json { status, field: Some(field), message }
+}
+
+fn nul_error(status: StatusCode, field: String) -> ApiError {
+    ApiError::Json { status, message: format!("{field} must not contain a NUL character"), field: Some(field) }
+}
+
+/// Whether the request says its body is JSON (`application/json`, or a
+/// `+json` type), as axum's `Json` requires.
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some((kind, subtype)) => kind == "application" && (subtype == "json" || subtype.ends_with("+json")),
+        None => false,
+    }
+}
+
+/// The body's bytes, once the content type says JSON and within the size limit.
+async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    if !json_content_type(req.headers()) {
+        return Err(ApiError::Json {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            field: Some("content-type".into()),
+            message: "send the body as JSON, with `Content-Type: application/json`".into(),
+        });
+    }
+    Bytes::from_request(req, state).await.map_err(|r| ApiError::Json {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        field: Some("body".into()),
+        message: r.body_text(),
+    })
+}
+
+/// Parses JSON text into `T`, tracking the path of a failure.
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| json_error("", e))?;
+    deserializer.end().map_err(|e| syntax_error(&e))?;
+    Ok(value)
+}
+
+/// A JSON failure as our error: not JSON at all is a 400 naming `body` (with
+/// serde's line and column); JSON of the wrong shape is a 422 naming the
+/// field's path under `prefix` (`jobs[1]`), e.g. `jobs[1].priority`.
+pub(crate) fn json_error(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = e.inner();
+    match inner.classify() {
+        Category::Data => {
+            let message = inner.to_string();
+            let field = field_at(prefix, e.path(), &message, "body");
+            ApiError::Json { status: StatusCode::UNPROCESSABLE_ENTITY, message: format!("{field}: {message}"), field: Some(field) }
+        }
+        Category::Syntax | Category::Eof | Category::Io => syntax_error(inner),
+    }
+}
+
+fn syntax_error(e: &serde_json::Error) -> ApiError {
+    ApiError::Json { status: StatusCode::BAD_REQUEST, field: Some("body".into()), message: format!("malformed JSON: {e}") }
+}
+
+/// The field a deserialization error is about: its path under `prefix`
+/// (`jobs[0].priority`); serde reports a missing or repeated field at the
+/// object that lacks it, so that field's name is appended. An error at the
+/// top level with no name is `fallback`'s.
+fn field_at(prefix: &str, path: &serde_path_to_error::Path, message: &str, fallback: &str) -> String {
+    let mut field = prefix.to_string();
+    let push_key = |field: &mut String, key: &str| {
+        if !field.is_empty() {
+            field.push('.');
+        }
+        field.push_str(key);
+    };
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => field.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => push_key(&mut field, key),
+            Segment::Unknown => push_key(&mut field, "?"),
+        }
+    }
+    for lead in ["missing field `", "duplicate field `"] {
+        if let Some(name) = message.strip_prefix(lead).and_then(|rest| rest.split('`').next()) {
+            push_key(&mut field, name);
+        }
+    }
+    if field.is_empty() {
+        fallback.to_string()
+    } else {
+        field
+    }
+}
+
+/// Refuses JSON text with a NUL character in any string, naming where it is.
+/// A NUL can only appear in JSON text as the escape `\u0000`, so bodies
+/// without it (nearly all) are not parsed twice. A top-level array's items
+/// are named under `array_name` (`jobs[0].payload.note`) when it is given.
+fn refuse_nul_in_json(bytes: &[u8], array_name: &str) -> Result<(), ApiError> {
+    if memchr::memmem::find(bytes, b"\\u0000").is_none() {
+        return Ok(());
+    }
+    // Malformed text is reported by the parse that follows.
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else { return Ok(()) };
+    let mut path = if value.is_array() { array_name.to_string() } else { String::new() };
+    if nul_path(&value, &mut path) {
+        let field = if path.is_empty() { "body".to_string() } else { path };
+        return Err(nul_error(StatusCode::UNPROCESSABLE_ENTITY, field));
+    }
+    Ok(())
+}
+
+/// Whether a string in `value` (an object's key or any value) holds a NUL;
+/// if so `path` is left naming it.
+fn nul_path(value: &Value, path: &mut String) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                if nul_path(item, path) {
+                    return true;
+                }
+                path.truncate(len);
+            }
+            false
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&key.replace('\0', "\\0"));
+                if key.contains('\0') || nul_path(item, path) {
+                    return true;
+                }
+                path.truncate(len);
+            }
+            false
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }

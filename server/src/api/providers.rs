@@ -1,13 +1,13 @@
 //! REST routes for the LLM providers: health, and forcing a breaker.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     response::IntoResponse,
     Json,
 };
 use serde::Deserialize;
 
-use super::{ApiJson, ApiState};
+use super::{ApiJson, ApiPath, ApiQuery, ApiState};
 use crate::error::ApiError;
 
 pub async fn list(State(s): State<ApiState>) -> impl IntoResponse {
@@ -23,7 +23,7 @@ pub struct Force {
 
 pub async fn force(
     State(s): State<ApiState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<Force>,
 ) -> Result<impl IntoResponse, ApiError> {
     let open = match body.state.as_str() {
@@ -46,7 +46,7 @@ pub struct CallsQuery {
 /// Recent LLM calls, newest first: purpose, tier, attempts with errors, latency, tokens, degraded.
 pub async fn calls(
     State(s): State<ApiState>,
-    axum::extract::Query(q): axum::extract::Query<CallsQuery>,
+    ApiQuery(q): ApiQuery<CallsQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let rows = s.engine.store.list_llm_calls(q.limit.unwrap_or(100)).await?;
     let out: Vec<serde_json::Value> = rows

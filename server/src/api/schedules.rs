@@ -2,14 +2,14 @@
 
 use app::jobs::{CronPreview, NewJob, ScheduleView, StarvationEvent};
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     Json,
 };
 use serde::Deserialize;
 
-use super::{ApiJson, ApiState};
+use super::{ApiJson, ApiPath, ApiQuery, ApiState};
 use crate::{error::ApiError, scheduler::cron::CronSpec, store::jobs::ScheduleRow};
 
 #[derive(Deserialize)]
@@ -40,6 +40,7 @@ fn view(r: &ScheduleRow) -> ScheduleView {
 }
 
 pub async fn create(State(s): State<ApiState>, ApiJson(body): ApiJson<NewSchedule>) -> Result<impl IntoResponse, ApiError> {
+    s.engine.refuse_internal_kinds([("job.kind".to_string(), body.job.kind.as_str())])?;
     let row = s.engine.create_schedule(&body.name, &body.cron, &body.timezone, &body.job).await?;
     Ok((StatusCode::CREATED, Json(view(&row))))
 }
@@ -53,10 +54,7 @@ pub struct PreviewQuery {
 
 /// The next five fire times of an expression, for the form to show as the
 /// user types; a bad expression or zone is a 422 naming the field.
-pub async fn preview(State(s): State<ApiState>, Query(q): Query<PreviewQuery>) -> Result<impl IntoResponse, ApiError> {
-    if q.cron.len() > 200 {
-        return Err(app::auth::AppError::invalid("cron", "at most 200 characters").into());
-    }
+pub async fn preview(State(s): State<ApiState>, ApiQuery(q): ApiQuery<PreviewQuery>) -> Result<impl IntoResponse, ApiError> {
     let spec = CronSpec::parse(&q.cron, &q.timezone)
         .map_err(|e| app::auth::AppError::invalid(e.field(), e.to_string()))?;
     let mut next = Vec::with_capacity(5);
@@ -87,15 +85,15 @@ async fn set_paused(s: &ApiState, id: &str, paused: bool) -> Result<Json<Schedul
     Ok(Json(view(&row)))
 }
 
-pub async fn pause(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn pause(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     set_paused(&s, &id, true).await
 }
 
-pub async fn resume(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn resume(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     set_paused(&s, &id, false).await
 }
 
-pub async fn delete(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn delete(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     if s.engine.store.delete_schedule(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -108,7 +106,7 @@ pub struct StarvationQuery {
     limit: Option<i64>,
 }
 
-pub async fn starvation(State(s): State<ApiState>, Query(q): Query<StarvationQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn starvation(State(s): State<ApiState>, ApiQuery(q): ApiQuery<StarvationQuery>) -> Result<impl IntoResponse, ApiError> {
     let rows = s.engine.store.list_starvation(q.limit.unwrap_or(100)).await?;
     Ok(Json(
         rows.into_iter()

@@ -7,14 +7,14 @@ use app::{
     dag::{WorkflowSpec, WorkflowTemplate},
 };
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
 use serde::Deserialize;
 
-use super::{workflows, ApiJson, ApiState, Caller};
+use super::{workflows, ApiJson, ApiPath, ApiState, Caller};
 use crate::{error::ApiError, store::TemplateRow};
 
 fn view(r: &TemplateRow) -> Result<WorkflowTemplate, ApiError> {
@@ -57,6 +57,7 @@ pub async fn save(
     if name.is_empty() || name.chars().count() > 100 {
         return Err(AppError::invalid("name", "a template needs a name of 1 to 100 characters").into());
     }
+    s.engine.refuse_internal_kinds(crate::scheduler::engine::Engine::workflow_kinds(&body.spec))?;
     s.engine.check_workflow(&body.spec).map_err(workflows::workflow_error)?;
     let now = s.engine.now();
     let row = TemplateRow {
@@ -72,7 +73,7 @@ pub async fn save(
     Ok((status, Json(view(&saved)?)).into_response())
 }
 
-pub async fn delete(State(s): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn delete(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     if s.engine.store.delete_template(&id).await? {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -81,7 +82,7 @@ pub async fn delete(State(s): State<ApiState>, Path(id): Path<String>) -> Result
 }
 
 /// Runs a template as a new workflow.
-pub async fn run(State(s): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn run(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
     let row = s.engine.store.get_template(&id).await?.ok_or(ApiError::NotFound)?;
     let spec = view(&row)?.spec;
     Ok(workflows::submit_spec(&s, &spec).await?.into_response())

@@ -6,17 +6,17 @@ use app::dag::{
     EdgePolicy, SubmittedWorkflow, WorkflowDetail, WorkflowEdge, WorkflowNode, WorkflowPage, WorkflowSpec, WorkflowSummary,
 };
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     Json,
 };
 use serde::Deserialize;
 
-use super::{ApiJson, ApiState};
+use super::{ApiJson, ApiPath, ApiQuery, ApiState};
 use crate::{
     error::ApiError,
-    scheduler::engine::WorkflowError,
+    scheduler::engine::{Engine, WorkflowError},
     store::jobs::WorkflowRow,
 };
 
@@ -38,6 +38,7 @@ pub async fn submit(State(s): State<ApiState>, ApiJson(spec): ApiJson<WorkflowSp
 
 /// Submits a workflow; graph errors become 4xx naming the field.
 pub(super) async fn submit_spec(s: &ApiState, spec: &WorkflowSpec) -> Result<impl IntoResponse + use<>, ApiError> {
+    s.engine.refuse_internal_kinds(Engine::workflow_kinds(spec))?;
     match s.engine.submit_workflow(spec).await {
         Ok((id, ids)) => {
             let jobs = spec.jobs.iter().map(|j| j.key.clone()).zip(ids).collect();
@@ -60,25 +61,33 @@ pub(super) fn workflow_error(e: WorkflowError) -> ApiError {
 
 #[derive(Deserialize)]
 pub struct ListQuery {
-    /// Creation time (ms) of the last workflow of the previous page.
-    cursor: Option<i64>,
+    /// `created_ms:id` of the last workflow of the previous page.
+    cursor: Option<String>,
     limit: Option<i64>,
 }
 
-pub async fn list(State(s): State<ApiState>, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn list(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -> Result<impl IntoResponse, ApiError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let rows = s.engine.store.list_workflows(q.cursor, limit).await?;
+    let before = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(
+            c.split_once(':')
+                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id.to_string())))
+                .ok_or_else(|| app::auth::AppError::invalid("cursor", "pass the next_cursor of the previous page"))?,
+        ),
+    };
+    let rows = s.engine.store.list_workflows(before, limit).await?;
     let ids: Vec<String> = rows.iter().map(|w| w.id.clone()).collect();
     let mut counts: HashMap<String, BTreeMap<String, i64>> = HashMap::new();
     for (wf, state, n) in s.engine.store.workflow_counts(&ids).await? {
         counts.entry(wf).or_default().insert(state, n);
     }
-    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|w| w.created_at)).flatten();
+    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|w| format!("{}:{}", w.created_at, w.id))).flatten();
     let workflows = rows.iter().map(|w| summary(w, counts.remove(&w.id).unwrap_or_default())).collect();
     Ok(Json(WorkflowPage { workflows, next_cursor }))
 }
 
-pub async fn detail(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn detail(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     let wf = s.engine.store.get_workflow(&id).await?.ok_or(ApiError::NotFound)?;
     let jobs = s.engine.store.workflow_jobs(&id).await?;
     let edges = s.engine.store.workflow_edges(&id).await?;
@@ -111,7 +120,7 @@ pub async fn detail(State(s): State<ApiState>, Path(id): Path<String>) -> Result
     }))
 }
 
-pub async fn cancel(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn cancel(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     if s.engine.store.cancel_workflow(&id, s.engine.now()).await? {
         let wf = s.engine.store.get_workflow(&id).await?.ok_or(ApiError::NotFound)?;
         Ok(Json(serde_json::json!({ "id": id, "state": wf.state })))
@@ -127,7 +136,7 @@ pub async fn cancel(State(s): State<ApiState>, Path(id): Path<String>) -> Result
     }
 }
 
-pub async fn retry(State(s): State<ApiState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn retry(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
     s.engine.store.get_workflow(&id).await?.ok_or(ApiError::NotFound)?;
     let rearmed = s.engine.store.retry_workflow(&id, s.engine.now()).await?;
     s.engine.wake().await;

@@ -70,6 +70,47 @@ impl LoginLimiter {
         let [a, _] = Self::keys(account, ip);
         self.failures.remove(&a);
     }
+
+    /// `check` and `failed` in one step: the attempt is counted as a failure
+    /// before the password is verified, so concurrent attempts cannot all
+    /// pass the check before any of them is counted. Undo it with
+    /// `reserved_succeeded` when the sign-in works, or `release` when the
+    /// attempt should not count (refused input, a server error).
+    pub fn reserve(&mut self, account: &str, ip: &str, now: i64) -> Result<(), u64> {
+        self.check(account, ip, now)?;
+        self.failed(account, ip, now);
+        Ok(())
+    }
+
+    /// Takes back an attempt reserved at `now`.
+    pub fn release(&mut self, account: &str, ip: &str, now: i64) {
+        for key in Self::keys(account, ip) {
+            self.unrecord(&key, now);
+        }
+    }
+
+    /// A reserved attempt signed in: as `succeeded`, and the IP's count
+    /// loses the reservation (a success never counted against the IP).
+    pub fn reserved_succeeded(&mut self, account: &str, ip: &str, now: i64) {
+        let [a, i] = Self::keys(account, ip);
+        self.failures.remove(&a);
+        self.unrecord(&i, now);
+    }
+
+    fn unrecord(&mut self, key: &str, at: i64) {
+        let emptied = match self.failures.get_mut(key) {
+            Some(q) => {
+                if let Some(pos) = q.iter().rposition(|&t| t == at) {
+                    let _ = q.remove(pos);
+                }
+                q.is_empty()
+            }
+            None => false,
+        };
+        if emptied {
+            self.failures.remove(key);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -99,5 +140,27 @@ mod tests {
         l.failed("c@x.io", "9.9.9.9", 0);
         assert!(l.check("a@x.io", "8.8.8.8", 1).is_ok());
         assert!(l.check("d@x.io", "9.9.9.9", 1).is_err(), "three failures from one IP");
+    }
+
+    #[test]
+    fn reservations_count_at_once_and_can_be_taken_back() {
+        let mut l = LoginLimiter::new(Limits { window_ms: 60_000, per_account: 2, per_ip: 3 });
+        // Two attempts in flight use up the account's allowance before either is verified.
+        assert!(l.reserve("a@x.io", "1.1.1.1", 0).is_ok());
+        assert!(l.reserve("A@x.io", "1.1.1.2", 0).is_ok());
+        assert_eq!(l.reserve("a@x.io", "1.1.1.3", 0), Err(60), "a third waits");
+        // One attempt did not count after all: room for one more.
+        l.release("a@x.io", "1.1.1.2", 0);
+        assert!(l.reserve("a@x.io", "1.1.1.3", 0).is_ok());
+        assert!(l.check("a@x.io", "1.1.1.4", 0).is_err());
+        // A success clears the account and its own reservation on the IP.
+        l.reserved_succeeded("a@x.io", "1.1.1.3", 0);
+        assert!(l.check("a@x.io", "1.1.1.4", 0).is_ok());
+        for acct in ["b@x.io", "c@x.io"] {
+            assert!(l.reserve(acct, "1.1.1.3", 0).is_ok());
+        }
+        assert!(l.check("d@x.io", "1.1.1.3", 0).is_ok(), "the successful attempt is not held against the IP");
+        assert!(l.reserve("d@x.io", "1.1.1.3", 0).is_ok());
+        assert!(l.check("e@x.io", "1.1.1.3", 0).is_err(), "three failures from one IP");
     }
 }

@@ -1,25 +1,31 @@
 //! The one place access is enforced: every request is authenticated (session
 //! cookie or bearer token), checked against the access table, guarded against
-//! cross-site requests, and answered with security headers.
+//! cross-site requests, and answered with security headers. Event streams
+//! stay open for hours, so theirs is checked again while they run.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use app::{
     auth::{Me, Principal, UserRole},
     services::{CspNonce, RequestMeta},
 };
 use axum::{
-    body::Body,
+    body::{Body, BodyDataStream, Bytes},
     extract::{ConnectInfo, MatchedPath, Request, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
+use futures_util::StreamExt;
 use serde_json::json;
 
 use super::{
-    rules::{self, Decision, Kind},
+    rules::{self, Decision, Kind, Need},
     secret::{hash_secret, random_secret, same_secret},
     session::{cookie_value, SessionPolicy, SessionState, COOKIE_NAME},
     Auth,
@@ -44,7 +50,7 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
     let meta_https = auth.is_https(req.headers());
     let client_ip = client_ip(&req);
 
-    let found = authenticate(&auth, req.headers()).await;
+    let found = authenticate(&auth, req.headers(), true).await;
     // A route the router matched must have its own entry: fail closed, so a
     // route added without one is unusable (and the role matrix says why).
     let matched = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
@@ -89,7 +95,13 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
             if let Some(p) = found.principal.clone() {
                 ext.insert(p);
             }
+            // Kept in case the answer is an event stream (see `recheck_stream`).
+            let opened = (rule.need != Need::Public).then(|| (credentials(req.headers()), found.principal.clone()));
             let res = next.run(req).await;
+            let res = match opened {
+                Some((creds, principal)) if is_event_stream(&res) => recheck_stream(res, &auth, creds, rule.need, principal),
+                _ => res,
+            };
             if rule.kind == Kind::Api && path.starts_with("/api/") && !path.starts_with("/api/v1/") {
                 server_fn_status(res).await
             } else {
@@ -122,7 +134,145 @@ async fn server_fn_status(res: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-async fn authenticate(auth: &Auth, headers: &HeaderMap) -> Found {
+/// How often an open event stream checks again that its caller may still see
+/// it (the default of `Auth::sse_recheck`). The streams send at least a
+/// keep-alive every 15 s, and the check also runs on its own timer.
+pub const SSE_RECHECK: Duration = Duration::from_secs(15);
+
+/// The last frame of a stream whose caller lost access (signed out, disabled,
+/// demoted, token revoked).
+const SIGNED_OUT: &[u8] = b"event: signed-out\ndata: {}\n\n";
+
+/// The request headers that carry credentials.
+fn credentials(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for name in [header::AUTHORIZATION, header::COOKIE] {
+        for value in headers.get_all(&name).iter() {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+fn is_event_stream(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().get(..17).is_some_and(|t| t.eq_ignore_ascii_case("text/event-stream")))
+}
+
+/// An event stream being sent, with what is needed to check its caller again.
+struct Watched {
+    body: BodyDataStream,
+    auth: Arc<Auth>,
+    credentials: HeaderMap,
+    need: Need,
+    /// Who opened the stream.
+    opened_by: Option<Principal>,
+    every: Duration,
+    /// When the next check is due.
+    due: tokio::time::Instant,
+    ended: bool,
+}
+
+/// Access is checked when a stream opens, but a stream lasts: after sign-out,
+/// a disabled account, a role taken away or a revoked token it must stop.
+/// The stream's body re-runs authentication with the request's credentials
+/// and the route's rule at most every `Auth::sse_recheck` when a chunk is
+/// about to go out, and on a timer when none flows. When the caller may no
+/// longer see it, the stream ends with a `signed-out` frame; when the caller
+/// is still allowed but their role or scopes changed, it ends without one,
+/// so the reconnect runs the handler's own checks (such as owning the
+/// interview) again.
+fn recheck_stream(res: Response, auth: &Arc<Auth>, credentials: HeaderMap, need: Need, opened_by: Option<Principal>) -> Response {
+    let every = auth.sse_recheck();
+    let (parts, body) = res.into_parts();
+    let watched = Watched {
+        body: body.into_data_stream(),
+        auth: auth.clone(),
+        credentials,
+        need,
+        opened_by,
+        every,
+        due: tokio::time::Instant::now() + every,
+        ended: false,
+    };
+    Response::from_parts(parts, Body::from_stream(futures_util::stream::unfold(watched, next_watched)))
+}
+
+/// What a re-check found.
+enum Still {
+    Allowed,
+    /// Allowed, but not as the same role or scopes as when the stream opened.
+    Changed,
+    Refused,
+}
+
+/// Checks again, without recording a use: an open stream alone must not keep
+/// an idle session alive.
+async fn check_again(auth: &Auth, credentials: &HeaderMap, need: Need, opened_by: Option<&Principal>) -> Still {
+    let found = authenticate(auth, credentials, false).await;
+    if found.bad_bearer || rules::decide(need, found.principal.as_ref()) != Decision::Allow {
+        return Still::Refused;
+    }
+    if same_access(opened_by, found.principal.as_ref()) {
+        Still::Allowed
+    } else {
+        Still::Changed
+    }
+}
+
+/// The same caller with the same role or scopes.
+fn same_access(a: Option<&Principal>, b: Option<&Principal>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(Principal::User(a)), Some(Principal::User(b))) => a.id == b.id && a.role == b.role,
+        (Some(Principal::Token { id: a, scopes: sa, .. }), Some(Principal::Token { id: b, scopes: sb, .. })) => a == b && sa == sb,
+        _ => false,
+    }
+}
+
+async fn next_watched(mut w: Watched) -> Option<(Result<Bytes, axum::Error>, Watched)> {
+    if w.ended {
+        return None;
+    }
+    loop {
+        tokio::select! {
+            chunk = w.body.next() => {
+                let chunk = chunk?;
+                if tokio::time::Instant::now() >= w.due {
+                    // Only the fields: the body is not Sync, so `&w` must not be held across the await.
+                    let still = check_again(&w.auth, &w.credentials, w.need, w.opened_by.as_ref()).await;
+                    match still {
+                        Still::Allowed => w.due = tokio::time::Instant::now() + w.every,
+                        still => return w.end(still),
+                    }
+                }
+                return Some((chunk, w));
+            }
+            _ = tokio::time::sleep_until(w.due) => {
+                let still = check_again(&w.auth, &w.credentials, w.need, w.opened_by.as_ref()).await;
+                match still {
+                    Still::Allowed => w.due = tokio::time::Instant::now() + w.every,
+                    still => return w.end(still),
+                }
+            }
+        }
+    }
+}
+
+impl Watched {
+    /// Ends the stream: the pending chunk is dropped, and a refused caller is told.
+    fn end(mut self, still: Still) -> Option<(Result<Bytes, axum::Error>, Watched)> {
+        self.ended = true;
+        match still {
+            Still::Refused => Some((Ok(Bytes::from_static(SIGNED_OUT)), self)),
+            _ => None,
+        }
+    }
+}
+
+async fn authenticate(auth: &Auth, headers: &HeaderMap, record_use: bool) -> Found {
     let mut found = Found { principal: None, csrf: None, session_hash: None, clear_cookie: false, bad_bearer: false };
     let now = auth.clock.now_ms();
 
@@ -131,7 +281,7 @@ async fn authenticate(auth: &Auth, headers: &HeaderMap) -> Found {
         match token {
             Some(t) if !t.is_empty() && t.len() <= 200 => match auth.store.token_by_hash(&hash_secret(t)).await {
                 Ok(Some(row)) if row.revoked_at.is_none() => {
-                    if row.last_used_at.is_none_or(|at| now - at >= auth.policy.touch_every_ms) {
+                    if record_use && row.last_used_at.is_none_or(|at| now - at >= auth.policy.touch_every_ms) {
                         if let Err(e) = auth.store.touch_token(&row.id, now).await {
                             tracing::warn!(error = %e, "could not record token use");
                         }
@@ -156,7 +306,7 @@ async fn authenticate(auth: &Auth, headers: &HeaderMap) -> Found {
     match auth.store.session_with_user(&hash).await {
         Ok(Some((session, user))) if !user.disabled => match auth.policy.check(session.created_at, session.last_seen_at, now) {
             SessionState::Valid { touch } => {
-                if touch {
+                if touch && record_use {
                     if let Err(e) = auth.store.touch_session(&hash, now).await {
                         tracing::warn!(error = %e, "could not refresh session");
                     }
@@ -217,20 +367,31 @@ fn same_origin(origin: &str, host: &str) -> bool {
     !host.is_empty() && authority.eq_ignore_ascii_case(host)
 }
 
-/// The peer address; behind a proxy on the same host, the address it reports.
+/// The client's address for throttling and the audit trail.
+///
+/// The peer address, unless the peer is a proxy on this host (loopback). Then
+/// only the hop that proxy added is believed: the rightmost `X-Forwarded-For`
+/// entry (nginx's `$proxy_add_x_forwarded_for` appends the address it saw).
+/// Everything left of it, and `X-Real-IP`, is whatever the client sent, so
+/// trusting it would let anyone dodge the per-IP login limit or aim it at
+/// someone else. A last entry that is not an IP address is ignored.
 fn client_ip(req: &Request) -> String {
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    client_ip_from(peer, req.headers())
+}
+
+fn client_ip_from(peer: Option<IpAddr>, headers: &HeaderMap) -> String {
     if peer.is_none_or(|ip| ip.is_loopback()) {
-        let forwarded = req
-            .headers()
-            .get("x-real-ip")
-            .or_else(|| req.headers().get("x-forwarded-for"))
+        // A proxy sends one combined header; with several, the last one is its.
+        let last_hop = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
-        if let Some(ip) = forwarded {
-            return ip;
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|s| s.trim().parse::<IpAddr>().ok());
+        if let Some(ip) = last_hop {
+            return ip.to_string();
         }
     }
     peer.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
@@ -304,5 +465,53 @@ mod tests {
         assert!(cross_site_check(&post, &headers(&[("host", "a.io")]), Some("t"), false).is_err());
         assert!(cross_site_check(&post, &headers(&[("x-csrf-token", "t")]), Some("t"), false).is_ok());
         assert!(cross_site_check(&post, &headers(&[("host", "a.io")]), None, false).is_ok());
+    }
+
+    #[test]
+    fn event_streams_are_recognised_and_their_access_compared() {
+        let typed = |ct: &str| Response::builder().header(header::CONTENT_TYPE, ct).body(Body::empty()).unwrap();
+        assert!(is_event_stream(&typed("text/event-stream")));
+        assert!(is_event_stream(&typed("Text/Event-Stream; charset=utf-8")));
+        assert!(!is_event_stream(&typed("application/json")));
+        assert!(!is_event_stream(&Response::new(Body::empty())));
+        let me = |role| Principal::User(Me { id: "1".into(), email: "a@x.io".into(), name: "A".into(), role });
+        assert!(same_access(Some(&me(UserRole::Admin)), Some(&me(UserRole::Admin))));
+        assert!(!same_access(Some(&me(UserRole::Admin)), Some(&me(UserRole::Interviewer))), "a role change is a change");
+        fn token(scopes: &[&str]) -> Principal {
+            Principal::Token { id: "t".into(), name: "svc".into(), scopes: scopes.iter().map(|s| s.to_string()).collect() }
+        }
+        assert!(same_access(Some(&token(&["admin"])), Some(&token(&["admin"]))));
+        assert!(!same_access(Some(&token(&["admin"])), Some(&token(&["jobs:read"]))));
+        assert!(!same_access(Some(&token(&["admin"])), Some(&me(UserRole::Admin))));
+        let creds = credentials(&headers(&[("cookie", "mm_session=x"), ("authorization", "Bearer t"), ("host", "a.io")]));
+        assert_eq!(creds.len(), 2, "only the credentials are kept");
+    }
+
+    fn request_from(peer: [u8; 4], pairs: &[(&'static str, &str)]) -> Request {
+        let mut req = axum::http::Request::builder()
+            .uri("/login")
+            .extension(ConnectInfo(SocketAddr::from((peer, 40_000))))
+            .body(Body::empty())
+            .unwrap();
+        *req.headers_mut() = headers(pairs);
+        req
+    }
+
+    #[test]
+    fn client_ip_trusts_only_the_last_hop_and_only_from_a_loopback_proxy() {
+        // Behind nginx: the client wrote the first entry, nginx appended the last.
+        let req = request_from([127, 0, 0, 1], &[("x-forwarded-for", "6.6.6.6, 203.0.113.9")]);
+        assert_eq!(client_ip(&req), "203.0.113.9");
+        // X-Real-IP is not set by our proxy config, so it is the client's word.
+        let req = request_from([127, 0, 0, 1], &[("x-real-ip", "6.6.6.6")]);
+        assert_eq!(client_ip(&req), "127.0.0.1");
+        let req = request_from([127, 0, 0, 1], &[("x-real-ip", "6.6.6.6"), ("x-forwarded-for", "203.0.113.9")]);
+        assert_eq!(client_ip(&req), "203.0.113.9");
+        // Not an address: ignored.
+        let req = request_from([127, 0, 0, 1], &[("x-forwarded-for", "203.0.113.9, evil")]);
+        assert_eq!(client_ip(&req), "127.0.0.1");
+        // A direct, non-loopback peer is the client, whatever it says.
+        let req = request_from([198, 51, 100, 7], &[("x-forwarded-for", "6.6.6.6, 203.0.113.9"), ("x-real-ip", "6.6.6.6")]);
+        assert_eq!(client_ip(&req), "198.51.100.7");
     }
 }

@@ -62,11 +62,15 @@ impl Auth {
     }
 
     /// Validates and hashes a new account; the caller inserts it.
-    pub fn prepare_user(&self, user: &NewUser) -> Result<UserRow, AppError> {
+    pub async fn prepare_user(&self, user: &NewUser) -> Result<UserRow, AppError> {
         check_email(&user.email)?;
         check_name(&user.name)?;
         check_password(&user.password)?;
-        let hash = hash_password(&user.password).map_err(|e| AppError::Server(format!("hashing failed: {e}")))?;
+        let password = user.password.clone();
+        let hash = self
+            .argon2(move || hash_password(&password).map_err(|e| e.to_string()))
+            .await?
+            .map_err(|e| AppError::Server(format!("hashing failed: {e}")))?;
         let now = self.clock.now_ms();
         Ok(UserRow {
             id: uuid::Uuid::new_v4().to_string(),
@@ -80,9 +84,35 @@ impl Auth {
         })
     }
 
+    /// Runs Argon2 work (hash or verify) on the blocking pool, at most
+    /// `ARGON2_SLOTS` at once, so password checks never block an async
+    /// worker and a flood of them queues here instead of starving the runtime.
+    async fn argon2<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let permit = self
+            .argon2_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| AppError::Server("password hashing is unavailable".into()))?;
+        tokio::task::spawn_blocking(move || {
+            // Held until the work is done, even if the caller gave up waiting.
+            let _permit = permit;
+            work()
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing task failed");
+            AppError::Server("internal error; see the server log".into())
+        })
+    }
+
     /// Creates an account (admin UI, REST and the CLI).
     pub async fn add_user(&self, actor: &str, user: NewUser) -> Result<UserView, AppError> {
-        let row = self.prepare_user(&user)?;
+        let row = self.prepare_user(&user).await?;
         if !self.store.insert_user(&row).await.map_err(internal)? {
             return Err(AppError::invalid("email", format!("{} already has an account", row.email)));
         }
@@ -148,31 +178,51 @@ impl AuthService for Auth {
     async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<NewSession, AppError> {
         let email = email.trim().to_lowercase();
         let now = self.clock.now_ms();
-        if let Err(secs) = self.lock_limiter().check(&email, &meta.client_ip, now) {
+        // Check and count the attempt under one lock: concurrent attempts
+        // cannot all pass the check before any of them is counted. The
+        // reservation stands as this attempt's failure unless undone below.
+        if let Err(secs) = self.lock_limiter().reserve(&email, &meta.client_ip, now) {
             tracing::warn!(ip = %meta.client_ip, "login throttled");
             return Err(AppError::RateLimited { retry_after_secs: secs });
         }
         if password.len() > app::auth::MAX_PASSWORD_BYTES {
+            self.lock_limiter().release(&email, &meta.client_ip, now);
             return Err(AppError::invalid("password", "that password is too long"));
         }
-        let user = self.store.user_by_email(&email).await.map_err(internal)?;
+        let user = match self.store.user_by_email(&email).await {
+            Ok(user) => user,
+            Err(e) => {
+                self.lock_limiter().release(&email, &meta.client_ip, now);
+                return Err(internal(e));
+            }
+        };
         // Verify against a dummy hash when there is no account, so timing
         // does not reveal which emails exist.
-        let ok = match &user {
-            Some(u) => verify_password(password, &u.password_hash) && !u.disabled,
-            None => {
-                verify_password(password, dummy_hash());
-                false
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let attempt = password.to_string();
+        let verified = self
+            .argon2(move || match stored {
+                Some(hash) => verify_password(&attempt, &hash),
+                None => {
+                    verify_password(&attempt, dummy_hash());
+                    false
+                }
+            })
+            .await;
+        let verified = match verified {
+            Ok(v) => v,
+            Err(e) => {
+                self.lock_limiter().release(&email, &meta.client_ip, now);
+                return Err(e);
             }
         };
         match user {
-            Some(u) if ok => {
-                self.lock_limiter().succeeded(&email, &meta.client_ip);
+            Some(u) if verified && !u.disabled => {
+                self.lock_limiter().reserved_succeeded(&email, &meta.client_ip, now);
                 tracing::info!(user = %u.email, "signed in");
                 self.start_session(&u.id, meta).await
             }
             _ => {
-                self.lock_limiter().failed(&email, &meta.client_ip, now);
                 tracing::info!(ip = %meta.client_ip, "failed sign-in");
                 Err(AppError::invalid("password", "wrong email or password, or the account is disabled"))
             }
@@ -191,7 +241,7 @@ impl AuthService for Auth {
     }
 
     async fn complete_setup(&self, token: &str, user: NewUser, meta: &RequestMeta) -> Result<NewSession, AppError> {
-        let row = self.prepare_user(&NewUser { role: UserRole::Admin, ..user })?;
+        let row = self.prepare_user(&NewUser { role: UserRole::Admin, ..user }).await?;
         let done = self.store.complete_setup(&hash_secret(token), self.clock.now_ms(), &row).await.map_err(internal)?;
         if !done {
             return Err(AppError::invalid("token", "this setup link was used already, expired, or an admin exists"));

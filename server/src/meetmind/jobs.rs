@@ -232,6 +232,11 @@ impl Analyst {
 
 #[async_trait]
 impl Handler for InterviewJob {
+    /// Enqueued by MeetMind's own workflow and retention schedule only.
+    fn internal(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         match self.step {
             Step::Finalize => "interview.finalize",

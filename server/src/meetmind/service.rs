@@ -341,7 +341,9 @@ impl app::services::InterviewService for MeetMind {
         let owner = match (&new.owner_email, who) {
             (_, Principal::User(me)) if !who.is_admin() => me.id.clone(),
             (Some(email), _) => {
-                let u = self.store.user_by_email(email.trim()).await.map_err(internal)?;
+                // Accounts store their email in lower case.
+                AppError::refuse_nul("owner_email", email)?;
+                let u = self.store.user_by_email(&email.trim().to_lowercase()).await.map_err(internal)?;
                 u.filter(|u| !u.disabled)
                     .ok_or_else(|| AppError::invalid("owner_email", "no active user with that email"))?
                     .id
@@ -690,7 +692,7 @@ impl app::services::InterviewService for MeetMind {
         let now = (self.now() - row.started_at.unwrap_or(row.created_at)).max(0);
         let segments = segments
             .into_iter()
-            .map(|s| NewSegment { start_ms: now, end_ms: now + (s.end_ms - s.start_ms).clamp(0, 600_000), ..s })
+            .map(|s| NewSegment { start_ms: now, end_ms: now.saturating_add(s.end_ms.saturating_sub(s.start_ms).clamp(0, 600_000)), ..s })
             .collect();
         let stored = self.append_rows(&row, segments).await?;
         Ok(stored.into_iter().filter(|s| matches!(s.speaker, Speaker::Candidate | Speaker::Ai)).collect())

@@ -4,6 +4,9 @@
 use chrono::{TimeZone, Utc};
 use chrono_tz::Tz;
 
+/// The longest expression taken (the preview and stored schedules alike).
+pub const MAX_EXPR_CHARS: usize = 200;
+
 /// A parsed schedule: the expression (5 fields, or 6 with seconds) and its zone.
 #[derive(Debug, Clone)]
 pub struct CronSpec {
@@ -30,6 +33,12 @@ impl CronSpecError {
 
 impl CronSpec {
     pub fn parse(expr: &str, timezone: &str) -> Result<CronSpec, CronSpecError> {
+        if expr.chars().count() > MAX_EXPR_CHARS {
+            return Err(CronSpecError::Cron(format!("at most {MAX_EXPR_CHARS} characters")));
+        }
+        if timezone.chars().count() > 64 {
+            return Err(CronSpecError::Timezone(timezone.chars().take(64).collect()));
+        }
         let cron = croner::Cron::new(expr.trim())
             .with_seconds_optional()
             .parse()
@@ -72,5 +81,19 @@ mod tests {
         assert!(e.to_string().len() > 6, "{e}");
         let e = CronSpec::parse("0 * * * *", "Mars/Olympus").unwrap_err();
         assert_eq!(e.field(), "timezone");
+        let long = format!("0 * * * * {}", " ".repeat(MAX_EXPR_CHARS));
+        assert_eq!(CronSpec::parse(&long, "UTC").unwrap_err().field(), "cron");
+    }
+
+    #[test]
+    fn a_fire_time_in_a_dst_gap_moves_on_without_panicking() {
+        // 2027-03-28 00:00 UTC; Paris skips 02:00-03:00 local that night.
+        let midnight = 1_806_192_000_000;
+        let s = CronSpec::parse("30 2 * * *", "Europe/Paris").unwrap();
+        let next = s.next_after(midnight).expect("fires again");
+        assert!(next > midnight, "{next}");
+        // The last Sunday of March at 02:30 only ever falls in the gap.
+        let gap_only = CronSpec::parse("30 2 25-31 3 0", "Europe/Paris").unwrap();
+        let _ = gap_only.next_after(midnight);
     }
 }

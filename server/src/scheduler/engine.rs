@@ -299,6 +299,23 @@ impl Engine {
     /// Every check a submitted workflow passes, without writing anything: the
     /// graph, the kinds and their payloads, the queue names. Returns the
     /// graph and the queues it uses.
+    /// Refuses kinds the server keeps for itself (`Handler::internal`):
+    /// the API's entry points call this before enqueueing, submitting,
+    /// saving a template or creating a schedule. Each item is (field, kind).
+    pub fn refuse_internal_kinds<'a>(&self, kinds: impl IntoIterator<Item = (String, &'a str)>) -> Result<(), AppError> {
+        for (field, kind) in kinds {
+            if self.registry.is_internal(kind) {
+                return Err(AppError::invalid(&field, format!("{kind:?} is run by MeetMind itself and cannot be enqueued through the API")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `jobs[i].kind` of every job of a workflow, for `refuse_internal_kinds`.
+    pub fn workflow_kinds(spec: &app::dag::WorkflowSpec) -> impl Iterator<Item = (String, &str)> {
+        spec.jobs.iter().enumerate().map(|(i, j)| (format!("jobs[{i}].kind"), j.kind.as_str()))
+    }
+
     pub fn check_workflow(&self, spec: &app::dag::WorkflowSpec) -> Result<(app::dag::Dag, Vec<String>), WorkflowError> {
         let dag = app::dag::validate(spec).map_err(WorkflowError::Graph)?;
         let mut queue_names: Vec<String> = Vec::new();

@@ -275,7 +275,9 @@ pub trait JobQueries: Send + Sync {
 
     async fn get_workflow(&self, id: &str) -> Result<Option<WorkflowRow>, StoreError>;
     /// Newest first, before the `before` creation time when given.
-    async fn list_workflows(&self, before: Option<i64>, limit: i64) -> Result<Vec<WorkflowRow>, StoreError>;
+    /// Newest first; `before` is the (created_at, id) of the previous page's
+    /// last row, so workflows created in the same millisecond are not skipped.
+    async fn list_workflows(&self, before: Option<(i64, String)>, limit: i64) -> Result<Vec<WorkflowRow>, StoreError>;
     async fn workflow_jobs(&self, id: &str) -> Result<Vec<JobRow>, StoreError>;
     async fn workflow_edges(&self, id: &str) -> Result<Vec<EdgeRow>, StoreError>;
     /// Counts per state for each listed workflow: (workflow, state, count).
@@ -787,12 +789,14 @@ macro_rules! impl_job_queries {
             .bind(id).fetch_optional(&self.pool).await?)
         }
 
-        async fn list_workflows(&self, before: Option<i64>, limit: i64) -> Result<Vec<WorkflowRow>, StoreError> {
+        async fn list_workflows(&self, before: Option<(i64, String)>, limit: i64) -> Result<Vec<WorkflowRow>, StoreError> {
+            let (at, id) = before.unwrap_or((i64::MAX, String::new()));
             Ok(sqlx::query_as(
                 "SELECT id, name, state, cancel_requested, total, created_at, updated_at, finished_at FROM workflows
-                 WHERE created_at < $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+                 WHERE created_at < $1 OR (created_at = $1 AND id < $2)
+                 ORDER BY created_at DESC, id DESC LIMIT $3",
             )
-            .bind(before.unwrap_or(i64::MAX)).bind(limit.clamp(1, 500))
+            .bind(at).bind(id).bind(limit.clamp(1, 500))
             .fetch_all(&self.pool).await?)
         }
 

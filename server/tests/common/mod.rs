@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unused_macros)]
 
+pub mod env;
+
 use std::{str::FromStr, sync::Arc};
 
 use meetmind::store::{PgStore, SqliteStore, Store};
@@ -28,13 +30,7 @@ impl TestDb {
     /// None when no PostgreSQL server is configured. Under CI that is a
     /// failure, never a silent skip.
     pub async fn postgres() -> Option<TestDb> {
-        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("TEST_DATABASE_URL is not set under CI=true: the PostgreSQL suite must run");
-            }
-            eprintln!("TEST_DATABASE_URL unset: skipping a PostgreSQL test");
-            return None;
-        };
+        let url = env::test_database_url()?;
         let admin = PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL parses");
         let schema = format!("mmtest_{}", uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::connect_with(&admin).await.expect("connect to TEST_DATABASE_URL");

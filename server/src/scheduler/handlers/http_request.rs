@@ -51,6 +51,12 @@ fn spec(payload: &serde_json::Value) -> Result<Spec, String> {
     if spec.timeout_ms.is_some_and(|t| t == 0 || t > 300_000) {
         return Err("timeout_ms must be 1 to 300000".into());
     }
+    // Checked here, not at run time: a header reqwest cannot send would
+    // otherwise fail every attempt and end in the dead-letter queue.
+    for (name, value) in &spec.headers {
+        reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("headers: {name:?} is not a valid header name"))?;
+        reqwest::header::HeaderValue::from_str(value).map_err(|_| format!("headers.{name}: not a valid header value"))?;
+    }
     Ok(spec)
 }
 
@@ -90,7 +96,25 @@ impl Handler for HttpRequest {
             }
             Ok(res) => Err(HandlerError::permanent(format!("{} answered {}", spec.url, res.status()))),
             Err(e) if e.is_timeout() => Err(HandlerError::retry(format!("{} timed out", spec.url))),
+            // A request that cannot be built fails the same way every time.
+            Err(e) if e.is_builder() => Err(HandlerError::permanent(format!("request to {} cannot be built: {e}", spec.url))),
             Err(e) => Err(HandlerError::retry(format!("request to {} failed: {e}", spec.url))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spec;
+    use serde_json::json;
+
+    #[test]
+    fn headers_are_checked_when_the_job_is_submitted() {
+        assert!(spec(&json!({"url": "http://127.0.0.1:9/x", "headers": {"x-trace": "abc"}})).is_ok());
+        let bad_name = spec(&json!({"url": "http://127.0.0.1:9/x", "headers": {"bad header": "v"}})).err().unwrap();
+        assert!(bad_name.starts_with("headers"), "{bad_name}");
+        let bad_value = spec(&json!({"url": "http://127.0.0.1:9/x", "headers": {"x-a": "line\nbreak"}})).err().unwrap();
+        assert!(bad_value.contains("headers.x-a"), "{bad_value}");
+        assert!(spec(&json!({"url": "ftp://example.com/"})).is_err());
     }
 }

@@ -46,6 +46,14 @@ pub trait Handler: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Kinds only the server itself enqueues (MeetMind's interview steps).
+    /// The REST API refuses them whatever the caller's scopes, so a
+    /// `jobs:write` token cannot re-run an interview's scorecard or re-send
+    /// its report.
+    fn internal(&self) -> bool {
+        false
+    }
+
     /// The default run timeout of this kind; a job may set its own.
     fn timeout(&self) -> Duration {
         Duration::from_secs(60)
@@ -79,6 +87,10 @@ impl Registry {
 
     pub fn register(&mut self, handler: impl Handler) {
         self.handlers.insert(handler.kind(), Arc::new(handler));
+    }
+
+    pub fn is_internal(&self, kind: &str) -> bool {
+        self.handlers.get(kind).is_some_and(|h| h.internal())
     }
 
     pub fn get(&self, kind: &str) -> Option<Arc<dyn Handler>> {
