@@ -102,6 +102,7 @@ fn UsersAdmin() -> impl IntoView {
                 {move || users.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     Ok(list) => view! {
+                        <div class="table-wrap">
                         <table class="table" data-testid="users">
                             <thead><tr><th>"Name"</th><th>"Email"</th><th>"Role"</th><th>"Status"</th><th></th></tr></thead>
                             <tbody>
@@ -128,6 +129,7 @@ fn UsersAdmin() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </div>
                     }.into_any(),
                 })}
             </Transition>
@@ -177,7 +179,7 @@ fn TokensAdmin() -> impl IntoView {
                 {move || tokens.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     Ok(list) => view! {
-                        <table class="table" data-testid="tokens">
+                        <div class="table-wrap"><table class="table" data-testid="tokens">
                             <thead><tr><th>"Name"</th><th>"Scopes"</th><th>"Created"</th><th>"Last used"</th><th>"Status"</th><th></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|t| {
@@ -199,7 +201,7 @@ fn TokensAdmin() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                 })}
             </Transition>
@@ -242,7 +244,7 @@ fn AuditAdmin() -> impl IntoView {
                 {move || entries.get().map(|r| match r {
                     Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                     Ok(list) => view! {
-                        <table class="table" data-testid="audit">
+                        <div class="table-wrap"><table class="table" data-testid="audit">
                             <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Detail"</th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|e| view! {
@@ -255,7 +257,7 @@ fn AuditAdmin() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                 })}
             </Transition>

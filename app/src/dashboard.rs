@@ -108,6 +108,7 @@ fn DashboardLive() -> impl IntoView {
         </section>
         <section class="panel">
             <h2>"Queues"</h2>
+            <div class="table-wrap">
             <table class="table" data-testid="queue-counts">
                 <thead><tr><th>"Queue"</th>{STATES.iter().map(|s| view! { <th>{*s}</th> }).collect_view()}<th>"Wait p50 / p95 / p99"</th></tr></thead>
                 <tbody>
@@ -126,6 +127,7 @@ fn DashboardLive() -> impl IntoView {
                     }}
                 </tbody>
             </table>
+            </div>
             <p class="muted">"Waits are from due to claimed, across every node, over the last minute (the newest 20,000 per queue when busier)."</p>
         </section>
         <section class="panel">

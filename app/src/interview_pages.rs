@@ -85,6 +85,7 @@ pub fn InterviewsPage() -> impl IntoView {
                         <p class="muted">"No interviews yet. Create one below, or run " <code>"make demo"</code> "."</p>
                     }.into_any(),
                     Ok(items) => view! {
+                        <div class="table-wrap">
                         <table class="table" data-testid="interviews">
                             <thead><tr><th>"Interview"</th><th>"Candidate"</th><th>"Mode"</th><th>"State"</th><th>"Scheduled"</th><th></th></tr></thead>
                             <tbody>
@@ -105,6 +106,7 @@ pub fn InterviewsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </div>
                     }.into_any(),
                 })}
             </Transition>

@@ -339,7 +339,7 @@ fn JobDetailView() -> impl IntoView {
                         <h2>"Payload"</h2>
                         <pre data-testid="payload">{payload}</pre>
                         <h2>"Attempts"</h2>
-                        <table class="table" data-testid="attempts">
+                        <div class="table-wrap"><table class="table" data-testid="attempts">
                             <thead><tr><th>"#"</th><th>"Node"</th><th>"Started"</th><th>"Took"</th><th>"Outcome"</th><th>"Error"</th></tr></thead>
                             <tbody>
                                 {d.attempts.iter().map(|a| view! {
@@ -353,7 +353,7 @@ fn JobDetailView() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                         <h2>"Timeline"</h2>
                         <Timeline detail=d.clone()/>
                     </section>
@@ -520,7 +520,7 @@ fn DeadLetters() -> impl IntoView {
                             </div>
                             <details>
                                 <summary>"Inspect the jobs"</summary>
-                                <table class="table">
+                                <div class="table-wrap"><table class="table">
                                     <thead><tr><th>"Id"</th><th>"Queue"</th><th>"Attempts"</th><th>"Died"</th><th></th></tr></thead>
                                     <tbody>
                                         {g.jobs.iter().map(|j| {
@@ -536,7 +536,7 @@ fn DeadLetters() -> impl IntoView {
                                             }
                                         }).collect_view()}
                                     </tbody>
-                                </table>
+                                </table></div>
                             </details>
                         </div>
                     }

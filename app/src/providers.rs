@@ -74,7 +74,7 @@ fn ProvidersAdmin() -> impl IntoView {
                         {list.is_empty().then(|| view! {
                             <p class="notice" data-testid="no-providers">"No provider has an API key: every AI answer comes from the offline tier."</p>
                         })}
-                        <table class="table" data-testid="providers">
+                        <div class="table-wrap"><table class="table" data-testid="providers">
                             <thead><tr><th>"Provider"</th><th>"Breaker"</th><th>"Error rate"</th><th>"p50"</th><th>"p95"</th><th>"Calls"</th><th>"Last error"</th><th></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|p| {
@@ -100,7 +100,7 @@ fn ProvidersAdmin() -> impl IntoView {
                                     <td>"offline"</td><td>"always available"</td><td>"0%"</td><td>"–"</td><td>"–"</td><td>"–"</td><td></td><td></td>
                                 </tr>
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                 })}
             </Transition>

@@ -14,7 +14,7 @@ use std::{
 
 use axum::{
     body::{Body, Bytes},
-    extract::{Query, State},
+    extract::State,
     http::{header, HeaderMap},
     response::Response,
 };
@@ -301,7 +301,20 @@ pub struct Filters {
     members: Option<std::collections::HashSet<i64>>,
 }
 
+/// The frame names a subscriber may ask for in `types` (`hello` and
+/// `resync` always come).
+const FRAME_TYPES: [&str; 2] = ["job", "stats"];
+
 impl Filters {
+    /// A misspelt type would leave the stream silent but for keep-alives.
+    fn check_types(&self) -> Result<(), app::auth::AppError> {
+        let Some(types) = &self.types else { return Ok(()) };
+        match types.split(',').map(str::trim).find(|t| !FRAME_TYPES.contains(t)) {
+            Some(t) => Err(app::auth::AppError::invalid("types", format!("unknown frame type {t:?}; use job, stats or both"))),
+            None => Ok(()),
+        }
+    }
+
     /// Appends the frame's text when this subscriber wants it.
     fn write(&self, f: &Frame, out: &mut Vec<u8>) {
         if self.admits(f) {
@@ -439,8 +452,9 @@ async fn next(mut s: Sub) -> Option<(Result<Bytes, Infallible>, Sub)> {
 pub async fn events(
     State(s): State<ApiState>,
     headers: HeaderMap,
-    Query(mut filters): Query<Filters>,
+    crate::api::ApiQuery(mut filters): crate::api::ApiQuery<Filters>,
 ) -> Result<Response, crate::error::ApiError> {
+    filters.check_types()?;
     if let Some(w) = &filters.workflow {
         s.engine.store.get_workflow(w).await?.ok_or(crate::error::ApiError::NotFound)?;
         filters.members = Some(s.engine.store.workflow_jobs(w).await?.iter().map(|j| j.id).collect());
@@ -507,6 +521,9 @@ mod tests {
         let f = Filters { queue: Some("other".into()), ..Default::default() };
         assert!(!f.admits(&hub.since(newest - 1).unwrap()[0]));
         let stats_only = Filters { types: Some("stats".into()), ..Default::default() };
+        assert!(stats_only.check_types().is_ok());
+        assert!(Filters { types: Some("stats, job".into()), ..Default::default() }.check_types().is_ok());
+        assert!(Filters { types: Some("stat".into()), ..Default::default() }.check_types().is_err(), "a typo is named");
         assert!(!stats_only.admits(&hub.since(newest - 1).unwrap()[0]), "job frames are left out");
         assert!(!stats_only.wants_jobs() && Filters::default().wants_jobs());
         assert!(Filters { types: Some("stats, job".into()), ..Default::default() }.wants_jobs());

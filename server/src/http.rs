@@ -19,7 +19,7 @@ use axum::{
 };
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::{limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 use crate::{
     api::{self, ApiState},
@@ -87,6 +87,21 @@ fn limited_body(body: axum::body::Body, limit: usize, over: Arc<AtomicBool>) -> 
         Ok(chunk)
     });
     axum::body::Body::from_stream(counted)
+}
+
+/// A handler that panicked answers 500 with a JSON error, like any other
+/// failure, instead of dropping the connection; the request's metrics still
+/// close. No panic is expected on user input: this is the net under it.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a non-text panic");
+    tracing::error!(panic = %what, "a request handler panicked");
+    let body = serde_json::json!({ "error": "internal error; see the server log" });
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
 }
 
 fn body_too_large(limit: usize) -> axum::response::Response {
@@ -199,6 +214,7 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BATCH_BODY_BYTES))
         .layer(middleware::from_fn(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
@@ -217,6 +233,20 @@ mod tests {
         assert_eq!(redacted_path("/jobs/42?state=failed"), "/jobs/42");
         assert_eq!(redacted_path("/api/v1/interviews/7/events"), "/api/v1/interviews/7/events");
         assert_eq!(redacted_path("/"), "/");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_json() {
+        use tower::ServiceExt as _;
+        let app: Router = Router::new()
+            .route("/boom", get(|| async { panic!("boom") }))
+            .layer(CatchPanicLayer::custom(panic_response));
+        let req = axum::http::Request::builder().uri("/boom").body(axum::body::Body::empty()).unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(body["error"].as_str().is_some_and(|e| e.contains("internal error")), "{body}");
     }
 
     #[test]
