@@ -214,6 +214,16 @@ fn NewInterviewForm(on_created: WriteSignal<Option<CreatedInterview>>) -> impl I
     }
 }
 
+/// A report's citation opens the live screen at `#seg-N`. The transcript
+/// loads after the page does, so the browser found no such element to
+/// scroll to: once it has rendered, scroll and highlight the moment.
+fn scroll_to_hash() {
+    #[cfg(feature = "hydrate")]
+    if let Some(sid) = window().location().hash().ok().and_then(|h| h.strip_prefix("#seg-").and_then(|n| n.parse::<i64>().ok())) {
+        request_animation_frame(move || scroll_to_segment(sid));
+    }
+}
+
 fn scroll_to_segment(id: i64) {
     #[cfg(feature = "hydrate")]
     if let Some(el) = document().get_element_by_id(&format!("seg-{id}")) {
@@ -289,6 +299,7 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
         leptos::task::spawn_local(async move {
             if let Ok(t) = interview_transcript(id.clone()).await {
                 set_segments.set(t);
+                scroll_to_hash();
             }
             if let Ok(s) = interview_suggestions(id.clone()).await {
                 set_suggestions.set(s);

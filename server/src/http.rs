@@ -239,7 +239,13 @@ mod tests {
     async fn a_panicking_handler_answers_500_json() {
         use tower::ServiceExt as _;
         let app: Router = Router::new()
-            .route("/boom", get(|| async { panic!("boom") }))
+            .route("/boom", get(|| async {
+                let boom = true;
+                if boom {
+                    panic!("boom");
+                }
+                "never"
+            }))
             .layer(CatchPanicLayer::custom(panic_response));
         let req = axum::http::Request::builder().uri("/boom").body(axum::body::Body::empty()).unwrap();
         let res = app.oneshot(req).await.unwrap();

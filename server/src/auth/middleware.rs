@@ -5,6 +5,7 @@
 
 use std::{
     net::{IpAddr, SocketAddr},
+    pin::Pin,
     sync::Arc,
     time::Duration,
 };
@@ -170,8 +171,9 @@ struct Watched {
     /// Who opened the stream.
     opened_by: Option<Principal>,
     every: Duration,
-    /// When the next check is due.
-    due: tokio::time::Instant,
+    /// When the next check is due; one timer per stream, reset after each
+    /// check rather than made anew for every chunk.
+    due: Pin<Box<tokio::time::Sleep>>,
     ended: bool,
 }
 
@@ -194,7 +196,7 @@ fn recheck_stream(res: Response, auth: &Arc<Auth>, credentials: HeaderMap, need:
         need,
         opened_by,
         every,
-        due: tokio::time::Instant::now() + every,
+        due: Box::pin(tokio::time::sleep(every)),
         ended: false,
     };
     Response::from_parts(parts, Body::from_stream(futures_util::stream::unfold(watched, next_watched)))
@@ -240,20 +242,20 @@ async fn next_watched(mut w: Watched) -> Option<(Result<Bytes, axum::Error>, Wat
         tokio::select! {
             chunk = w.body.next() => {
                 let chunk = chunk?;
-                if tokio::time::Instant::now() >= w.due {
+                if w.due.is_elapsed() {
                     // Only the fields: the body is not Sync, so `&w` must not be held across the await.
                     let still = check_again(&w.auth, &w.credentials, w.need, w.opened_by.as_ref()).await;
                     match still {
-                        Still::Allowed => w.due = tokio::time::Instant::now() + w.every,
+                        Still::Allowed => w.due.as_mut().reset(tokio::time::Instant::now() + w.every),
                         still => return w.end(still),
                     }
                 }
                 return Some((chunk, w));
             }
-            _ = tokio::time::sleep_until(w.due) => {
+            _ = w.due.as_mut() => {
                 let still = check_again(&w.auth, &w.credentials, w.need, w.opened_by.as_ref()).await;
                 match still {
-                    Still::Allowed => w.due = tokio::time::Instant::now() + w.every,
+                    Still::Allowed => w.due.as_mut().reset(tokio::time::Instant::now() + w.every),
                     still => return w.end(still),
                 }
             }
