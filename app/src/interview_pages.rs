@@ -85,8 +85,7 @@ pub fn InterviewsPage() -> impl IntoView {
                         <p class="muted">"No interviews yet. Create one below, or run " <code>"make demo"</code> "."</p>
                     }.into_any(),
                     Ok(items) => view! {
-                        <div class="table-wrap">
-                        <table class="table" data-testid="interviews">
+                        <div class="table-wrap"><table class="table" data-testid="interviews">
                             <thead><tr><th>"Interview"</th><th>"Candidate"</th><th>"Mode"</th><th>"State"</th><th>"Scheduled"</th><th></th></tr></thead>
                             <tbody>
                                 {items.into_iter().map(|iv| {
@@ -105,8 +104,7 @@ pub fn InterviewsPage() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </tbody>
-                        </table>
-                        </div>
+                        </table></div>
                     }.into_any(),
                 })}
             </Transition>
@@ -214,29 +212,14 @@ fn NewInterviewForm(on_created: WriteSignal<Option<CreatedInterview>>) -> impl I
     }
 }
 
-/// A report's citation opens the live screen at `#seg-N`. The transcript
-/// loads after the page does, so the browser found no such element to
-/// scroll to: once it has loaded, show the moment.
-fn show_hash_segment(highlight: RwSignal<Option<i64>>) {
+fn scroll_to_segment(id: i64) {
     #[cfg(feature = "hydrate")]
-    if let Some(sid) = window().location().hash().ok().and_then(|h| h.strip_prefix("#seg-").and_then(|n| n.parse::<i64>().ok())) {
-        show_segment(sid, highlight);
+    if let Some(el) = document().get_element_by_id(&format!("seg-{id}")) {
+        el.scroll_into_view();
+        let _ = el.class_list().add_1("flash");
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = highlight;
-}
-
-/// Highlights a moment of the transcript and scrolls to it. The highlight
-/// is state, not a class put on the element: the transcript is drawn again
-/// as segments arrive, which would drop it.
-fn show_segment(id: i64, highlight: RwSignal<Option<i64>>) {
-    highlight.set(Some(id));
-    #[cfg(feature = "hydrate")]
-    request_animation_frame(move || {
-        if let Some(el) = document().get_element_by_id(&format!("seg-{id}")) {
-            el.scroll_into_view();
-        }
-    });
+    let _ = id;
 }
 
 #[allow(unused_variables)]
@@ -294,7 +277,6 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
     let (offline, set_offline) = signal(false);
     let (flushing, set_flushing) = signal(false);
     let (report_ready, set_report_ready) = signal(detail.report_ready);
-    let highlight = RwSignal::new(None::<i64>);
 
     // Initial data, then the live stream.
     let load_id = id.clone();
@@ -305,7 +287,6 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
         leptos::task::spawn_local(async move {
             if let Ok(t) = interview_transcript(id.clone()).await {
                 set_segments.set(t);
-                show_hash_segment(highlight);
             }
             if let Ok(s) = interview_suggestions(id.clone()).await {
                 set_suggestions.set(s);
@@ -599,13 +580,13 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
             <section class="panel transcript" aria-label="Transcript">
                 <h2>"Transcript"</h2>
                 <ol class="segments" data-testid="transcript">
-                    {move || segments.get().into_iter().map(|s| { let sid = s.id; view! {
-                        <li id=format!("seg-{}", s.id) class=format!("seg speaker-{}", s.speaker.as_str()) class:flash=move || highlight.get() == Some(sid) data-client-id=s.client_id.clone()>
+                    {move || segments.get().into_iter().map(|s| view! {
+                        <li id=format!("seg-{}", s.id) class=format!("seg speaker-{}", s.speaker.as_str()) data-client-id=s.client_id.clone()>
                             <span class="time">{format_offset(s.start_ms)}</span>
                             <span class="speaker">{s.speaker.as_str()}</span>
                             <span class="text">{s.text.clone()}</span>
                         </li>
-                    } }).collect_view()}
+                    }).collect_view()}
                 </ol>
                 {move || (!pending.get().is_empty()).then(|| view! {
                     <p class="muted" data-testid="queued">
@@ -670,14 +651,14 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                         }
                     })
                 }
-                <MomentSearch id=id.clone() highlight=highlight/>
+                <MomentSearch id=id.clone()/>
             </section>
         </div>
     }
 }
 
 #[component]
-fn MomentSearch(id: String, highlight: RwSignal<Option<i64>>) -> impl IntoView {
+fn MomentSearch(id: String) -> impl IntoView {
     let (q, set_q) = signal(String::new());
     let search_id = id.clone();
     let hits = Resource::new(move || q.get(), move |q| {
@@ -705,7 +686,7 @@ fn MomentSearch(id: String, highlight: RwSignal<Option<i64>>) -> impl IntoView {
                     <ul class="hits" data-testid="hits">
                         {hits.into_iter().take(8).map(|h| {
                             let sid = h.segment.id;
-                            view! { <li><button class="link" on:click=move |_| show_segment(sid, highlight)>{format_offset(h.segment.start_ms)}</button> " " {h.segment.text.chars().take(140).collect::<String>()}</li> }
+                            view! { <li><button class="link" on:click=move |_| scroll_to_segment(sid)>{format_offset(h.segment.start_ms)}</button> " " {h.segment.text.chars().take(140).collect::<String>()}</li> }
                         }).collect_view()}
                     </ul>
                 }.into_any(),
@@ -723,7 +704,7 @@ fn MomentSearch(id: String, highlight: RwSignal<Option<i64>>) -> impl IntoView {
                     <p class="muted">{format!("{}{}", a.tier, if a.degraded { " · degraded" } else { "" })}</p>
                     <p>{a.citations.into_iter().map(|c| {
                         let sid = c.segment_id;
-                        view! { <button class="link" on:click=move |_| show_segment(sid, highlight)>{format_offset(c.start_ms)}</button> " " }
+                        view! { <button class="link" on:click=move |_| scroll_to_segment(sid)>{format_offset(c.start_ms)}</button> " " }
                     }).collect_view()}</p>
                 </div>
             }.into_any(),

@@ -87,13 +87,6 @@ test("assist: suggestions stream live, moments are found, and the report cites t
   await expect(page.getByTestId("scorecard")).toContainText("AI recommendation");
   await expect(page.getByTestId("citation").first()).toBeVisible();
   await expect(page.getByTestId("talk-ratio")).toBeVisible();
-  // A citation opens the live screen at the quoted moment, highlighted.
-  const citation = page.getByTestId("citation").first();
-  const segId = (await citation.getAttribute("href"))!.split("#seg-")[1];
-  await citation.click();
-  await expect(page).toHaveURL(new RegExp(`/live#seg-${segId}$`));
-  await expect(page.locator(`#seg-${segId}`)).toHaveClass(/flash/);
-  await expect(page.locator(`#seg-${segId}`)).toBeInViewport();
   expect(problems).toEqual([]);
 });
 
