@@ -341,8 +341,7 @@ impl app::services::InterviewService for MeetMind {
         let owner = match (&new.owner_email, who) {
             (_, Principal::User(me)) if !who.is_admin() => me.id.clone(),
             (Some(email), _) => {
-                // Accounts store their email in lower case.
-                AppError::refuse_nul("owner_email", email)?;
+                // Accounts store their email in lower case (`new.check()` refused a NUL).
                 let u = self.store.user_by_email(&email.trim().to_lowercase()).await.map_err(internal)?;
                 u.filter(|u| !u.disabled)
                     .ok_or_else(|| AppError::invalid("owner_email", "no active user with that email"))?
