@@ -91,6 +91,7 @@ pub const KEYS: &[KeySpec] = &[
     KeySpec { key: "groq_model", env: "GROQ_MODEL", flag: None, default: "llama-3.1-8b-instant", secret: false, accepts: "a Groq model id" },
     KeySpec { key: "secure_cookies", env: "MEETMIND_SECURE_COOKIES", flag: None, default: "false", secret: false, accepts: "true (always mark cookies Secure) or false (only when X-Forwarded-Proto is https)" },
     KeySpec { key: "node_heartbeat_secs", env: "MEETMIND_NODE_HEARTBEAT_SECS", flag: None, default: "5", secret: false, accepts: "an integer number of seconds from 1 to 300" },
+    KeySpec { key: "stream_recheck_secs", env: "MEETMIND_STREAM_RECHECK_SECS", flag: None, default: "15", secret: false, accepts: "an integer number of seconds from 1 to 3600 (how soon an open event stream notices sign-out or lost access)" },
 ];
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -155,6 +156,8 @@ pub struct Config {
     pub db_max_connections: u32,
     pub shutdown_grace: Duration,
     pub node_heartbeat: Duration,
+    /// How often an open event stream checks its caller again.
+    pub stream_recheck: Duration,
     pub secure_cookies: bool,
     pub email: crate::scheduler::handlers::email_send::EmailConfig,
     pub llm: crate::llm::LlmConfig,
@@ -241,6 +244,9 @@ impl Config {
         );
         let node_heartbeat = Duration::from_secs(
             parse_int(&get("node_heartbeat_secs").0, 1, 300).ok_or_else(|| invalid("node_heartbeat_secs"))?.into(),
+        );
+        let stream_recheck = Duration::from_secs(
+            parse_int(&get("stream_recheck_secs").0, 1, 3600).ok_or_else(|| invalid("stream_recheck_secs"))?.into(),
         );
 
         let secure_cookies = match get("secure_cookies").0.trim().to_ascii_lowercase().as_str() {
@@ -374,6 +380,7 @@ impl Config {
             db_max_connections,
             shutdown_grace,
             node_heartbeat,
+            stream_recheck,
             secure_cookies,
             email,
             llm,

@@ -19,7 +19,7 @@ use axum::{
 };
 use leptos::config::{Env, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, timeout::TimeoutLayer, trace::TraceLayer};
+use tower_http::{catch_panic::CatchPanicLayer, timeout::TimeoutLayer, trace::TraceLayer};
 
 use crate::{
     api::{self, ApiState},
@@ -196,7 +196,7 @@ pub fn router(state: AppState) -> Router {
         meetmind: state.meetmind.clone(),
         dashboard: state.dashboard.clone(),
     });
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/sw.js", get(crate::pwa::service_worker))
         .route("/offline", get(crate::pwa::offline))
@@ -207,15 +207,22 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone())
         .merge(api)
         // Enforcement in one place: every route, page and server function.
-        .layer(middleware::from_fn_with_state(state.auth.clone(), auth::middleware::guard))
+        .layer(middleware::from_fn_with_state(state.auth.clone(), auth::middleware::guard));
+    outer_layers(app, state.metrics.clone())
+}
+
+/// What wraps every request outside access control: body limits, the
+/// request timeout, the panic net, metrics and the request span. Its own
+/// function so the tests put a route of theirs under the very same stack.
+fn outer_layers(app: Router, metrics: Arc<Metrics>) -> Router {
+    app
         // axum's own default (2 MB, applied inside `Json`) would refuse batch
         // bodies the per-path limit allows; `body_limit` is the one that holds.
         .layer(DefaultBodyLimit::max(MAX_BATCH_BODY_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_BATCH_BODY_BYTES))
         .layer(middleware::from_fn(body_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
+        .layer(middleware::from_fn_with_state(metrics, crate::metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
 }
 
@@ -245,8 +252,9 @@ mod tests {
                     panic!("boom");
                 }
                 "never"
-            }))
-            .layer(CatchPanicLayer::custom(panic_response));
+            }));
+        // The stack `router()` uses, so dropping the panic net fails this.
+        let app = outer_layers(app, Arc::new(Metrics::default()));
         let req = axum::http::Request::builder().uri("/boom").body(axum::body::Body::empty()).unwrap();
         let res = app.oneshot(req).await.unwrap();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);

@@ -96,6 +96,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
 
     let clock: crate::clock::SharedClock = Arc::new(SystemClock);
     let auth = Auth::new(store.clone(), clock.clone(), config.secure_cookies);
+    auth.set_sse_recheck(config.stream_recheck);
     let Parts { engine, llm, meetmind } = assemble(&config, store.clone(), clock, &id)?;
     crate::llm::spawn_call_recorder(&llm, store.clone());
     if config.has_role(Role::Maintenance) {

@@ -191,6 +191,41 @@ async fn responses_carry_security_headers_with_a_fresh_nonce() {
 }
 
 #[tokio::test]
+async fn private_answers_are_never_cached_and_https_stays_https() {
+    let db = TestDb::sqlite().await.migrated().await;
+    let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
+    let secret = auth.add_token("cache", "root", "admin").await.unwrap().secret;
+    let get = |uri: &str, bearer: bool, https: bool| {
+        let mut req = Request::get(uri).header("host", "meetmind.test");
+        if bearer {
+            req = req.header("authorization", format!("Bearer {secret}"));
+        }
+        if https {
+            req = req.header("x-forwarded-proto", "https");
+        }
+        app.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    let cache = |res: &axum::response::Response| res.headers().get("cache-control").map(|v| v.to_str().unwrap().to_string());
+    // A page, an API answer with data, a refusal: none may be stored.
+    let page = get("/login", false, false).await.unwrap();
+    assert_eq!(cache(&page).as_deref(), Some("no-store"));
+    assert!(!page.headers().contains_key("strict-transport-security"), "plain HTTP gets no HSTS");
+    let jobs = get("/api/v1/jobs", true, false).await.unwrap();
+    assert_eq!(jobs.status().as_u16(), 200);
+    assert_eq!(cache(&jobs).as_deref(), Some("no-store"));
+    let refused = get("/api/v1/jobs", false, false).await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+    assert_eq!(cache(&refused).as_deref(), Some("no-store"));
+    // Static files keep their own caching.
+    let asset = get("/sw.js", false, false).await.unwrap();
+    assert_ne!(cache(&asset).as_deref(), Some("no-store"));
+    // Behind a TLS proxy, browsers are told to stay on HTTPS.
+    let secure = get("/login", false, true).await.unwrap();
+    assert_eq!(secure.headers()["strict-transport-security"], "max-age=31536000");
+    db.finish().await;
+}
+
+#[tokio::test]
 async fn a_route_without_an_entry_is_closed_to_everyone() {
     let db = TestDb::sqlite().await.migrated().await;
     let (_, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));

@@ -232,8 +232,8 @@ struct Feed {
     /// The candidate's link was ended: the stream closes after saying so.
     closing: bool,
     /// The candidate's room token, checked again before events go out (at
-    /// most every `ROOM_RECHECK`): an expired or replaced link hears no more,
-    /// even when no `link_revoked` event reached this node.
+    /// most every `ROOM_RECHECK`): an expired or replaced link hears only
+    /// that it ended, even when no `link_revoked` event reached this node.
     room_token: Option<String>,
     checked_at: tokio::time::Instant,
 }
@@ -259,7 +259,12 @@ async fn next_event(mut f: Feed) -> Option<(Result<Event, Infallible>, Feed)> {
                     if let Some(token) = &f.room_token {
                         if f.checked_at.elapsed() >= ROOM_RECHECK {
                             if f.state.meetmind.room_interview(token).await.is_err() {
-                                return None;
+                                // Not the event: only that the link ended, so
+                                // the room says why instead of reconnecting
+                                // into refusals.
+                                f.closing = true;
+                                let event = Event::default().event("state").data(r#"{"link_revoked":true}"#);
+                                return Some((Ok(event), f));
                             }
                             f.checked_at = tokio::time::Instant::now();
                         }

@@ -63,6 +63,7 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
         tracing::error!(method = %method, route = ?matched, "route has no access rule");
         let mut res = json_error(StatusCode::INTERNAL_SERVER_ERROR, "this route has no access rule");
         security_headers(res.headers_mut(), &nonce);
+        privacy_headers(res.headers_mut(), Kind::Api, meta_https);
         return res;
     };
 
@@ -116,7 +117,22 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
         }
     }
     security_headers(res.headers_mut(), &nonce);
+    privacy_headers(res.headers_mut(), rule.kind, meta_https);
     res
+}
+
+/// Pages and API answers carry transcripts, candidates' details and tokens:
+/// no browser or proxy cache may keep them (a shared computer's back button
+/// or disk cache would show them to the next person). Static files keep
+/// their caching, and an answer that set its own `Cache-Control` (event
+/// streams) keeps it. Over HTTPS, browsers are told to stay on HTTPS.
+fn privacy_headers(h: &mut HeaderMap, kind: Kind, https: bool) {
+    if kind != Kind::Asset && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
 }
 
 /// Server functions answer every error with 500; give each its real status

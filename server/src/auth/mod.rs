@@ -59,7 +59,8 @@ impl Auth {
         Duration::from_millis(self.sse_recheck_ms.load(Ordering::Relaxed))
     }
 
-    /// Changes the re-check interval (tests shorten it; at least 1 ms).
+    /// Changes the re-check interval (`stream_recheck_secs`; tests shorten
+    /// it further; at least 1 ms).
     pub fn set_sse_recheck(&self, every: Duration) {
         let ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX).max(1);
         self.sse_recheck_ms.store(ms, Ordering::Relaxed);

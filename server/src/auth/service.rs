@@ -168,6 +168,29 @@ impl Auth {
         Ok(NewSession { set_cookie: self.policy.set_cookie(&secret, meta.https) })
     }
 
+    /// The account these credentials sign in to: `None` for a wrong email
+    /// or password or a disabled account, alike.
+    async fn verify_credentials(&self, email: &str, password: &str) -> Result<Option<UserRow>, AppError> {
+        if password.len() > app::auth::MAX_PASSWORD_BYTES {
+            return Err(AppError::invalid("password", "that password is too long"));
+        }
+        let user = self.store.user_by_email(email).await.map_err(internal)?;
+        // Verify against a dummy hash when there is no account, so timing
+        // does not reveal which emails exist.
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let attempt = password.to_string();
+        let verified = self
+            .argon2(move || match stored {
+                Some(hash) => verify_password(&attempt, &hash),
+                None => {
+                    verify_password(&attempt, dummy_hash());
+                    false
+                }
+            })
+            .await?;
+        Ok(user.filter(|u| verified && !u.disabled))
+    }
+
     fn lock_limiter(&self) -> std::sync::MutexGuard<'_, super::limiter::LoginLimiter> {
         self.limiter.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -185,44 +208,20 @@ impl AuthService for Auth {
             tracing::warn!(ip = %meta.client_ip, "login throttled");
             return Err(AppError::RateLimited { retry_after_secs: secs });
         }
-        if password.len() > app::auth::MAX_PASSWORD_BYTES {
-            self.lock_limiter().release(&email, &meta.client_ip, now);
-            return Err(AppError::invalid("password", "that password is too long"));
-        }
-        let user = match self.store.user_by_email(&email).await {
-            Ok(user) => user,
+        // The reservation stands as a failed attempt only when the password
+        // was checked and was wrong; an attempt that never got that far (a
+        // refused input, a database error) is given back, in one place.
+        match self.verify_credentials(&email, password).await {
             Err(e) => {
                 self.lock_limiter().release(&email, &meta.client_ip, now);
-                return Err(internal(e));
+                Err(e)
             }
-        };
-        // Verify against a dummy hash when there is no account, so timing
-        // does not reveal which emails exist.
-        let stored = user.as_ref().map(|u| u.password_hash.clone());
-        let attempt = password.to_string();
-        let verified = self
-            .argon2(move || match stored {
-                Some(hash) => verify_password(&attempt, &hash),
-                None => {
-                    verify_password(&attempt, dummy_hash());
-                    false
-                }
-            })
-            .await;
-        let verified = match verified {
-            Ok(v) => v,
-            Err(e) => {
-                self.lock_limiter().release(&email, &meta.client_ip, now);
-                return Err(e);
-            }
-        };
-        match user {
-            Some(u) if verified && !u.disabled => {
+            Ok(Some(u)) => {
                 self.lock_limiter().reserved_succeeded(&email, &meta.client_ip, now);
                 tracing::info!(user = %u.email, "signed in");
                 self.start_session(&u.id, meta).await
             }
-            _ => {
+            Ok(None) => {
                 tracing::info!(ip = %meta.client_ip, "failed sign-in");
                 Err(AppError::invalid("password", "wrong email or password, or the account is disabled"))
             }

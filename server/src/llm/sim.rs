@@ -96,7 +96,9 @@ fn arrive(s: &Shared, provider: &str) -> Faults {
 }
 
 fn answer_for(prompt: &str, provider: &str) -> String {
-    let topic: String = prompt.split_whitespace().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" ");
+    // The last words said; the prompts' fence tags (`</answer>`) are not words.
+    let words: Vec<&str> = prompt.split_whitespace().filter(|w| !(w.starts_with('<') && w.ends_with('>'))).collect();
+    let topic = words[words.len().saturating_sub(6)..].join(" ");
     format!("Could you walk me through a concrete example of {topic}? ({provider} simulated)")
 }
 

@@ -1,6 +1,7 @@
-//! `fail {rate, permanent, until_ms}`: fails with probability `rate`
-//! (default 1); with `until_ms`, only until that moment (Unix ms), like an
-//! outage that ends, so a dead job can be requeued and then succeed. For
+//! `fail {rate, permanent, until_ms, message}`: fails with probability
+//! `rate` (default 1); with `until_ms`, only until that moment (Unix ms),
+//! like an outage that ends, so a dead job can be requeued and then succeed;
+//! with `message`, with that error (the dead-letter page groups by it). For
 //! exercising retries and the dead-letter queue.
 
 use async_trait::async_trait;
@@ -17,6 +18,19 @@ fn rate(payload: &serde_json::Value) -> Result<f64, String> {
     }
 }
 
+const MAX_MESSAGE_CHARS: usize = 500;
+
+fn message(payload: &serde_json::Value) -> Result<Option<&str>, String> {
+    match payload.get("message") {
+        None => Ok(None),
+        Some(v) => v
+            .as_str()
+            .filter(|m| !m.trim().is_empty() && m.chars().count() <= MAX_MESSAGE_CHARS)
+            .map(Some)
+            .ok_or_else(|| format!("message must be text of 1 to {MAX_MESSAGE_CHARS} characters")),
+    }
+}
+
 #[async_trait]
 impl Handler for Fail {
     fn kind(&self) -> &'static str {
@@ -25,10 +39,12 @@ impl Handler for Fail {
 
     fn validate(&self, payload: &serde_json::Value) -> Result<(), String> {
         rate(payload)?;
-        match payload.get("until_ms") {
-            Some(v) if !v.is_i64() => Err("until_ms must be a time in Unix milliseconds".into()),
-            _ => Ok(()),
+        if let Some(v) = payload.get("until_ms") {
+            if !v.is_i64() {
+                return Err("until_ms must be a time in Unix milliseconds".into());
+            }
         }
+        message(payload).map(|_| ())
     }
 
     async fn run(&self, ctx: JobContext) -> Result<(), HandlerError> {
@@ -38,7 +54,10 @@ impl Handler for Fail {
         let over = ctx.payload.get("until_ms").and_then(|v| v.as_i64()).is_some_and(|until| now >= until);
         if !over && rand::rng().random::<f64>() < rate {
             let permanent = ctx.payload.get("permanent").and_then(|v| v.as_bool()).unwrap_or(false);
-            let message = format!("injected failure on attempt {}", ctx.attempt);
+            let message = match message(&ctx.payload).map_err(HandlerError::permanent)? {
+                Some(m) => m.to_string(),
+                None => format!("injected failure on attempt {}", ctx.attempt),
+            };
             return Err(HandlerError { message, permanent });
         }
         Ok(())
@@ -61,5 +80,16 @@ mod tests {
         assert!(Fail.run(ctx(serde_json::json!({ "until_ms": now - 1 }))).await.is_ok());
         assert!(Fail.validate(&serde_json::json!({ "until_ms": "soon" })).is_err());
         assert!(Fail.run(ctx(serde_json::json!({}))).await.is_err(), "no until: always fails");
+    }
+
+    #[tokio::test]
+    async fn fails_with_the_message_given() {
+        let e = Fail.run(ctx(serde_json::json!({ "message": "card declined" }))).await.unwrap_err();
+        assert_eq!(e.message, "card declined");
+        let e = Fail.run(ctx(serde_json::json!({}))).await.unwrap_err();
+        assert_eq!(e.message, "injected failure on attempt 1");
+        for bad in [serde_json::json!(5), serde_json::json!(" "), serde_json::json!("x".repeat(501))] {
+            assert!(Fail.validate(&serde_json::json!({ "message": bad })).is_err(), "{bad}");
+        }
     }
 }
