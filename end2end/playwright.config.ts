@@ -61,6 +61,8 @@ export default defineConfig({
       MEETMIND_SECURE_COOKIES: "false",
       MEETMIND_PUBLIC_URL: BASE,
       MEETMIND_SHUTDOWN_GRACE_SECS: "2",
+      // Open pages notice a sign-out within 2 s (auth.spec.ts).
+      MEETMIND_STREAM_RECHECK_SECS: "2",
       MEETMIND_EMAIL_OUTBOX: ".tmp/outbox",
       MEETMIND_LLM_TIERS: "gemini",
       GEMINI_API_KEY: "e2e-not-a-real-key",

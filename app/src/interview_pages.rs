@@ -212,6 +212,12 @@ fn NewInterviewForm(on_created: WriteSignal<Option<CreatedInterview>>) -> impl I
     }
 }
 
+/// The transcript moment an address names: a report's citation opens the
+/// live screen at `#seg-N`.
+fn cited_segment(hash: &str) -> Option<i64> {
+    hash.strip_prefix("#seg-").and_then(|n| n.parse().ok())
+}
+
 fn scroll_to_segment(id: i64) {
     #[cfg(feature = "hydrate")]
     if let Some(el) = document().get_element_by_id(&format!("seg-{id}")) {
@@ -267,6 +273,8 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
     let (paused, set_paused) = signal(detail.interview.paused_at.is_some());
     let (started_at, set_started_at) = signal(detail.interview.started_at);
     let (workflow, set_workflow) = signal(detail.workflow.clone());
+    // The router's view of the address (`#seg-N` from a report's citation).
+    let hash = leptos_router::hooks::use_location().hash;
     let (segments, set_segments) = signal::<Vec<Segment>>(Vec::new());
     let (suggestions, set_suggestions) = signal::<Vec<Suggestion>>(Vec::new());
     let (streaming, set_streaming) = signal(String::new());
@@ -287,6 +295,13 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
         leptos::task::spawn_local(async move {
             if let Ok(t) = interview_transcript(id.clone()).await {
                 set_segments.set(t);
+                // The transcript loads after the page, so the browser found
+                // no element to scroll to: once it is drawn, go there and
+                // highlight it. (Done on the element, not with a signal each
+                // row reads: that moved 41 KB into the main wasm module.)
+                if let Some(sid) = cited_segment(&hash.get_untracked()) {
+                    set_timeout(move || scroll_to_segment(sid), std::time::Duration::ZERO);
+                }
             }
             if let Ok(s) = interview_suggestions(id.clone()).await {
                 set_suggestions.set(s);
@@ -345,8 +360,12 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                     refresh();
                     let id = reload_id.clone();
                     leptos::task::spawn_local(async move {
+                        // Drawn again only when it changed, so a reconnect
+                        // keeps the highlighted moment and the scroll place.
                         if let Ok(t) = interview_transcript(id.clone()).await {
-                            set_segments.set(t);
+                            if segments.with_untracked(|s| *s != t) {
+                                set_segments.set(t);
+                            }
                         }
                         if let Ok(s) = interview_suggestions(id).await {
                             set_suggestions.set(s);

@@ -206,7 +206,9 @@ fn JobList() -> impl IntoView {
             <div class="table-wrap">
                 <table class="table" data-testid="jobs">
                     <thead><tr>
-                        <th><input type="checkbox" aria-label="Select all on this page" on:change=move |ev| {
+                        <th><input type="checkbox" aria-label="Select all on this page"
+                            prop:checked=move || page.with(|p| !p.jobs.is_empty() && selected.with(|s| p.jobs.iter().all(|j| s.contains(&j.id))))
+                            on:change=move |ev| {
                             let all = event_target_checked(&ev);
                             selected.set(if all { page.get_untracked().jobs.iter().map(|j| j.id).collect() } else { BTreeSet::new() });
                         }/></th>

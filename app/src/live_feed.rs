@@ -3,7 +3,9 @@
 //! reconnect gets an HTTP error (a proxy's 502 while the server restarts).
 //! Then this opens a new one with exponential backoff and jitter (1 s
 //! doubling to 30 s), until the page goes away. Each (re)connection emits
-//! "open", so the page reloads what it may have missed.
+//! "open", so the page reloads what it may have missed. A stream the server
+//! ends with `signed-out` reloads the page, which the server then answers
+//! with the sign-in form.
 
 use leptos::prelude::*;
 
@@ -79,6 +81,22 @@ pub(crate) fn listen(
                 let _ = source.add_event_listener_with_callback(name, cb.as_ref().unchecked_ref());
                 cb.forget();
             }
+            // The server ends a stream whose caller signed out or lost
+            // access with `signed-out`: reconnecting would only be refused.
+            // Stop and load the page again: the server answers with the
+            // sign-in form (back here afterwards) or, for a demoted caller,
+            // with why the page is refused. (Building the sign-in address
+            // here moved 41 KB into the main wasm module; BENCHMARKS.md.)
+            let gone = c.clone();
+            let out = Closure::<dyn Fn()>::new(move || {
+                gone.stopped.set(true);
+                if let Some(s) = gone.source.borrow_mut().take() {
+                    s.close();
+                }
+                let _ = window().location().reload();
+            });
+            let _ = source.add_event_listener_with_callback("signed-out", out.as_ref().unchecked_ref());
+            out.forget();
             let reopen = on_event.clone();
             let opened = c.clone();
             let open = Closure::<dyn Fn()>::new(move || {

@@ -1,14 +1,7 @@
 import { test, expect, type Page } from "@playwright/test";
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
-import { ADMIN, hydrated, signIn, watchConsole } from "./helpers";
-
-/** REST calls with the page's session: same-origin, so the server's origin check passes. */
-async function api(page: Page, method: "POST" | "GET", path: string, data?: unknown) {
-  const origin = new URL(page.url()).origin;
-  const res = await page.request.fetch(path, { method, data, headers: { origin } });
-  return { status: res.status(), body: await res.json().catch(() => null) };
-}
+import { ADMIN, api, hydrated, signIn, watchConsole } from "./helpers";
 
 /** Drags from a job's handle to another job in the DAG editor. */
 async function connect(page: Page, from: string, to: string) {
@@ -58,7 +51,7 @@ test("the job list follows new jobs live, filters, and opens a job's attempts an
   expect(problems).toEqual([]);
 });
 
-test("bulk cancel asks first, then cancels the selected jobs", async ({ page }) => {
+test("bulk cancel and retry ask first, then act on the selected jobs", async ({ page }) => {
   const later = Date.now() + 3_600_000;
   const jobs = Array.from({ length: 3 }, (_, i) => ({ kind: "noop", queue: "e2e-bulk", run_at: later, payload: { i } }));
   expect((await api(page, "POST", "/api/v1/jobs", jobs)).status).toBe(201);
@@ -79,8 +72,49 @@ test("bulk cancel asks first, then cancels the selected jobs", async ({ page }) 
   await expect(rows.locator('[data-state="scheduled"]')).toHaveCount(3);
   page.once("dialog", (d) => d.accept());
   await page.getByRole("button", { name: "Cancel selected" }).click();
-  await expect(page.getByTestId("notice")).toContainText("3 job(s) done");
+  await expect(page.getByTestId("notice")).toContainText("Cancel: 3 job(s) done");
   await expect(rows.locator('[data-state="cancelled"]')).toHaveCount(3);
+
+  // Retry brings them back, due now, so they run.
+  await page.getByLabel("Select all on this page").check();
+  await expect(page.getByTestId("selected-count")).toHaveText("3 selected");
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Retry selected" }).click();
+  await expect(page.getByTestId("notice")).toContainText("Retry: 3 job(s) done");
+  await expect(rows.locator('[data-state="succeeded"]')).toHaveCount(3, { timeout: 15_000 });
+});
+
+test("a job's own page cancels and retries it, asking first", async ({ page }) => {
+  const problems = watchConsole(page);
+  const later = Date.now() + 3_600_000;
+  const created = await api(page, "POST", "/api/v1/jobs", { kind: "noop", queue: "e2e-one", run_at: later, payload: { one: 1 } });
+  expect(created.status).toBe(201);
+  const id = created.body.id as number;
+  await page.goto(`/jobs/${id}`);
+  await hydrated(page);
+  const detail = page.getByTestId("job-detail");
+  await expect(detail.locator(".controls [data-state]")).toHaveText("scheduled");
+  await expect(detail.getByRole("button", { name: "Retry" })).toHaveCount(0);
+
+  // Dismissing the question changes nothing.
+  page.once("dialog", (d) => d.dismiss());
+  await detail.getByRole("button", { name: "Cancel" }).click();
+  await page.waitForTimeout(500);
+  await expect(detail.locator(".controls [data-state]")).toHaveText("scheduled");
+
+  page.once("dialog", (d) => {
+    expect(d.message()).toBe(`Cancel job #${id}?`);
+    d.accept();
+  });
+  await detail.getByRole("button", { name: "Cancel" }).click();
+  await expect(detail.locator(".controls [data-state]")).toHaveText("cancelled");
+  await expect(detail.getByRole("button", { name: "Cancel" })).toHaveCount(0);
+
+  page.once("dialog", (d) => d.accept());
+  await detail.getByRole("button", { name: "Retry" }).click();
+  await expect(detail.locator(".controls [data-state]")).toHaveText("succeeded", { timeout: 15_000 });
+  await expect(page.getByTestId("timeline")).toContainText("succeeded");
+  expect(problems).toEqual([]);
 });
 
 test("a failing job reaches the dead-letter queue, is requeued from there and succeeds; purge asks first", async ({ page }) => {
@@ -180,6 +214,71 @@ test("import previews a workflow, saves it as a template and runs it again", asy
   const row = page.getByTestId("templates").locator('li[data-template="e2e-template"]');
   await row.getByRole("button", { name: "Run" }).click();
   await expect(page.getByTestId("workflow-state")).toHaveText("succeeded", { timeout: 20_000 });
+});
+
+test("the workflow list pages older and newer; a workflow view cancels and retries what failed", async ({ page }) => {
+  test.setTimeout(60_000);
+  const problems = watchConsole(page);
+  // 26 workflows: one more than a page of the list holds.
+  for (let i = 0; i < 26; i++) {
+    const name = `e2e-page-${String(i).padStart(2, "0")}`;
+    expect((await api(page, "POST", "/api/v1/workflows", { name, jobs: [{ key: "a", kind: "noop" }] })).status).toBe(201);
+  }
+  await page.goto("/workflows");
+  await hydrated(page);
+  const rows = page.getByTestId("workflows").locator("tbody tr");
+  const newer = page.getByRole("button", { name: "Newer" });
+  const older = page.getByRole("button", { name: "Older" });
+  // Newest first. Two created in the same millisecond may swap places, so
+  // the checks name the ends of the run, not exact rows.
+  const list = page.getByTestId("workflows");
+  await expect(rows).toHaveCount(25);
+  await expect(list).toContainText("e2e-page-25");
+  await expect(newer).toBeDisabled();
+  await older.click();
+  await expect(list).not.toContainText("e2e-page-25");
+  await expect(list).toContainText(/e2e-page-0[01]/);
+  await expect(newer).toBeEnabled();
+  await newer.click();
+  await expect(list).toContainText("e2e-page-25");
+  await expect(rows).toHaveCount(25);
+  await expect(newer).toBeDisabled();
+
+  // Cancel a running workflow from its view, after a question.
+  const slow = await api(page, "POST", "/api/v1/workflows", {
+    name: "e2e-cancel",
+    jobs: [{ key: "wait", kind: "sleep", payload: { ms: 30_000 } }, { key: "after", kind: "noop", depends_on: ["wait"] }],
+  });
+  expect(slow.status).toBe(201);
+  await page.goto(`/workflows/${slow.body.id}`);
+  await hydrated(page);
+  await expect(page.getByTestId("workflow-state")).toHaveText("running");
+  page.once("dialog", (d) => {
+    expect(d.message()).toBe("Cancel this workflow?");
+    d.accept();
+  });
+  await page.getByTestId("workflow-view").getByRole("button", { name: "Cancel" }).click();
+  await expect(page.getByTestId("workflow-state")).toHaveText("cancelled");
+
+  // A workflow whose first job failed for good: "Retry failed" re-runs it
+  // (the simulated outage is over by then) and what waited below it.
+  const until = Date.now() + 4_000;
+  const failing = await api(page, "POST", "/api/v1/workflows", {
+    name: "e2e-retry",
+    jobs: [
+      { key: "flaky", kind: "fail", payload: { permanent: true, until_ms: until } },
+      { key: "after", kind: "noop", depends_on: ["flaky"] },
+    ],
+  });
+  expect(failing.status).toBe(201);
+  await page.goto(`/workflows/${failing.body.id}`);
+  await hydrated(page);
+  await expect(page.getByTestId("workflow-state")).toHaveText("failed");
+  await page.waitForTimeout(Math.max(0, until - Date.now()) + 200);
+  page.once("dialog", (d) => d.accept());
+  await page.getByRole("button", { name: "Retry failed" }).click();
+  await expect(page.getByTestId("workflow-state")).toHaveText("succeeded", { timeout: 20_000 });
+  expect(problems).toEqual([]);
 });
 
 test("queues are edited inline and paused; cron schedules preview their next runs", async ({ page }) => {

@@ -77,3 +77,27 @@ test("an admin creates an API token, sees it once, and it works until revoked", 
   await expect(row).toContainText("revoked");
   expect((await request.get("/api/v1/users", { headers })).status()).toBe(401);
 });
+
+test("a live page whose session ends in another tab goes to the sign-in form", async ({ page, context }) => {
+  await signIn(page, ADMIN.email, ADMIN.password, "/jobs?state=failed");
+  await expect(page.getByTestId("connection")).toHaveText("live");
+
+  // Sign out in a second tab of the same browser.
+  const other = await context.newPage();
+  await other.goto("/queues");
+  await hydrated(other);
+  await other.getByRole("button", { name: "Sign out" }).click();
+  await expect(other).toHaveURL(/\/login/);
+
+  // The first tab's event stream is re-checked (every 2 s in these tests),
+  // ends with `signed-out`, and the page asks to sign in again, back to
+  // where it was afterwards.
+  await expect(page).toHaveURL(/\/login\?next=%2Fjobs%3Fstate%3Dfailed$/, { timeout: 15_000 });
+  await hydrated(page);
+  const form = page.getByTestId("login-form");
+  await form.getByLabel("Email").fill(ADMIN.email);
+  await form.getByLabel("Password").fill(ADMIN.password);
+  await form.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL("/jobs?state=failed");
+  await expect(page.getByTestId("connection")).toHaveText("live");
+});

@@ -1,47 +1,12 @@
 import { test, expect, type Page } from "@playwright/test";
-import { ADMIN, hydrated, signIn, watchConsole } from "./helpers";
+import { ADMIN, ANSWER, api, createInterview, exchangeTwoLines, hydrated, openLive, signIn, watchConsole } from "./helpers";
 
 // Every test here makes its own, uniquely named data: the server and its
 // database are shared with every other spec, run one after the other.
 
-const ANSWER =
-  "During the incident I was on call; I found the runaway retry storm in the Kafka consumers, added a circuit breaker and wrote the postmortem.";
-
 /** A suffix no other test or run uses. */
 function uid(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-}
-
-/** REST calls with the page's session: same-origin, so the server's origin check passes. */
-async function api(page: Page, method: "POST" | "GET" | "PATCH", path: string, data?: unknown) {
-  const origin = new URL(page.url()).origin;
-  const res = await page.request.fetch(path, { method, data, headers: { origin } });
-  return { status: res.status(), body: await res.json().catch(() => null) };
-}
-
-/** Creates an assist interview through the form (as interviews.spec.ts does). */
-async function createInterview(page: Page, title: string) {
-  await page.goto("/interviews");
-  await hydrated(page);
-  const form = page.getByTestId("new-interview");
-  await form.getByLabel("Title").fill(title);
-  await form.getByLabel("Role").fill("Senior Backend Engineer");
-  await form.getByLabel("Candidate name").fill("Alex Rivera");
-  await form.getByLabel("Candidate email").fill("alex@example.com");
-  await form.getByLabel("Mode").selectOption("assist");
-  await expect(form.getByLabel("Rubric and question plan")).toContainText("Backend Engineer");
-  await form.getByRole("button", { name: "Create interview" }).click();
-  await expect(page.getByTestId("created")).toContainText(title);
-}
-
-/** Opens the interviewer screen of the interview just created; returns its id. */
-async function openLive(page: Page): Promise<string> {
-  await page.getByTestId("created").getByRole("link", { name: "Open the interviewer screen" }).click();
-  await hydrated(page);
-  await expect(page.getByTestId("connection")).toHaveText("live");
-  const id = /^\/interviews\/([^/]+)\/live$/.exec(new URL(page.url()).pathname)?.[1];
-  expect(id, page.url()).toBeTruthy();
-  return id!;
 }
 
 async function start(page: Page) {
@@ -134,14 +99,7 @@ test("the report records the human decision and exports", async ({ page }) => {
   await createInterview(page, title);
   const interviewId = await openLive(page);
   await start(page);
-  const say = page.getByTestId("say");
-  await say.fill("Tell me about an incident you handled on call?");
-  await page.getByRole("button", { name: /Interviewer/ }).click();
-  await say.press("Enter");
-  await say.fill(ANSWER);
-  await page.getByRole("button", { name: /Candidate/ }).click();
-  await say.press("Enter");
-  await expect(page.getByTestId("transcript").locator("li")).toHaveCount(2);
+  await exchangeTwoLines(page);
   await endAndOpenReport(page, interviewId, title);
 
   // No decision yet; record one.

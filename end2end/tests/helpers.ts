@@ -28,3 +28,59 @@ export async function signIn(page: Page, email: string, password: string, next =
   await expect(page).toHaveURL(next);
   await expect(page.getByTestId("who")).toBeVisible();
 }
+
+/** A candidate's answer the simulated providers find rubric evidence in. */
+export const ANSWER =
+  "During the incident I was on call; I found the runaway retry storm in the Kafka consumers, added a circuit breaker and wrote the postmortem.";
+
+/** REST calls with the page's session: same-origin, so the server's origin check passes. */
+export async function api(page: Page, method: "POST" | "GET" | "PATCH", path: string, data?: unknown) {
+  const origin = new URL(page.url()).origin;
+  const res = await page.request.fetch(path, { method, data, headers: { origin } });
+  return { status: res.status(), body: await res.json().catch(() => null) };
+}
+
+/** Creates an interview through the form; returns its room link path. */
+export async function createInterview(
+  page: Page,
+  title: string,
+  opts: { mode?: "assist" | "ai_led"; plan?: string[]; scheduledFor?: string } = {},
+): Promise<string> {
+  await page.goto("/interviews");
+  await hydrated(page);
+  const form = page.getByTestId("new-interview");
+  await form.getByLabel("Title").fill(title);
+  await form.getByLabel("Role").fill("Senior Backend Engineer");
+  await form.getByLabel("Candidate name").fill("Alex Rivera");
+  await form.getByLabel("Candidate email").fill("alex@example.com");
+  await form.getByLabel("Mode").selectOption(opts.mode ?? "assist");
+  await expect(form.getByLabel("Rubric and question plan")).toContainText("Backend Engineer");
+  if (opts.plan) await form.getByLabel(/Question plan/).fill(opts.plan.join("\n"));
+  if (opts.scheduledFor) await form.getByLabel(/Scheduled for/).fill(opts.scheduledFor);
+  await form.getByRole("button", { name: "Create interview" }).click();
+  const created = page.getByTestId("created");
+  await expect(created).toContainText(title);
+  return (await created.getByTestId("room-link").innerText()).trim();
+}
+
+/** Opens the interviewer screen of the interview just created; returns its id. */
+export async function openLive(page: Page): Promise<string> {
+  await page.getByTestId("created").getByRole("link", { name: "Open the interviewer screen" }).click();
+  await hydrated(page);
+  await expect(page.getByTestId("connection")).toHaveText("live");
+  const id = /^\/interviews\/([^/]+)\/live$/.exec(new URL(page.url()).pathname)?.[1];
+  expect(id, page.url()).toBeTruthy();
+  return id!;
+}
+
+/** On a live interviewer screen: the interviewer asks, the candidate answers. */
+export async function exchangeTwoLines(page: Page) {
+  const say = page.getByTestId("say");
+  await say.fill("Tell me about an incident you handled on call?");
+  await page.getByRole("button", { name: /Interviewer/ }).click();
+  await say.press("Enter");
+  await say.fill(ANSWER);
+  await page.getByRole("button", { name: /Candidate/ }).click();
+  await say.press("Enter");
+  await expect(page.getByTestId("transcript").locator("li")).toHaveCount(2);
+}

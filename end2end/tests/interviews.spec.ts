@@ -1,55 +1,21 @@
-import { test, expect, type Page } from "@playwright/test";
-import { ADMIN, hydrated, signIn, watchConsole } from "./helpers";
+import { test, expect } from "@playwright/test";
+import { ADMIN, ANSWER, createInterview, exchangeTwoLines, hydrated, openLive, signIn, watchConsole } from "./helpers";
 
-const ANSWER =
-  "During the incident I was on call; I found the runaway retry storm in the Kafka consumers, added a circuit breaker and wrote the postmortem.";
 const LONG =
   "I led the migration of our billing events onto Kafka: we sized the partitions by consumer lag, made every consumer idempotent, and cut the p99 latency from 900 ms to 120 ms over two quarters.";
-
-/** Creates an interview through the form; returns its room link path. */
-async function createInterview(page: Page, title: string, mode: "assist" | "ai_led", plan?: string[]): Promise<string> {
-  await page.goto("/interviews");
-  await hydrated(page);
-  const form = page.getByTestId("new-interview");
-  await form.getByLabel("Title").fill(title);
-  await form.getByLabel("Role").fill("Senior Backend Engineer");
-  await form.getByLabel("Candidate name").fill("Alex Rivera");
-  await form.getByLabel("Candidate email").fill("alex@example.com");
-  await form.getByLabel("Mode").selectOption(mode);
-  await expect(form.getByLabel("Rubric and question plan")).toContainText("Backend Engineer");
-  if (plan) await form.getByLabel(/Question plan/).fill(plan.join("\n"));
-  await form.getByLabel(/Scheduled for/).fill("2030-01-15T10:30");
-  await form.getByRole("button", { name: "Create interview" }).click();
-  const created = page.getByTestId("created");
-  await expect(created).toContainText(title);
-  return (await created.getByTestId("room-link").innerText()).trim();
-}
-
-async function openLive(page: Page) {
-  await page.getByTestId("created").getByRole("link", { name: "Open the interviewer screen" }).click();
-  await hydrated(page);
-  await expect(page.getByTestId("connection")).toHaveText("live");
-}
 
 test("assist: suggestions stream live, moments are found, and the report cites them", async ({ page }) => {
   test.setTimeout(90_000);
   const problems = watchConsole(page);
   await signIn(page, ADMIN.email, ADMIN.password, "/interviews");
-  await createInterview(page, "Assist flow", "assist");
+  await createInterview(page, "Assist flow", { scheduledFor: "2030-01-15T10:30" });
   await openLive(page);
   await page.getByRole("button", { name: "Start" }).click();
   await expect(page.getByTestId("state")).toHaveText("live");
 
   // Speech input where the browser has it, a clear notice where it does not.
   await expect(page.getByTestId("mic").or(page.getByTestId("mic-unavailable"))).toBeVisible();
-  const say = page.getByTestId("say");
-  await say.fill("Tell me about an incident you handled on call?");
-  await page.getByRole("button", { name: /Interviewer/ }).click();
-  await say.press("Enter");
-  await say.fill(ANSWER);
-  await page.getByRole("button", { name: /Candidate/ }).click();
-  await say.press("Enter");
-  await expect(page.getByTestId("transcript").locator("li")).toHaveCount(2);
+  await exchangeTwoLines(page);
 
   // A suggestion arrives through the provider simulator, marked with its tier.
   const first = page.getByTestId("suggestion").first();
@@ -63,6 +29,7 @@ test("assist: suggestions stream live, moments are found, and the report cites t
     headers: { origin: new URL(page.url()).origin },
   });
   expect(forced.status()).toBe(200);
+  const say = page.getByTestId("say");
   await say.fill("We also moved the billing events onto Kafka with idempotent consumers.");
   await say.press("Enter");
   await expect(page.getByTestId("suggestion").first()).toContainText("degraded");
@@ -87,18 +54,33 @@ test("assist: suggestions stream live, moments are found, and the report cites t
   await expect(page.getByTestId("scorecard")).toContainText("AI recommendation");
   await expect(page.getByTestId("citation").first()).toBeVisible();
   await expect(page.getByTestId("talk-ratio")).toBeVisible();
+  // A citation opens the live screen at the quoted moment, highlighted, and
+  // the highlight outlives the transcript being drawn again (the stream's
+  // "open" reloads it).
+  const citation = page.getByTestId("citation").first();
+  const segId = (await citation.getAttribute("href"))!.split("#seg-")[1];
+  await citation.click();
+  await expect(page).toHaveURL(new RegExp(`/live#seg-${segId}$`));
+  await expect(page.locator(`#seg-${segId}`)).toHaveClass(/flash/);
+  await expect(page.locator(`#seg-${segId}`)).toBeInViewport();
+  await expect(page.getByTestId("connection")).toHaveText("live");
+  await expect(page.locator(`#seg-${segId}`)).toHaveClass(/flash/);
   expect(problems).toEqual([]);
 });
 
 test("AI-led: the candidate answers the AI's questions and the interviewer sees them live", async ({ page, browser }) => {
   test.setTimeout(90_000);
   await signIn(page, ADMIN.email, ADMIN.password, "/interviews");
-  const link = await createInterview(page, "AI-led flow", "ai_led", [
-    "Tell me about your current role.",
-    "Describe an incident you handled.",
-    "How do you review code?",
-    "What would you improve in your team's on-call?",
-  ]);
+  const link = await createInterview(page, "AI-led flow", {
+    mode: "ai_led",
+    scheduledFor: "2030-01-15T10:30",
+    plan: [
+      "Tell me about your current role.",
+      "Describe an incident you handled.",
+      "How do you review code?",
+      "What would you improve in your team's on-call?",
+    ],
+  });
   const live = await page.getByTestId("created").getByRole("link", { name: "Open the interviewer screen" }).getAttribute("href");
   // The schedule shows in the list.
   await page.goto("/interviews");
@@ -141,7 +123,7 @@ test("AI-led: the candidate answers the AI's questions and the interviewer sees 
 test("offline typing: segments wait while the network is down and arrive once, in order", async ({ page, context }) => {
   test.setTimeout(60_000);
   await signIn(page, ADMIN.email, ADMIN.password, "/interviews");
-  await createInterview(page, "Offline typing", "assist");
+  await createInterview(page, "Offline typing", { scheduledFor: "2030-01-15T10:30" });
   await openLive(page);
   await page.getByRole("button", { name: "Start" }).click();
   await expect(page.getByTestId("state")).toHaveText("live");
@@ -176,7 +158,7 @@ test("a wrong room token is refused kindly and reveals nothing", async ({ page }
 test("pause holds suggestions until resume, and an ended link is refused as expired", async ({ browser, page }) => {
   test.setTimeout(60_000);
   await signIn(page, ADMIN.email, ADMIN.password, "/interviews");
-  const link = await createInterview(page, "Pause flow", "assist");
+  const link = await createInterview(page, "Pause flow", { scheduledFor: "2030-01-15T10:30" });
   await openLive(page);
   await page.getByRole("button", { name: "Start" }).click();
   await expect(page.getByTestId("state")).toHaveText("live");
@@ -206,13 +188,28 @@ test("pause holds suggestions until resume, and an ended link is refused as expi
   await expect(room.getByTestId("room-paused")).toHaveCount(0);
   await expect(page.getByTestId("suggestion").first()).toBeVisible({ timeout: 15_000 });
 
+  // A new link replaces the old one: the room open on the old link is told
+  // at once, the old link is refused, and the new one opens the same room
+  // (consent was already given).
+  await page.getByText("Candidate's room link").click();
+  await page.getByTestId("new-link").click();
+  await expect(page.getByTestId("room-link")).toContainText("/room/");
+  const fresh = (await page.getByTestId("room-link").innerText()).trim();
+  expect(fresh).not.toBe(link);
+  await expect(room.locator("body")).toContainText("not valid");
+  await room.goto(link);
+  await expect(room.getByTestId("room-refused")).toContainText("not valid");
+  await room.goto(fresh);
+  await hydrated(room);
+  await expect(room.getByTestId("answer-box")).toBeVisible();
+  await expect(room.getByTestId("consent")).toHaveCount(0);
+
   // Ending the candidate's link: the open room is told at once, and reopening it is refused.
   page.once("dialog", (d) => d.accept());
-  await page.getByText("Candidate's room link").click();
   await page.getByTestId("revoke-link").click();
   await expect(page.getByTestId("room-link")).toContainText("revoked");
   await expect(room.locator("body")).toContainText("expired");
-  await room.goto(link);
+  await room.goto(fresh);
   await expect(room.getByTestId("room-refused")).toContainText("expired");
   await expect(room.locator("body")).not.toContainText("Pause flow");
   await candidate.close();
