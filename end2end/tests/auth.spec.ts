@@ -101,3 +101,25 @@ test("a live page whose session ends in another tab goes to the sign-in form", a
   await expect(page).toHaveURL("/jobs?state=failed");
   await expect(page.getByTestId("connection")).toHaveText("live");
 });
+
+test("a tab that was offline when its session ended goes to the sign-in form once back online", async ({ page, context }) => {
+  test.setTimeout(60_000);
+  await signIn(page, ADMIN.email, ADMIN.password, "/workflows");
+  const badge = page.getByTestId("connection");
+  await expect(badge).toHaveText("live");
+  await context.setOffline(true);
+  await expect(badge).toHaveText("reconnecting");
+
+  // Signed out meanwhile (another device or tab): no open stream could tell
+  // this one. The API request does not go through the offline browser.
+  const out = await page.request.post("/api/logout", {
+    headers: { origin: new URL(page.url()).origin, "content-type": "application/x-www-form-urlencoded" },
+    data: "",
+  });
+  expect(out.status()).toBe(200);
+
+  // Back online, the reconnect is answered with `signed-out`, and the page
+  // asks to sign in again.
+  await context.setOffline(false);
+  await expect(page).toHaveURL(/\/login\?next=%2Fworkflows$/, { timeout: 40_000 });
+});

@@ -95,6 +95,46 @@ async fn a_revoked_token_loses_the_dashboard_feed() {
     db.finish().await;
 }
 
+/// A browser whose stream had dropped before its session ended reconnects
+/// without a valid session: EventSource cannot read a 401, so it gets the
+/// `signed-out` frame in a stream of its own. Token callers and plain
+/// requests still get the 401 JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_out_browser_reconnecting_is_told_in_its_own_terms() {
+    let db = TestDb::sqlite().await.migrated().await;
+    let (base, auth) = serve(&db).await;
+    let ops = auth.add_token("test", "ops", "admin").await.unwrap();
+    let keeper = auth.add_token("test", "keeper", "admin").await.unwrap().secret;
+    let cookie = common::signed_in(&auth, "ivy@example.com", UserRole::Interviewer).await;
+    let http = reqwest::Client::new();
+    let events = format!("{base}/api/v1/events");
+
+    // No session at all, as EventSource asks.
+    let mut res = http.get(&events).header("accept", "text/event-stream").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let (outcome, text) = read_for(&mut res, END_WITHIN).await;
+    assert_eq!(outcome, Outcome::Ended, "read {text:?}");
+    assert_eq!(text, "event: signed-out\ndata: {}\n\n");
+    // Signed in but not allowed (an interviewer on the admins' feed): the same.
+    let mut res = http.get(&events).header("accept", "text/event-stream").header("cookie", cookie.as_str()).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(read_for(&mut res, END_WITHIN).await.1, "event: signed-out\ndata: {}\n\n");
+
+    // Without the Accept header, or with a token, the refusal is the API's.
+    let plain = http.get(&events).send().await.unwrap();
+    assert_eq!(plain.status(), 401);
+    let r = http.delete(format!("{base}/api/v1/tokens/{}", ops.token.id)).bearer_auth(&keeper).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let token = http.get(&events).header("accept", "text/event-stream").bearer_auth(&ops.secret).send().await.unwrap();
+    assert_eq!(token.status(), 401);
+    let scoped = auth.add_token("test", "reader", "jobs:read").await.unwrap().secret;
+    let denied = http.get(&events).header("accept", "text/event-stream").bearer_auth(&scoped).send().await.unwrap();
+    assert_eq!(denied.status(), 403);
+    db.finish().await;
+}
+
 fn new_interview(owner: &str) -> Value {
     json!({
         "title": "Backend — Alex", "role": "Senior Backend Engineer", "candidate_name": "Alex Rivera",

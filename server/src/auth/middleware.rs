@@ -76,6 +76,7 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
             Decision::Allow => None,
             Decision::SignIn => Some(match rule.kind {
                 Kind::Page => login_redirect(req.uri()),
+                _ if browser_wants_stream(req.headers()) => signed_out_stream(),
                 _ => json_error(
                     StatusCode::UNAUTHORIZED,
                     "sign in first: send the session cookie or an Authorization: Bearer token",
@@ -83,6 +84,7 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
             }),
             Decision::Deny => Some(match rule.kind {
                 Kind::Page => forbidden_page(),
+                _ if browser_wants_stream(req.headers()) => signed_out_stream(),
                 _ => json_error(StatusCode::FORBIDDEN, "your role or token scopes do not allow this"),
             }),
         }
@@ -169,6 +171,26 @@ fn credentials(headers: &HeaderMap) -> HeaderMap {
         }
     }
     out
+}
+
+/// A browser's EventSource asking without a token: it cannot read a
+/// refusal's status (a 401 only makes it retry, for ever), so it is refused
+/// in its own terms, with `signed_out_stream`. Token callers get the 401.
+fn browser_wants_stream(headers: &HeaderMap) -> bool {
+    !headers.contains_key(header::AUTHORIZATION)
+        && headers.get_all(header::ACCEPT).iter().any(|v| v.to_str().is_ok_and(|v| v.contains("text/event-stream")))
+}
+
+/// A stream that is only the `signed-out` frame: the page that asked
+/// reloads, and the server answers it with the sign-in form or the 403 page.
+/// This reaches the tab whose stream had dropped (asleep, offline) before
+/// its session ended, so no open stream could tell it.
+fn signed_out_stream() -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .body(Body::from(SIGNED_OUT))
+        .unwrap_or_default()
 }
 
 fn is_event_stream(res: &Response) -> bool {
