@@ -7,6 +7,18 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const SIM_PORT = Number(process.env.E2E_SIM_PORT ?? 3390);
 // The debug site `make test` builds for these tests (Makefile: E2E_SITE).
 export const SITE_ROOT = process.env.E2E_SITE_ROOT ?? "../target/site-e2e";
+// A second server with no account yet, for the first-run setup link (setup.spec.ts).
+export const SETUP_PORT = Number(process.env.E2E_SETUP_PORT ?? 3310);
+export const SETUP_DIR = ".tmp-setup";
+
+/** What both servers share; a developer's exported settings must not reach them. */
+const serverEnv = {
+  MEETMIND_SITE_ROOT: SITE_ROOT,
+  SMTP_URL: "",
+  EMAIL_FAILURE_RATE: "0",
+  MEETMIND_SECURE_COOKIES: "false",
+  MEETMIND_SHUTDOWN_GRACE_SECS: "2",
+};
 
 export default defineConfig({
   testDir: "./tests",
@@ -54,19 +66,31 @@ export default defineConfig({
     env: {
       MEETMIND_ADDR: `127.0.0.1:${PORT}`,
       DATABASE_URL: "sqlite://.tmp/e2e.db",
-      MEETMIND_SITE_ROOT: SITE_ROOT,
-      // A developer's exported settings must not reach the test server.
-      SMTP_URL: "",
-      EMAIL_FAILURE_RATE: "0",
-      MEETMIND_SECURE_COOKIES: "false",
+      ...serverEnv,
       MEETMIND_PUBLIC_URL: BASE,
-      MEETMIND_SHUTDOWN_GRACE_SECS: "2",
       // Open pages notice a sign-out within 2 s (auth.spec.ts).
       MEETMIND_STREAM_RECHECK_SECS: "2",
       MEETMIND_EMAIL_OUTBOX: ".tmp/outbox",
       MEETMIND_LLM_TIERS: "gemini",
       GEMINI_API_KEY: "e2e-not-a-real-key",
       GEMINI_BASE_URL: `http://127.0.0.1:${SIM_PORT}/gemini`,
+    },
+  },
+  {
+    // No account yet: the server prints its one-time setup link to stdout,
+    // which the test reads from the file, as an operator reads the terminal.
+    command: `rm -rf ${SETUP_DIR} && mkdir -p ${SETUP_DIR} && exec ../target/debug/meetmind serve > ${SETUP_DIR}/stdout.log`,
+    url: `http://127.0.0.1:${SETUP_PORT}/readyz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: "ignore",
+    stderr: "pipe",
+    env: {
+      MEETMIND_ADDR: `127.0.0.1:${SETUP_PORT}`,
+      DATABASE_URL: `sqlite://${SETUP_DIR}/e2e.db`,
+      ...serverEnv,
+      MEETMIND_PUBLIC_URL: `http://127.0.0.1:${SETUP_PORT}`,
+      MEETMIND_EMAIL_OUTBOX: `${SETUP_DIR}/outbox`,
     },
   },
   ],

@@ -218,14 +218,35 @@ fn cited_segment(hash: &str) -> Option<i64> {
     hash.strip_prefix("#seg-").and_then(|n| n.parse().ok())
 }
 
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// The moment last highlighted. The transcript is drawn again as lines
+    /// arrive, and a new row takes the highlight from here. (Kept out of the
+    /// reactive graph: a signal read by each row moved 41 KB into the main
+    /// wasm module.)
+    static FLASHED: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Scrolls to a transcript moment and highlights it.
 fn scroll_to_segment(id: i64) {
     #[cfg(feature = "hydrate")]
     if let Some(el) = document().get_element_by_id(&format!("seg-{id}")) {
+        FLASHED.with(|f| f.set(Some(id)));
         el.scroll_into_view();
         let _ = el.class_list().add_1("flash");
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
+}
+
+/// A transcript row's classes: its speaker, and `flash` if it is the
+/// highlighted moment.
+fn segment_class(s: &Segment) -> String {
+    #[cfg(feature = "hydrate")]
+    if FLASHED.with(|f| f.get()) == Some(s.id) {
+        return format!("seg speaker-{} flash", s.speaker.as_str());
+    }
+    format!("seg speaker-{}", s.speaker.as_str())
 }
 
 #[allow(unused_variables)]
@@ -600,7 +621,7 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                 <h2>"Transcript"</h2>
                 <ol class="segments" data-testid="transcript">
                     {move || segments.get().into_iter().map(|s| view! {
-                        <li id=format!("seg-{}", s.id) class=format!("seg speaker-{}", s.speaker.as_str()) data-client-id=s.client_id.clone()>
+                        <li id=format!("seg-{}", s.id) class=segment_class(&s) data-client-id=s.client_id.clone()>
                             <span class="time">{format_offset(s.start_ms)}</span>
                             <span class="speaker">{s.speaker.as_str()}</span>
                             <span class="text">{s.text.clone()}</span>

@@ -44,6 +44,12 @@ test("assist: suggestions stream live, moments are found, and the report cites t
   await expect(hit).toContainText("retry storm");
   await hit.getByRole("button").click();
   await expect(page.locator("li.seg.flash")).toContainText("retry storm");
+  // The next line adds a row and leaves the highlighted one as it was.
+  await say.fill("Which metrics told you the consumers had recovered?");
+  await say.press("Enter");
+  await expect(page.getByTestId("transcript").locator("li")).toHaveCount(4);
+  await expect(page.locator("li.seg.flash")).toHaveCount(1);
+  await expect(page.locator("li.seg.flash")).toContainText("retry storm");
 
   // End: the workflow's progress shows live, then the report.
   page.on("dialog", (d) => d.accept());
