@@ -61,10 +61,8 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
     };
     let Some(rule) = rule else {
         tracing::error!(method = %method, route = ?matched, "route has no access rule");
-        let mut res = json_error(StatusCode::INTERNAL_SERVER_ERROR, "this route has no access rule");
-        security_headers(res.headers_mut(), &nonce);
-        privacy_headers(res.headers_mut(), Kind::Api, meta_https);
-        return res;
+        let res = json_error(StatusCode::INTERNAL_SERVER_ERROR, "this route has no access rule");
+        return with_answer_headers(res, &nonce, Kind::Api, meta_https);
     };
 
     let refusal = if found.bad_bearer {
@@ -118,8 +116,13 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
             res.headers_mut().append(header::SET_COOKIE, v);
         }
     }
-    security_headers(res.headers_mut(), &nonce);
-    privacy_headers(res.headers_mut(), rule.kind, meta_https);
+    with_answer_headers(res, &nonce, rule.kind, meta_https)
+}
+
+/// The headers every answer leaving the guard carries, whatever decided it.
+fn with_answer_headers(mut res: Response, nonce: &str, kind: Kind, https: bool) -> Response {
+    security_headers(res.headers_mut(), nonce);
+    privacy_headers(res.headers_mut(), kind, https);
     res
 }
 

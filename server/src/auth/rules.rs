@@ -296,4 +296,51 @@ mod tests {
         assert_eq!(decide(Scope("metrics:read"), Some(&token)), Decision::Deny);
         assert_eq!(decide(Authenticated, Some(&token)), Decision::Allow);
     }
+
+    /// A live page reloads itself when its event stream says `signed-out`,
+    /// and a refused browser stream says exactly that (middleware.rs). So a
+    /// caller the page lets in but its stream refuses would reload forever:
+    /// whoever may open a page may open the stream it follows. The pairs are
+    /// the `listen(...)` calls in `app`.
+    #[test]
+    fn whoever_may_open_a_live_page_may_follow_its_stream() {
+        const PAGE_STREAMS: &[(&str, &str)] = &[
+            ("/", "/api/v1/events"),
+            ("/jobs", "/api/v1/events"),
+            ("/jobs/{id}", "/api/v1/events"),
+            ("/dlq", "/api/v1/events"),
+            ("/workflows", "/api/v1/events"),
+            ("/workflows/{id}", "/api/v1/events"),
+            ("/interviews/{id}/live", "/api/v1/interviews/{id}/events"),
+            ("/room/{token}", "/api/v1/room/{token}/events"),
+        ];
+        let user = |role| Principal::User(Me { id: "1".into(), email: "u@x.io".into(), name: "U".into(), role });
+        let token = |scopes: &[&str]| Principal::Token {
+            id: "t".into(),
+            name: "svc".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        };
+        let callers = [
+            None,
+            Some(user(UserRole::Admin)),
+            Some(user(UserRole::Interviewer)),
+            Some(token(&["admin"])),
+            Some(token(&["jobs:read", "jobs:write", "workflows:read", "workflows:write"])),
+            Some(token(&["interviews:read", "interviews:write"])),
+        ];
+        for (page, stream) in PAGE_STREAMS {
+            let page_rule = exact("GET", page).unwrap_or_else(|| panic!("no rule for the page {page}"));
+            let stream_rule = exact("GET", stream).unwrap_or_else(|| panic!("no rule for the stream {stream}"));
+            assert_eq!(page_rule.kind, Kind::Page, "{page}");
+            for caller in &callers {
+                if decide(page_rule.need, caller.as_ref()) == Decision::Allow {
+                    assert_eq!(
+                        decide(stream_rule.need, caller.as_ref()),
+                        Decision::Allow,
+                        "{caller:?} may open {page} but not follow {stream}"
+                    );
+                }
+            }
+        }
+    }
 }
