@@ -9,9 +9,11 @@ const SIM_PORT = Number(process.env.E2E_SIM_PORT ?? 3390);
 export const SITE_ROOT = process.env.E2E_SITE_ROOT ?? "../target/site-e2e";
 // A second server with no account yet, for the first-run setup link (setup.spec.ts).
 export const SETUP_PORT = Number(process.env.E2E_SETUP_PORT ?? 3310);
-export const SETUP_DIR = ".tmp-setup";
 
-/** What both servers share; a developer's exported settings must not reach them. */
+/**
+ * What the app servers share. Playwright passes its own environment on, so
+ * the settings a developer may have exported are overridden here.
+ */
 const serverEnv = {
   MEETMIND_SITE_ROOT: SITE_ROOT,
   SMTP_URL: "",
@@ -77,20 +79,26 @@ export default defineConfig({
     },
   },
   {
-    // No account yet: the server prints its one-time setup link to stdout,
-    // which the test reads from the file, as an operator reads the terminal.
-    command: `rm -rf ${SETUP_DIR} && mkdir -p ${SETUP_DIR} && exec ../target/debug/meetmind serve > ${SETUP_DIR}/stdout.log`,
+    // No account yet: the server prints a one-time setup link, which the
+    // test takes from its output (E2E_SETUP_LINK), as an operator would from
+    // the terminal. Web only: it runs no jobs and calls no provider.
+    command: `rm -rf .tmp-setup && mkdir -p .tmp-setup && exec ../target/debug/meetmind serve`,
     url: `http://127.0.0.1:${SETUP_PORT}/readyz`,
+    wait: { stdout: /(?<e2e_setup_link>http:\/\/\S+\/setup\?token=[\w-]+)/ },
     timeout: 60_000,
     reuseExistingServer: false,
     stdout: "ignore",
     stderr: "pipe",
     env: {
       MEETMIND_ADDR: `127.0.0.1:${SETUP_PORT}`,
-      DATABASE_URL: `sqlite://${SETUP_DIR}/e2e.db`,
+      DATABASE_URL: "sqlite://.tmp-setup/e2e.db",
       ...serverEnv,
+      MEETMIND_ROLES: "web",
       MEETMIND_PUBLIC_URL: `http://127.0.0.1:${SETUP_PORT}`,
-      MEETMIND_EMAIL_OUTBOX: `${SETUP_DIR}/outbox`,
+      MEETMIND_EMAIL_OUTBOX: ".tmp-setup/outbox",
+      // No key: the AI runs offline.
+      MEETMIND_LLM_TIERS: "gemini",
+      GEMINI_API_KEY: "",
     },
   },
   ],

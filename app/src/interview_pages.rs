@@ -220,20 +220,26 @@ fn cited_segment(hash: &str) -> Option<i64> {
 
 #[cfg(feature = "hydrate")]
 thread_local! {
-    /// The moment last highlighted. The transcript is drawn again as lines
-    /// arrive, and a new row takes the highlight from here. (Kept out of the
-    /// reactive graph: a signal read by each row moved 41 KB into the main
-    /// wasm module.)
+    /// The moment last highlighted on the live screen. The transcript is
+    /// drawn again as lines arrive, and the new row takes the highlight from
+    /// here. Kept out of the reactive graph: measured, a signal read by each
+    /// row and a keyed `<For>` each grew the main wasm module by 41 KB
+    /// (BENCHMARKS.md, "Site bundle").
     static FLASHED: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
 }
 
-/// Scrolls to a transcript moment and highlights it.
+/// Scrolls to a transcript moment and highlights it, and only it.
 fn scroll_to_segment(id: i64) {
     #[cfg(feature = "hydrate")]
-    if let Some(el) = document().get_element_by_id(&format!("seg-{id}")) {
-        FLASHED.with(|f| f.set(Some(id)));
-        el.scroll_into_view();
-        let _ = el.class_list().add_1("flash");
+    {
+        let before = FLASHED.with(|f| f.replace(Some(id)));
+        if let Some(old) = before.filter(|old| *old != id).and_then(|old| document().get_element_by_id(&format!("seg-{old}"))) {
+            let _ = old.class_list().remove_1("flash");
+        }
+        if let Some(el) = document().get_element_by_id(&format!("seg-{id}")) {
+            el.scroll_into_view();
+            let _ = el.class_list().add_1("flash");
+        }
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = id;
@@ -288,6 +294,9 @@ pub fn LivePage() -> impl IntoView {
 
 #[component]
 fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
+    // A moment highlighted on an earlier visit is not this visit's.
+    #[cfg(feature = "hydrate")]
+    FLASHED.with(|f| f.set(None));
     let id = detail.interview.id.clone();
     let rubric = detail.interview.rubric.clone();
     let (state, set_state) = signal(detail.interview.state);

@@ -68,6 +68,8 @@ test("assist: suggestions stream live, moments are found, and the report cites t
   await citation.click();
   await expect(page).toHaveURL(new RegExp(`/live#seg-${segId}$`));
   await expect(page.locator(`#seg-${segId}`)).toHaveClass(/flash/);
+  // Only the cited moment: the one found by search earlier is not this visit's.
+  await expect(page.locator("li.seg.flash")).toHaveCount(1);
   await expect(page.locator(`#seg-${segId}`)).toBeInViewport();
   await expect(page.getByTestId("connection")).toHaveText("live");
   await expect(page.locator(`#seg-${segId}`)).toHaveClass(/flash/);

@@ -1,11 +1,15 @@
 import { test, expect, type Page } from "@playwright/test";
 import { ADMIN, createInterview, hydrated, openLive, signIn, watchConsole } from "./helpers";
 
-// Everything an admin or interviewer does must work without a mouse: these
-// tests move focus and press keys only (no clicks, no drags, no selectOption).
+// Everything an admin or interviewer does must work without a mouse. The
+// steps under test move focus and press keys only (no clicks, no drags, no
+// selectOption); signing in and creating the interview use the shared helpers.
 
-/** Focuses a control the way Tab would reach it, then presses a key there. */
+/** Focuses a control that is in the Tab order, then presses a key there. */
 async function pressOn(page: Page, target: ReturnType<Page["locator"]>, key: string) {
+  // Tab reaches it: a native control, or anything else with tabindex 0.
+  const tabindex = await target.evaluate((el) => (el as HTMLElement).tabIndex);
+  expect(tabindex, "reachable with Tab").toBeGreaterThanOrEqual(0);
   await target.focus();
   await expect(target).toBeFocused();
   await page.keyboard.press(key);
@@ -41,11 +45,15 @@ test("keyboard only: the editor builds a diamond through the dependency form, an
   // A cycle made from the keyboard is named and blocks submit, like a drawn one.
   await parent.focus();
   await page.keyboard.type("n4");
+  await expect(parent).toHaveValue("n4");
   await page.keyboard.press("Tab");
   await page.keyboard.type("n1");
+  await expect(child).toHaveValue("n1");
   await page.keyboard.press("Tab");
   await page.keyboard.press("Enter");
+  await expect(page.locator('path[data-edge="n4->n1"]')).toHaveCount(1);
   await expect(page.getByTestId("dag-error")).toContainText("cycle: n");
+  await expect(page.getByTestId("dag-error")).toContainText("n4");
   await expect(page.getByTestId("submit-workflow")).toBeDisabled();
   await pressOn(page, page.getByRole("button", { name: "Remove n4 → n1" }), "Enter");
   await expect(page.getByTestId("dag-ok")).toBeVisible();

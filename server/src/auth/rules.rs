@@ -301,7 +301,7 @@ mod tests {
     /// and a refused browser stream says exactly that (middleware.rs). So a
     /// caller the page lets in but its stream refuses would reload forever:
     /// whoever may open a page may open the stream it follows. The pairs are
-    /// the `listen(...)` calls in `app`.
+    /// the `listen(...)` calls in `app`, and the test counts those.
     #[test]
     fn whoever_may_open_a_live_page_may_follow_its_stream() {
         const PAGE_STREAMS: &[(&str, &str)] = &[
@@ -328,6 +328,13 @@ mod tests {
             Some(token(&["jobs:read", "jobs:write", "workflows:read", "workflows:write"])),
             Some(token(&["interviews:read", "interviews:write"])),
         ];
+        let pages = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src");
+        let calls: usize = std::fs::read_dir(&pages)
+            .expect("the app crate's sources")
+            .map(|e| std::fs::read_to_string(e.expect("a directory entry").path()).expect("a source file"))
+            .map(|src| src.matches("listen(").count() - src.matches("fn listen(").count())
+            .sum();
+        assert_eq!(calls, PAGE_STREAMS.len(), "a page follows a stream this test does not know: add the pair");
         for (page, stream) in PAGE_STREAMS {
             let page_rule = exact("GET", page).unwrap_or_else(|| panic!("no rule for the page {page}"));
             let stream_rule = exact("GET", stream).unwrap_or_else(|| panic!("no rule for the stream {stream}"));
