@@ -70,21 +70,17 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
     } else if let Err(why) = cross_site_check(&method, req.headers(), found.csrf.as_deref(), meta_https) {
         Some(json_error(StatusCode::FORBIDDEN, why))
     } else {
-        match rules::decide(rule.need, found.principal.as_ref()) {
-            Decision::Allow => None,
-            Decision::SignIn => Some(match rule.kind {
-                Kind::Page => login_redirect(req.uri()),
-                _ if browser_wants_stream(req.headers()) => signed_out_stream(),
-                _ => json_error(
-                    StatusCode::UNAUTHORIZED,
-                    "sign in first: send the session cookie or an Authorization: Bearer token",
-                ),
-            }),
-            Decision::Deny => Some(match rule.kind {
-                Kind::Page => forbidden_page(),
-                _ if browser_wants_stream(req.headers()) => signed_out_stream(),
-                _ => json_error(StatusCode::FORBIDDEN, "your role or token scopes do not allow this"),
-            }),
+        match (rules::decide(rule.need, found.principal.as_ref()), rule.kind) {
+            (Decision::Allow, _) => None,
+            (Decision::SignIn, Kind::Page) => Some(login_redirect(req.uri())),
+            (Decision::Deny, Kind::Page) => Some(forbidden_page()),
+            // Not signed in or not allowed alike: a browser's stream only learns it must reload.
+            _ if browser_wants_stream(req.headers()) => Some(signed_out_stream()),
+            (Decision::SignIn, _) => Some(json_error(
+                StatusCode::UNAUTHORIZED,
+                "sign in first: send the session cookie or an Authorization: Bearer token",
+            )),
+            (Decision::Deny, _) => Some(json_error(StatusCode::FORBIDDEN, "your role or token scopes do not allow this")),
         }
     };
 
