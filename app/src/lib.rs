@@ -27,7 +27,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, Lazy,
+    path,
 };
 
 use account::{LoginPage, SetupPage};
@@ -80,25 +80,25 @@ pub fn App() -> impl IntoView {
         <Router>
             <Shell>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view={Lazy::<DashboardRoute>::new()}/>
-                    <Route path=path!("/jobs") view={Lazy::<JobsRoute>::new()}/>
-                    <Route path=path!("/jobs/:id") view={Lazy::<JobRoute>::new()}/>
-                    <Route path=path!("/dlq") view={Lazy::<DlqRoute>::new()}/>
-                    <Route path=path!("/queues") view={Lazy::<QueuesRoute>::new()}/>
-                    <Route path=path!("/schedules") view={Lazy::<SchedulesRoute>::new()}/>
-                    <Route path=path!("/workflows") view={Lazy::<WorkflowsRoute>::new()}/>
-                    <Route path=path!("/workflows/new") view={Lazy::<WorkflowEditorRoute>::new()}/>
-                    <Route path=path!("/workflows/:id") view={Lazy::<WorkflowRoute>::new()}/>
-                    <Route path=path!("/interviews") view={Lazy::<InterviewsRoute>::new()}/>
-                    <Route path=path!("/interviews/:id/live") view={Lazy::<LiveRoute>::new()}/>
-                    <Route path=path!("/interviews/:id/report") view={Lazy::<ReportRoute>::new()}/>
-                    <Route path=path!("/room/:token") view={Lazy::<RoomRoute>::new()}/>
-                    <Route path=path!("/providers") view={Lazy::<ProvidersRoute>::new()}/>
+                    <Route path=path!("/") view=Page::Dashboard/>
+                    <Route path=path!("/jobs") view=Page::Jobs/>
+                    <Route path=path!("/jobs/:id") view=Page::Job/>
+                    <Route path=path!("/dlq") view=Page::Dlq/>
+                    <Route path=path!("/queues") view=Page::Queues/>
+                    <Route path=path!("/schedules") view=Page::Schedules/>
+                    <Route path=path!("/workflows") view=Page::Workflows/>
+                    <Route path=path!("/workflows/new") view=Page::WorkflowEditor/>
+                    <Route path=path!("/workflows/:id") view=Page::Workflow/>
+                    <Route path=path!("/interviews") view=Page::Interviews/>
+                    <Route path=path!("/interviews/:id/live") view=Page::Live/>
+                    <Route path=path!("/interviews/:id/report") view=Page::Report/>
+                    <Route path=path!("/room/:token") view=Page::Room/>
+                    <Route path=path!("/providers") view=Page::Providers/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
-                    <Route path=path!("/admin/users") view={Lazy::<UsersRoute>::new()}/>
-                    <Route path=path!("/admin/tokens") view={Lazy::<TokensRoute>::new()}/>
-                    <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()}/>
+                    <Route path=path!("/admin/users") view=Page::Users/>
+                    <Route path=path!("/admin/tokens") view=Page::Tokens/>
+                    <Route path=path!("/admin/audit") view=Page::Audit/>
                 </Routes>
             </Shell>
         </Router>

@@ -7,6 +7,11 @@ const LONG =
 test("assist: suggestions stream live, moments are found, and the report cites them", async ({ page }) => {
   test.setTimeout(90_000);
   const problems = watchConsole(page);
+  const wasm: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith(".wasm")) wasm.push(new URL(r.url()).pathname);
+  });
+  const group = (name: string) => wasm.filter((p) => p.includes(`/split_${name}_view_`)).length;
   await signIn(page, ADMIN.email, ADMIN.password, "/interviews");
   await createInterview(page, "Assist flow", { scheduledFor: "2030-01-15T10:30" });
   await openLive(page);
@@ -56,8 +61,11 @@ test("assist: suggestions stream live, moments are found, and the report cites t
   await page.getByRole("button", { name: "End interview" }).click();
   await expect(page.getByTestId("state")).toHaveText("completed");
   await expect(page.getByTestId("workflow")).toContainText("finalize");
+  // The report is a chunk group of its own, fetched on its first visit.
+  expect(group("report")).toBe(0);
   await page.getByTestId("report-link").click({ timeout: 45_000 });
   await expect(page.getByTestId("scorecard")).toContainText("AI recommendation");
+  expect(group("report")).toBe(1);
   await expect(page.getByTestId("citation").first()).toBeVisible();
   await expect(page.getByTestId("talk-ratio")).toBeVisible();
   // A citation opens the live screen at the quoted moment, highlighted, and
@@ -109,7 +117,7 @@ test("AI-led: the candidate answers the AI's questions and the interviewer sees 
   // (shared chunks may be).
   const group = (name: string) => wasm.filter((p) => p.includes(`/split_${name}_view_`)).length;
   expect(group("room")).toBe(1);
-  expect(group("interview") + group("admin") + group("dashboard")).toBe(0);
+  expect(group("interview") + group("report") + group("admin") + group("dashboard")).toBe(0);
   await expect(candidate.getByTestId("consent")).toContainText("transcribed");
   await candidate.getByRole("button", { name: "I agree, start" }).click();
   const room = candidate.getByTestId("room-transcript").locator("li");
