@@ -49,12 +49,15 @@ test("assist: suggestions stream live, moments are found, and the report cites t
   await expect(hit).toContainText("retry storm");
   await hit.getByRole("button").click();
   await expect(page.locator("li.seg.flash")).toContainText("retry storm");
-  // The next line adds a row and leaves the highlighted one as it was.
+  // The next line adds a row and leaves the others as they were: the list is
+  // patched in place, so they are the same elements, the highlight still on.
+  await page.locator("li.seg.flash").evaluate((el) => ((el as any).__kept = true));
   await say.fill("Which metrics told you the consumers had recovered?");
   await say.press("Enter");
   await expect(page.getByTestId("transcript").locator("li")).toHaveCount(4);
   await expect(page.locator("li.seg.flash")).toHaveCount(1);
   await expect(page.locator("li.seg.flash")).toContainText("retry storm");
+  expect(await page.locator("li.seg.flash").evaluate((el) => (el as any).__kept === true)).toBe(true);
 
   // End: the workflow's progress shows live, then the report.
   page.on("dialog", (d) => d.accept());
@@ -123,6 +126,8 @@ test("AI-led: the candidate answers the AI's questions and the interviewer sees 
   const room = candidate.getByTestId("room-transcript").locator("li");
   await expect(room).toHaveCount(1);
   await expect(room.first()).toContainText("Let's begin: Tell me about your current role.");
+  // Rows already shown stay the same elements as lines arrive (patched in place).
+  await room.first().evaluate((el) => ((el as any).__kept = true));
   for (let n = 1; n <= 3; n++) {
     await candidate.getByTestId("answer-box").fill(`${LONG} (answer ${n})`);
     await candidate.getByRole("button", { name: "Send answer" }).click();
@@ -130,6 +135,7 @@ test("AI-led: the candidate answers the AI's questions and the interviewer sees 
     await expect(room).toHaveCount(2 * n + 1, { timeout: 15_000 });
   }
   await expect(room.last()).toContainText("Next question: What would you improve in your team's on-call?");
+  expect(await room.first().evaluate((el) => (el as any).__kept === true)).toBe(true);
   // The interviewer's screen got every turn live, without a reload.
   await expect(page.getByTestId("transcript").locator("li.speaker-ai")).toHaveCount(4);
   await expect(page.getByTestId("state")).toHaveText("live");
