@@ -1,4 +1,4 @@
-//! Pages load lazily, in five groups. Built with `cargo leptos build
+//! Pages load lazily, in six groups. Built with `cargo leptos build
 //! --split`, each group's code lands in wasm chunks of its own, fetched on
 //! the first visit to one of its pages (the server-rendered page preloads
 //! what its route needs). The main bundle keeps the shell, the router, the
@@ -8,8 +8,8 @@
 //! Groups rather than one split point per page: the splitter makes a chunk
 //! for every set of groups that share code, so the file count grows fast.
 //! With one split point per page a page needed over a hundred requests and
-//! took a second to hydrate on loopback; with ten groups, 55-101. With five,
-//! a page loads the main module and 10-14 chunks. Which pages share a group
+//! took a second to hydrate on loopback; with ten groups, 55-101. With six,
+//! a page loads the main module and 16-27 chunks. Which pages share a group
 //! was measured (BENCHMARKS.md, "Site bundle").
 
 use leptos::prelude::*;
@@ -75,7 +75,8 @@ page_groups! {
         Workflows => WorkflowsPage, Workflow => WorkflowPage, WorkflowEditor => WorkflowEditorPage,
         Providers => ProvidersPage, Users => UsersPage, Tokens => TokensPage, Audit => AuditPage,
     ]
-    interview_view, __preload_interview_view: [Interviews => InterviewsPage, Live => LivePage]
+    interview_view, __preload_interview_view: [Interviews => InterviewsPage]
+    live_view, __preload_live_view: [Live => LivePage]
     report_view, __preload_report_view: [Report => ReportPage]
     room_view, __preload_room_view: [Room => RoomPage]
 }

@@ -120,7 +120,7 @@ test("AI-led: the candidate answers the AI's questions and the interviewer sees 
   // (shared chunks may be).
   const group = (name: string) => wasm.filter((p) => p.includes(`/split_${name}_view_`)).length;
   expect(group("room")).toBe(1);
-  expect(group("interview") + group("report") + group("admin") + group("dashboard")).toBe(0);
+  expect(group("interview") + group("live") + group("report") + group("admin") + group("dashboard")).toBe(0);
   await expect(candidate.getByTestId("consent")).toContainText("transcribed");
   await candidate.getByRole("button", { name: "I agree, start" }).click();
   const room = candidate.getByTestId("room-transcript").locator("li");
