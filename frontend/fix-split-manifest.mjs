@@ -60,9 +60,15 @@ function dataSectionBytes(file) {
   }
   return 0;
 }
-const wasm = files.filter((f) => f.endsWith(".wasm"));
-const mainData = wasm.filter((f) => f.startsWith("meetmind")).reduce((a, f) => a + dataSectionBytes(path.join(dir, f)), 0);
-const chunkData = wasm.filter((f) => !f.startsWith("meetmind")).reduce((a, f) => a + dataSectionBytes(path.join(dir, f)), 0);
+// The chunks are what the manifest lists; the main module is every other wasm file.
+const chunks = new Set(Object.values(manifest).flat().map((name) => `${name}.wasm`));
+let mainData = 0;
+let chunkData = 0;
+for (const f of files.filter((f) => f.endsWith(".wasm"))) {
+  const bytes = dataSectionBytes(path.join(dir, f));
+  if (chunks.has(f)) chunkData += bytes;
+  else mainData += bytes;
+}
 if (mainData > 0 && chunkData * 10 < mainData) {
   console.warn(
     `fix-split-manifest: WARNING the main wasm module holds all the read-only data (${mainData} B, chunks ${chunkData} B): ` +

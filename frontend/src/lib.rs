@@ -2,9 +2,10 @@
 
 use leptos::prelude::document;
 
-/// Slack at the end of the read-only data, for `cargo leptos build --split`.
-/// The splitter repacks that segment per wasm module; when alignment padding
-/// and constants copied into several chunks make the repacked data even a
+/// Slack in the read-only data segment, for `cargo leptos build --split`.
+/// The splitter repacks that segment per wasm module; when each module's
+/// share padded to the segment's alignment, and bytes that overlapping
+/// symbols place in more than one module, make the repacked data even a
 /// byte longer than the input segment, it gives up and puts the whole segment
 /// (about 86 KB, 41 KB gzipped) into the main module that every page loads
 /// ("Overlong segment 0 … putting it in main module"). Small page changes
