@@ -160,7 +160,8 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// Field checks shared by the forms and the server.
 pub fn check_email(email: &str) -> Result<(), AppError> {
     let e = email.trim();
-    let ok = e.len() <= 254 && e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
+    let ok = e.len() <= 254
+        && e.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
     if ok && !e.contains(char::is_whitespace) {
         Ok(())
     } else {

@@ -329,7 +329,8 @@ mod tests {
     #[test]
     fn layers_put_each_node_after_its_deepest_parent() {
         let keys = ["a", "b", "c", "d", "e"].map(String::from);
-        let edges = [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("a", "d")].map(|(p, c)| (p.to_string(), c.to_string()));
+        let edges =
+            [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("a", "d")].map(|(p, c)| (p.to_string(), c.to_string()));
         assert_eq!(layers(&keys, &edges), vec![0, 1, 1, 2, 0]);
         // A cycle still gets a finite layout (the editor draws it red).
         let cyc = [("a", "b"), ("b", "a")].map(|(p, c)| (p.to_string(), c.to_string()));
@@ -344,8 +345,8 @@ mod tests {
     #[test]
     fn a_cycle_is_reported_with_its_path() {
         // a waits on c, c on b, b on a.
-        let err = validate(&spec(vec![job("a", &["c"]), job("b", &["a"]), job("c", &["b"]), job("d", &[])]))
-            .unwrap_err();
+        let err =
+            validate(&spec(vec![job("a", &["c"]), job("b", &["a"]), job("c", &["b"]), job("d", &[])])).unwrap_err();
         assert_eq!(err, DagError::Cycle(vec!["a".into(), "c".into(), "b".into(), "a".into()]));
         assert_eq!(err.to_string(), "cycle: a → c → b → a");
         assert_eq!(err.status(), 422);
@@ -384,15 +385,26 @@ mod tests {
         assert_eq!(validate(&spec(vec![k])).unwrap_err().field(), "jobs[].kind");
         assert_eq!(validate(&spec(vec![job("", &[])])).unwrap_err().field(), "jobs[].key");
         assert_eq!(validate(&spec(vec![])).unwrap_err(), DagError::Empty);
-        assert_eq!(validate(&WorkflowSpec { name: " ".into(), jobs: vec![job("a", &[])] }).unwrap_err(), DagError::MissingName);
+        assert_eq!(
+            validate(&WorkflowSpec { name: " ".into(), jobs: vec![job("a", &[])] }).unwrap_err(),
+            DagError::MissingName
+        );
         let long = "n".repeat(MAX_NAME_CHARS + 1);
-        assert_eq!(validate(&WorkflowSpec { name: long, jobs: vec![job("a", &[])] }).unwrap_err(), DagError::MissingName);
+        assert_eq!(
+            validate(&WorkflowSpec { name: long, jobs: vec![job("a", &[])] }).unwrap_err(),
+            DagError::MissingName
+        );
     }
 
     #[test]
     fn order_puts_parents_first_and_deep_chains_do_not_overflow() {
-        let dag = validate(&spec(vec![job("report", &["summary", "score"]), job("summary", &["fin"]), job("score", &["fin"]), job("fin", &[])]))
-            .unwrap();
+        let dag = validate(&spec(vec![
+            job("report", &["summary", "score"]),
+            job("summary", &["fin"]),
+            job("score", &["fin"]),
+            job("fin", &[]),
+        ]))
+        .unwrap();
         assert_eq!(dag.order, vec![3, 1, 2, 0]);
 
         let chain: Vec<_> = (0..MAX_NODES)
@@ -405,8 +417,13 @@ mod tests {
     #[test]
     fn urgent_children_lend_their_priority_to_every_ancestor() {
         // fin <- summary <- report(0); fin <- insights(9)
-        let dag = validate(&spec(vec![job("fin", &[]), job("summary", &["fin"]), job("report", &["summary"]), job("insights", &["fin"])]))
-            .unwrap();
+        let dag = validate(&spec(vec![
+            job("fin", &[]),
+            job("summary", &["fin"]),
+            job("report", &["summary"]),
+            job("insights", &["fin"]),
+        ]))
+        .unwrap();
         assert_eq!(dag.inherited_priorities(&[9, 9, 0, 9]), vec![0, 0, 0, 9]);
         assert_eq!(dag.inherited_priorities(&[5, 7, 8, 6]), vec![5, 7, 8, 6]);
     }

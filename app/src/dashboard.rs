@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::account::AdminOnly;
 use crate::jobs::StarvationEvent;
-use crate::live_feed::{ConnectionBadge, every, listen};
+use crate::live_feed::{every, listen, ConnectionBadge};
 use crate::providers::load_provider_health;
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_params_map;
 use crate::admin::format_ms;
 use crate::auth::AppError;
 use crate::interviews::*;
-use crate::live_feed::{ConnectionBadge, every, listen};
+use crate::live_feed::{every, listen, ConnectionBadge};
 
 fn error_line(e: &AppError) -> AnyView {
     view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()
@@ -61,10 +61,8 @@ fn client_id() -> String {
 pub fn InterviewsPage() -> impl IntoView {
     let (query, set_query) = signal(String::new());
     let (created, set_created) = signal::<Option<CreatedInterview>>(None);
-    let list = Resource::new(
-        move || (query.get(), created.get().map(|c| c.interview.id)),
-        |(q, _)| list_interviews(Some(q)),
-    );
+    let list =
+        Resource::new(move || (query.get(), created.get().map(|c| c.interview.id)), |(q, _)| list_interviews(Some(q)));
     view! {
         <Title text="Interviews"/>
         <section class="panel">
@@ -233,7 +231,9 @@ fn scroll_to_segment(id: i64) {
     #[cfg(feature = "hydrate")]
     {
         let before = FLASHED.with(|f| f.replace(Some(id)));
-        if let Some(old) = before.filter(|old| *old != id).and_then(|old| document().get_element_by_id(&format!("seg-{old}"))) {
+        if let Some(old) =
+            before.filter(|old| *old != id).and_then(|old| document().get_element_by_id(&format!("seg-{old}")))
+        {
             let _ = old.class_list().remove_1("flash");
         }
         if let Some(el) = document().get_element_by_id(&format!("seg-{id}")) {
@@ -475,7 +475,13 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
         }
         let offset = (now_ms() - started_at.get_untracked().unwrap_or_else(now_ms)).max(0);
         let words = t.split_whitespace().count() as i64;
-        let seg = NewSegment { client_id: client_id(), speaker: speaker.get_untracked(), text: t, start_ms: offset, end_ms: offset + words * 350 };
+        let seg = NewSegment {
+            client_id: client_id(),
+            speaker: speaker.get_untracked(),
+            text: t,
+            start_ms: offset,
+            end_ms: offset + words * 350,
+        };
         set_pending.update(|p| p.push(seg));
         store_pending(&sk, &pending.get_untracked());
         text.set(String::new());
@@ -557,7 +563,9 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
         set_speaker.set(Speaker::Interviewer);
     };
     let names = rubric.competencies.iter().map(|c| (c.key.clone(), c.name.clone())).collect::<Vec<_>>();
-    let name_of = move |key: &str| names.iter().find(|(k, _)| k == key).map(|(_, n)| n.clone()).unwrap_or_else(|| key.to_string());
+    let name_of = move |key: &str| {
+        names.iter().find(|(k, _)| k == key).map(|(_, n)| n.clone()).unwrap_or_else(|| key.to_string())
+    };
     let report_link = format!("/interviews/{id}/report");
 
     view! {
@@ -710,12 +718,19 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
 fn MomentSearch(id: String) -> impl IntoView {
     let (q, set_q) = signal(String::new());
     let search_id = id.clone();
-    let hits = Resource::new(move || q.get(), move |q| {
-        let id = search_id.clone();
-        async move {
-            if q.trim().len() < 2 { Ok(Vec::new()) } else { search_moments(Some(id), q).await }
-        }
-    });
+    let hits = Resource::new(
+        move || q.get(),
+        move |q| {
+            let id = search_id.clone();
+            async move {
+                if q.trim().len() < 2 {
+                    Ok(Vec::new())
+                } else {
+                    search_moments(Some(id), q).await
+                }
+            }
+        },
+    );
     let question = RwSignal::new(String::new());
     let (answer, set_answer) = signal::<Option<Result<AskAnswer, AppError>>>(None);
     let ask = move |ev: leptos::ev::SubmitEvent| {
@@ -854,7 +869,13 @@ fn Room(token: String, initial: RoomView) -> impl IntoView {
             return;
         }
         let offset = (now_ms() - started).max(0);
-        let seg = NewSegment { client_id: client_id(), speaker: Speaker::Candidate, text, start_ms: offset, end_ms: offset + 1000 };
+        let seg = NewSegment {
+            client_id: client_id(),
+            speaker: Speaker::Candidate,
+            text,
+            start_ms: offset,
+            end_ms: offset + 1000,
+        };
         leptos::task::spawn_local(async move {
             match room_append(t, vec![seg]).await {
                 Ok(stored) => {
@@ -1122,8 +1143,10 @@ fn start_speech(on_text: impl Fn(String) + 'static, on_end: impl Fn() + 'static)
         let _ = js_sys::Reflect::set(&rec, &"interimResults".into(), &false.into());
         let on_result = Closure::<dyn Fn(JsValue)>::new(move |ev: JsValue| {
             let results = js_sys::Reflect::get(&ev, &"results".into()).unwrap_or(JsValue::UNDEFINED);
-            let from = js_sys::Reflect::get(&ev, &"resultIndex".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
-            let len = js_sys::Reflect::get(&results, &"length".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+            let from =
+                js_sys::Reflect::get(&ev, &"resultIndex".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+            let len =
+                js_sys::Reflect::get(&results, &"length".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
             for i in from..len {
                 let r = js_sys::Reflect::get_u32(&results, i).unwrap_or(JsValue::UNDEFINED);
                 let alt = js_sys::Reflect::get_u32(&r, 0).unwrap_or(JsValue::UNDEFINED);
@@ -1159,7 +1182,10 @@ mod send_wrapper_box {
             #[cfg(feature = "hydrate")]
             {
                 use wasm_bindgen::JsCast;
-                if let Some(f) = js_sys::Reflect::get(&self.0, &"stop".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+                if let Some(f) = js_sys::Reflect::get(&self.0, &"stop".into())
+                    .ok()
+                    .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+                {
                     let _ = f.call0(&self.0);
                 }
             }
@@ -1175,7 +1201,10 @@ fn copy_text(text: &str) {
         let w: wasm_bindgen::JsValue = window().into();
         let nav = js_sys::Reflect::get(&w, &"navigator".into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED);
         if let Ok(clip) = js_sys::Reflect::get(&nav, &"clipboard".into()) {
-            if let Some(f) = js_sys::Reflect::get(&clip, &"writeText".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+            if let Some(f) = js_sys::Reflect::get(&clip, &"writeText".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            {
                 let _ = f.call1(&clip, &text.into());
             }
         }
@@ -1191,20 +1220,32 @@ fn MicButton(target: RwSignal<String>) -> impl IntoView {
     let (listening, set_listening) = signal(false);
     let handle = StoredValue::new(None::<send_wrapper_box::Handle>);
     // Leaving the page stops the microphone.
-    on_cleanup(move || handle.with_value(|h| if let Some(h) = h { h.stop() }));
+    on_cleanup(move || {
+        handle.with_value(|h| {
+            if let Some(h) = h {
+                h.stop()
+            }
+        })
+    });
     let toggle = move |_| {
         if listening.get_untracked() {
-            handle.with_value(|h| if let Some(h) = h { h.stop() });
+            handle.with_value(|h| {
+                if let Some(h) = h {
+                    h.stop()
+                }
+            });
             set_listening.set(false);
             return;
         }
         let started = start_speech(
-            move |t| target.update(|s| {
-                if !s.is_empty() {
-                    s.push(' ');
-                }
-                s.push_str(&t);
-            }),
+            move |t| {
+                target.update(|s| {
+                    if !s.is_empty() {
+                        s.push(' ');
+                    }
+                    s.push_str(&t);
+                })
+            },
             move || set_listening.set(false),
         );
         set_listening.set(started.is_some());

@@ -150,7 +150,8 @@ fn default_duration() -> u32 {
     45
 }
 
-pub const DEFAULT_CONSENT: &str = "This interview is transcribed. An AI assistant suggests questions to the interviewer \
+pub const DEFAULT_CONSENT: &str =
+    "This interview is transcribed. An AI assistant suggests questions to the interviewer \
 and drafts a summary and a scorecard afterwards; a person makes every hiring decision. Your transcript is kept for the \
 retention period of the organisation and you may ask for a copy or for its deletion.";
 
@@ -193,7 +194,10 @@ impl NewInterview {
         if self.shared_with.len() > 50 {
             return Err(bad("shared_with", "at most 50 interviewers"));
         }
-        self.shared_with.iter().enumerate().try_for_each(|(i, e)| AppError::refuse_nul(&format!("shared_with[{i}]"), e))?;
+        self.shared_with
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, e)| AppError::refuse_nul(&format!("shared_with[{i}]"), e))?;
         if let Some(e) = &self.owner_email {
             AppError::refuse_nul("owner_email", e)?;
         }
@@ -305,7 +309,10 @@ impl NewSegment {
             return Err(bad(&f("text"), "a segment needs text"));
         }
         if n > MAX_SEGMENT_CHARS {
-            return Err(bad(&f("text"), format!("a segment is at most {MAX_SEGMENT_CHARS} characters; this one has {n}")));
+            return Err(bad(
+                &f("text"),
+                format!("a segment is at most {MAX_SEGMENT_CHARS} characters; this one has {n}"),
+            ));
         }
         if self.start_ms < 0 || self.end_ms < self.start_ms || self.end_ms > 24 * 3_600_000 {
             return Err(bad(&f("end_ms"), "offsets must satisfy 0 <= start_ms <= end_ms <= 24 h"));

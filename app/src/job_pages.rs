@@ -15,7 +15,7 @@ use crate::account::AdminOnly;
 use crate::admin::format_ms;
 use crate::auth::AppError;
 use crate::jobs::{JobDetail, JobPage, JobState, JobView};
-use crate::live_feed::{ConnectionBadge, coalesced, listen};
+use crate::live_feed::{coalesced, listen, ConnectionBadge};
 use crate::rest::{self, enc};
 
 /// A `job` frame of the live feed.
@@ -45,7 +45,11 @@ fn state_badge(state: JobState) -> impl IntoView {
 
 fn short(text: &str, n: usize) -> String {
     let t: String = text.chars().take(n).collect();
-    if text.chars().count() > n { format!("{t}…") } else { t }
+    if text.chars().count() > n {
+        format!("{t}…")
+    } else {
+        t
+    }
 }
 
 // ---- the job list ------------------------------------------------------------------
@@ -141,7 +145,11 @@ fn JobList() -> impl IntoView {
                     return;
                 }
                 let matches = |f: RwSignal<String>, v: &str| f.with_untracked(|f| f.trim().is_empty() || f.trim() == v);
-                if cursors.with_untracked(Vec::is_empty) && matches(state, &ev.state) && matches(queue, &ev.queue) && matches(kind, &ev.kind) {
+                if cursors.with_untracked(Vec::is_empty)
+                    && matches(state, &ev.state)
+                    && matches(queue, &ev.queue)
+                    && matches(kind, &ev.kind)
+                {
                     refresh();
                 }
             },
@@ -280,8 +288,8 @@ fn JobDetailView() -> impl IntoView {
             "/api/v1/events".into(),
             &["job", "resync"],
             move |name, data| {
-                let mine = name != "job"
-                    || serde_json::from_str::<LiveJob>(&data).is_ok_and(|ev| ev.id.to_string() == id());
+                let mine =
+                    name != "job" || serde_json::from_str::<LiveJob>(&data).is_ok_and(|ev| ev.id.to_string() == id());
                 if mine {
                     load();
                 }
@@ -417,7 +425,8 @@ fn group_dead(jobs: Vec<JobView>) -> Vec<DeadGroup> {
     for j in jobs {
         groups.entry((j.kind.clone(), error_key(j.last_error.as_deref()))).or_default().push(j);
     }
-    let mut out: Vec<DeadGroup> = groups.into_iter().map(|((kind, error), jobs)| DeadGroup { kind, error, jobs }).collect();
+    let mut out: Vec<DeadGroup> =
+        groups.into_iter().map(|((kind, error), jobs)| DeadGroup { kind, error, jobs }).collect();
     out.sort_by(|a, b| b.jobs.len().cmp(&a.jobs.len()).then(a.kind.cmp(&b.kind)));
     out
 }
@@ -458,7 +467,8 @@ fn DeadLetters() -> impl IntoView {
             move |name, data| {
                 let relevant = name != "job"
                     || serde_json::from_str::<LiveJob>(&data).is_ok_and(|ev| {
-                        ev.state == "dead" || groups.with_untracked(|g| g.iter().any(|g| g.jobs.iter().any(|j| j.id == ev.id)))
+                        ev.state == "dead"
+                            || groups.with_untracked(|g| g.iter().any(|g| g.jobs.iter().any(|j| j.id == ev.id)))
                     });
                 if relevant {
                     refresh();
@@ -581,7 +591,10 @@ mod tests {
             dead(4, "email", "timeout"),
         ]);
         assert_eq!(groups.len(), 3);
-        assert_eq!((groups[0].kind.as_str(), groups[0].error.as_str(), groups[0].jobs.len()), ("email", "smtp: 550 mailbox unavailable", 2));
+        assert_eq!(
+            (groups[0].kind.as_str(), groups[0].error.as_str(), groups[0].jobs.len()),
+            ("email", "smtp: 550 mailbox unavailable", 2)
+        );
         assert_eq!(error_key(Some(&"x".repeat(500))).chars().count(), 120);
         assert_eq!(error_key(None), "");
     }

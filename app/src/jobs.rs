@@ -130,7 +130,10 @@ impl NewJob {
         }
         if let Some(p) = self.priority {
             if !(0..=MAX_PRIORITY).contains(&p) {
-                return Err(AppError::invalid(&field("priority"), format!("priority must be 0 (most urgent) to {MAX_PRIORITY}")));
+                return Err(AppError::invalid(
+                    &field("priority"),
+                    format!("priority must be 0 (most urgent) to {MAX_PRIORITY}"),
+                ));
             }
         }
         if let Some(m) = self.max_attempts {
@@ -150,7 +153,10 @@ impl NewJob {
         }
         if let Some(k) = &self.idempotency_key {
             if k.is_empty() || k.len() > 200 {
-                return Err(AppError::invalid(&field("idempotency_key"), "idempotency_key must be 1 to 200 characters"));
+                return Err(AppError::invalid(
+                    &field("idempotency_key"),
+                    "idempotency_key must be 1 to 200 characters",
+                ));
             }
         }
         Ok(())

@@ -28,9 +28,7 @@ pub fn Shell(children: Children) -> impl IntoView {
     let close_menu = move |_| set_menu_open.set(false);
     let user = provide_current_user();
     // Admin links only for admins; the server refuses those pages to others anyway.
-    let is_admin = move || {
-        user.0.get().and_then(|r| r.ok()).flatten().is_some_and(|me| me.role == UserRole::Admin)
-    };
+    let is_admin = move || user.0.get().and_then(|r| r.ok()).flatten().is_some_and(|me| me.role == UserRole::Admin);
     let signed_in = move || user.0.get().and_then(|r| r.ok()).flatten().is_some();
 
     view! {

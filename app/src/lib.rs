@@ -11,8 +11,8 @@ pub mod interview_pages;
 pub mod interviews;
 pub mod job_pages;
 pub mod jobs;
-pub mod lazy_pages;
 pub mod layout;
+pub mod lazy_pages;
 pub mod live_feed;
 pub mod pages;
 pub mod providers;
@@ -31,8 +31,8 @@ use leptos_router::{
 };
 
 use account::{LoginPage, SetupPage};
-use lazy_pages::*;
 use layout::Shell;
+use lazy_pages::*;
 use pages::NotFound;
 
 /// The HTML document the server renders around the app.
@@ -40,8 +40,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The security-headers middleware chose this request's CSP nonce; the
     // hydration scripts must carry the same one.
     #[cfg(feature = "ssr")]
-    if let Some(nonce) = use_context::<http::request::Parts>()
-        .and_then(|p| p.extensions.get::<services::CspNonce>().cloned())
+    if let Some(nonce) =
+        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<services::CspNonce>().cloned())
     {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }

@@ -110,7 +110,8 @@ pub(crate) fn listen(
             let retry = again.clone();
             let err = Closure::<dyn Fn()>::new(move || {
                 connected.set(false);
-                let closed = failed.source.borrow().as_ref().is_some_and(|s| s.ready_state() == web_sys::EventSource::CLOSED);
+                let closed =
+                    failed.source.borrow().as_ref().is_some_and(|s| s.ready_state() == web_sys::EventSource::CLOSED);
                 if !closed || failed.stopped.get() {
                     return; // the browser is retrying by itself
                 }
@@ -152,6 +153,9 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_a_cap() {
-        assert_eq!((0..8).map(backoff_ms).collect::<Vec<_>>(), vec![1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+        assert_eq!(
+            (0..8).map(backoff_ms).collect::<Vec<_>>(),
+            vec![1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]
+        );
     }
 }

@@ -1,7 +1,6 @@
 //! Queue settings (edited inline) and cron schedules (with the next fire
 //! times previewed as the user types). Both call the REST API.
 
-
 use leptos::prelude::*;
 use leptos_meta::Title;
 use serde_json::{json, Value};
@@ -23,27 +22,23 @@ pub fn queue_patch(concurrency: &str, max_attempts: &str, delays: &str, starvati
         .map_err(|_| AppError::invalid("concurrency", "a whole number (0 means no limit)"))?;
     let max_attempts: Option<i32> = match max_attempts.trim() {
         "" => None,
-        v => Some(v.parse().map_err(|_| AppError::invalid("max_attempts", "a whole number, or blank for the default"))?),
+        v => {
+            Some(v.parse().map_err(|_| AppError::invalid("max_attempts", "a whole number, or blank for the default"))?)
+        }
     };
     let delays: Option<Vec<i64>> = match delays.trim() {
         "" => None,
-        v => Some(
-            v.split(',')
-                .map(|d| d.trim().parse::<i64>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| AppError::invalid("retry_delays_ms", "milliseconds separated by commas, e.g. 1000, 5000, 25000"))?,
-        ),
+        v => Some(v.split(',').map(|d| d.trim().parse::<i64>()).collect::<Result<_, _>>().map_err(|_| {
+            AppError::invalid("retry_delays_ms", "milliseconds separated by commas, e.g. 1000, 5000, 25000")
+        })?),
     };
-    let starvation: Option<i64> = match starvation_s.trim() {
-        "" => None,
-        v => Some(
-            v.parse::<f64>()
-                .ok()
-                .filter(|s| *s > 0.0)
-                .map(|s| (s * 1000.0) as i64)
-                .ok_or_else(|| AppError::invalid("starvation_after_ms", "seconds above 0, or blank for the default"))?,
-        ),
-    };
+    let starvation: Option<i64> =
+        match starvation_s.trim() {
+            "" => None,
+            v => Some(v.parse::<f64>().ok().filter(|s| *s > 0.0).map(|s| (s * 1000.0) as i64).ok_or_else(|| {
+                AppError::invalid("starvation_after_ms", "seconds above 0, or blank for the default")
+            })?),
+        };
     Ok(json!({
         "concurrency": concurrency,
         "max_attempts": max_attempts,
@@ -102,12 +97,20 @@ fn Queues() -> impl IntoView {
 }
 
 #[component]
-fn QueueRow(q: QueueStats, reload: impl Fn() + Copy + Send + Sync + 'static, notice: RwSignal<Option<String>>) -> impl IntoView {
+fn QueueRow(
+    q: QueueStats,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+    notice: RwSignal<Option<String>>,
+) -> impl IntoView {
     let name = q.queue.name.clone();
     let concurrency = RwSignal::new(q.queue.concurrency.to_string());
     let max_attempts = RwSignal::new(q.queue.max_attempts.map(|m| m.to_string()).unwrap_or_default());
     let delays = RwSignal::new(
-        q.queue.retry_delays_ms.as_ref().map(|d| d.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+        q.queue
+            .retry_delays_ms
+            .as_ref()
+            .map(|d| d.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default(),
     );
     let starvation =
         RwSignal::new(q.queue.starvation_after_ms.map(|ms| format!("{}", ms as f64 / 1000.0)).unwrap_or_default());
@@ -119,7 +122,12 @@ fn QueueRow(q: QueueStats, reload: impl Fn() + Copy + Send + Sync + 'static, not
     let save_name = name.clone();
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = match queue_patch(&concurrency.get_untracked(), &max_attempts.get_untracked(), &delays.get_untracked(), &starvation.get_untracked()) {
+        let body = match queue_patch(
+            &concurrency.get_untracked(),
+            &max_attempts.get_untracked(),
+            &delays.get_untracked(),
+            &starvation.get_untracked(),
+        ) {
             Ok(b) => b,
             Err(e) => return error.set(Some(e)),
         };
@@ -320,7 +328,10 @@ mod tests {
     #[test]
     fn queue_rows_become_patches_with_blank_meaning_default() {
         let p = queue_patch("4", "", "1000, 5000", "2.5").unwrap();
-        assert_eq!(p, json!({"concurrency": 4, "max_attempts": null, "retry_delays_ms": [1000, 5000], "starvation_after_ms": 2500}));
+        assert_eq!(
+            p,
+            json!({"concurrency": 4, "max_attempts": null, "retry_delays_ms": [1000, 5000], "starvation_after_ms": 2500})
+        );
         let e = queue_patch("x", "", "", "").unwrap_err();
         assert!(matches!(e, AppError::Invalid { ref field, .. } if field == "concurrency"));
         let e = queue_patch("1", "", "1s", "").unwrap_err();

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use crate::interviews::{
-    AskAnswer, CandidateLink, CreatedInterview, InterviewDetail, InterviewView, NewInterview, NewSegment, Recommendation,
-    RoomView, RubricTemplate, SearchHit, Segment, Suggestion,
-};
 use crate::auth::{AppError, AuditEntry, CreatedToken, Me, NewUser, Principal, TokenView, UserRole, UserView};
+use crate::interviews::{
+    AskAnswer, CandidateLink, CreatedInterview, InterviewDetail, InterviewView, NewInterview, NewSegment,
+    Recommendation, RoomView, RubricTemplate, SearchHit, Segment, Suggestion,
+};
 
 /// Facts about the request the auth middleware established.
 #[derive(Debug, Clone, Default)]
@@ -147,9 +147,7 @@ pub fn require_user() -> Result<Me, AppError> {
 
 /// Sets a response header from inside a server function.
 pub fn set_cookie(value: &str) {
-    if let (Some(resp), Ok(v)) =
-        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(value))
-    {
+    if let (Some(resp), Ok(v)) = (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(value)) {
         resp.append_header(http::header::SET_COOKIE, v);
     }
 }

@@ -5,10 +5,7 @@
 //! type carried two deserializers into the wasm (about 150 KB of code before
 //! optimisation). Decoding replies from text as well keeps one.
 
-use leptos::server_fn::{
-    codec::Post,
-    Bytes, ContentType, Decodes, Encodes, Format, FormatType,
-};
+use leptos::server_fn::{codec::Post, Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{de::DeserializeOwned, Serialize};
 
 /// JSON in, JSON out; replies are decoded through `&str`.

@@ -17,7 +17,7 @@ use crate::dag::{
     WorkflowTemplate,
 };
 use crate::job_pages::{confirm, error_line, LiveJob};
-use crate::live_feed::{ConnectionBadge, coalesced, listen};
+use crate::live_feed::{coalesced, listen, ConnectionBadge};
 use crate::rest::{self, enc};
 
 /// Colours of the progress bar, in drawing order.
@@ -70,7 +70,8 @@ fn WorkflowList() -> impl IntoView {
             return;
         }
         let mut url = "/api/v1/workflows?limit=25".to_string();
-        if let Some(c) = cursors.with_untracked(|s| s.rsplit(',').next().filter(|c| !c.is_empty()).map(str::to_string)) {
+        if let Some(c) = cursors.with_untracked(|s| s.rsplit(',').next().filter(|c| !c.is_empty()).map(str::to_string))
+        {
             url.push_str(&format!("&cursor={}", enc(&c)));
         }
         leptos::task::spawn_local(async move {
@@ -260,7 +261,9 @@ fn WorkflowView() -> impl IntoView {
                         if let Some(n) = d.nodes.iter_mut().find(|n| n.job_id == ev.id) {
                             n.state = ev.state.clone();
                         }
-                        all_done = d.nodes.iter().all(|n| matches!(n.state.as_str(), "succeeded" | "dead" | "cancelled" | "upstream_failed"));
+                        all_done = d.nodes.iter().all(|n| {
+                            matches!(n.state.as_str(), "succeeded" | "dead" | "cancelled" | "upstream_failed")
+                        });
                     }
                 });
                 if all_done {
@@ -367,11 +370,21 @@ pub fn build_spec(name: &str, nodes: &[EdNode], edges: &[EdEdge]) -> Result<Work
     for (i, n) in nodes.iter().enumerate() {
         let payload: Value = match n.payload.trim() {
             "" => Value::Null,
-            t => serde_json::from_str(t).map_err(|e| AppError::invalid(&format!("jobs[{i}].payload"), format!("job {:?}: the payload is not valid JSON ({e})", n.key)))?,
+            t => serde_json::from_str(t).map_err(|e| {
+                AppError::invalid(
+                    &format!("jobs[{i}].payload"),
+                    format!("job {:?}: the payload is not valid JSON ({e})", n.key),
+                )
+            })?,
         };
         let priority = match n.priority.trim() {
             "" => None,
-            p => Some(p.parse::<i16>().map_err(|_| AppError::invalid(&format!("jobs[{i}].priority"), format!("job {:?}: priority must be a number from 0 to 9", n.key)))?),
+            p => Some(p.parse::<i16>().map_err(|_| {
+                AppError::invalid(
+                    &format!("jobs[{i}].priority"),
+                    format!("job {:?}: priority must be a number from 0 to 9", n.key),
+                )
+            })?),
         };
         let mine: Vec<&EdEdge> = edges.iter().filter(|e| e.child == n.key).collect();
         jobs.push(JobSpec {
@@ -382,7 +395,11 @@ pub fn build_spec(name: &str, nodes: &[EdNode], edges: &[EdEdge]) -> Result<Work
             priority,
             depends_on: mine.iter().map(|e| e.parent.clone()).collect(),
             on_parent_failure: EdgePolicy::Fail,
-            edge_policies: mine.iter().filter(|e| e.policy == EdgePolicy::Continue).map(|e| (e.parent.clone(), e.policy)).collect(),
+            edge_policies: mine
+                .iter()
+                .filter(|e| e.policy == EdgePolicy::Continue)
+                .map(|e| (e.parent.clone(), e.policy))
+                .collect(),
         });
     }
     Ok(WorkflowSpec { name: name.trim().to_string(), jobs })
@@ -404,7 +421,13 @@ pub fn from_spec(spec: &WorkflowSpec) -> (Vec<EdNode>, Vec<EdEdge>) {
     let edges = spec
         .jobs
         .iter()
-        .flat_map(|j| j.depends_on.iter().map(move |p| EdEdge { parent: p.clone(), child: j.key.clone(), policy: j.policy_for(p) }))
+        .flat_map(|j| {
+            j.depends_on.iter().map(move |p| EdEdge {
+                parent: p.clone(),
+                child: j.key.clone(),
+                policy: j.policy_for(p),
+            })
+        })
         .collect();
     (nodes, edges)
 }
@@ -472,7 +495,13 @@ fn DagEditor() -> impl IntoView {
             while n.iter().any(|x| x.key == format!("n{i}")) {
                 i += 1;
             }
-            n.push(EdNode { key: format!("n{i}"), kind: "noop".into(), payload: "{}".into(), queue: String::new(), priority: String::new() });
+            n.push(EdNode {
+                key: format!("n{i}"),
+                kind: "noop".into(),
+                payload: "{}".into(),
+                queue: String::new(),
+                priority: String::new(),
+            });
         });
     };
     let connect = move |parent: String, child: String| {
@@ -556,7 +585,10 @@ fn DagEditor() -> impl IntoView {
         Err(e) => error.set(Some(e)),
     };
     let preview = move |_| {
-        import_preview.set(Some(serde_json::from_str::<WorkflowSpec>(&json_text.get_untracked()).map_err(|e| format!("not a workflow: {e}"))));
+        import_preview.set(Some(
+            serde_json::from_str::<WorkflowSpec>(&json_text.get_untracked())
+                .map_err(|e| format!("not a workflow: {e}")),
+        ));
     };
 
     view! {
@@ -739,10 +771,15 @@ fn DagEditor() -> impl IntoView {
 
 /// The keyboard way to add a dependency.
 #[component]
-fn EdgeForm(nodes: RwSignal<Vec<EdNode>>, on_add: impl Fn(String, String) + Copy + Send + Sync + 'static) -> impl IntoView {
+fn EdgeForm(
+    nodes: RwSignal<Vec<EdNode>>,
+    on_add: impl Fn(String, String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let parent = RwSignal::new(String::new());
     let child = RwSignal::new(String::new());
-    let options = move || nodes.get().into_iter().map(|n| view! { <option value=n.key.clone()>{n.key.clone()}</option> }).collect_view();
+    let options = move || {
+        nodes.get().into_iter().map(|n| view! { <option value=n.key.clone()>{n.key.clone()}</option> }).collect_view()
+    };
     view! {
         <form class="controls" on:submit=move |ev| {
             ev.prevent_default();
@@ -764,7 +801,13 @@ mod tests {
     use super::*;
 
     fn node(key: &str) -> EdNode {
-        EdNode { key: key.into(), kind: "noop".into(), payload: "{}".into(), queue: String::new(), priority: String::new() }
+        EdNode {
+            key: key.into(),
+            kind: "noop".into(),
+            payload: "{}".into(),
+            queue: String::new(),
+            priority: String::new(),
+        }
     }
 
     fn edge(p: &str, c: &str) -> EdEdge {

@@ -180,7 +180,10 @@ pub async fn burn_down(config: &Config, b: &BurnDown) -> Result<(), BenchError> 
     let scratch = scratch(config, 20).await?;
     let store = scratch.store.clone();
     println!("{}", describe(config, &store).await);
-    println!("burn-down: {} no-op jobs, insert batches of {}, {} worker slots in one process, {:?} timers", b.jobs, b.batch, b.workers, b.scheduler);
+    println!(
+        "burn-down: {} no-op jobs, insert batches of {}, {} worker slots in one process, {:?} timers",
+        b.jobs, b.batch, b.workers, b.scheduler
+    );
     let ins = insert(&store, b.jobs, b.batch).await?;
     println!("  insert:               {:>10.0} jobs/s", ins);
     let fresh = work(&store, b.jobs, b.workers, b.scheduler).await?;
@@ -241,7 +244,8 @@ pub async fn workflows(config: &Config, b: &WorkflowBench) -> Result<(), BenchEr
     let started = Instant::now();
     let mut ids = Vec::with_capacity(b.workflows);
     for i in 0..b.workflows {
-        let (id, _) = engine.submit_workflow(&fan_in(i, b.width)).await.map_err(|e| BenchError::Other(e.to_string()))?;
+        let (id, _) =
+            engine.submit_workflow(&fan_in(i, b.width)).await.map_err(|e| BenchError::Other(e.to_string()))?;
         ids.push(id);
     }
     let submit = b.workflows as f64 / started.elapsed().as_secs_f64();
@@ -287,7 +291,8 @@ pub async fn latency(config: &Config, samples: usize, kind: QueueKind) -> Result
     let (stop_tx, stop_rx) = watch::channel(false);
     let config_rt = RuntimeConfig { queue_kind: kind, maintenance: false, ..RuntimeConfig::default() };
     let handle = tokio::spawn(runtime::run(engine.clone(), config_rt, stop_rx));
-    let job: app::jobs::NewJob = serde_json::from_value(serde_json::json!({"kind": "bench.mark"})).unwrap_or_else(|_| unreachable!());
+    let job: app::jobs::NewJob =
+        serde_json::from_value(serde_json::json!({"kind": "bench.mark"})).unwrap_or_else(|_| unreachable!());
     let mut us = Vec::with_capacity(samples);
     for i in 0..(100 + samples) {
         let t0 = Instant::now();
@@ -327,10 +332,19 @@ pub async fn llm_overhead(rate: u32, secs: u64) -> Result<(), BenchError> {
         let _ = axum::serve(listener, crate::llm::sim::router()).await;
     });
     let base = format!("http://{addr}/groq/v1");
-    let prompt = Prompt { system: None, messages: vec![Message { role: Role::User, text: "ping".into() }], temperature: 0.0, max_tokens: 8 };
+    let prompt = Prompt {
+        system: None,
+        messages: vec![Message { role: Role::User, text: "ping".into() }],
+        temperature: 0.0,
+        max_tokens: 8,
+    };
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap_or_default();
     let provider: Arc<dyn Provider> = Arc::new(HttpProvider::openai_compatible("groq", http.clone(), &base, "k", "m"));
-    let router = Router::new(vec![provider], crate::llm::router::RouterConfig { bulkhead: 4096, ..Default::default() }, Arc::new(SystemClock));
+    let router = Router::new(
+        vec![provider],
+        crate::llm::router::RouterConfig { bulkhead: 4096, ..Default::default() },
+        Arc::new(SystemClock),
+    );
     let body = wire::openai_request("m", &prompt, false);
 
     async fn run<F, Fut>(rate: u32, secs: u64, call: F) -> Vec<u64>
@@ -361,7 +375,9 @@ pub async fn llm_overhead(rate: u32, secs: u64) -> Result<(), BenchError> {
         out.sort_unstable();
         out
     }
-    let pct = |v: &[u64], p: f64| v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0) as f64 / 1000.0;
+    let pct = |v: &[u64], p: f64| {
+        v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0) as f64 / 1000.0
+    };
 
     // Warm both paths (connections, JIT-free but caches and pools).
     for _ in 0..200 {
@@ -392,7 +408,8 @@ pub async fn llm_overhead(rate: u32, secs: u64) -> Result<(), BenchError> {
     // The primary hard down (503 on every call) in front of the same healthy tier.
     let down = Router::new(
         vec![
-            Arc::new(HttpProvider::gemini(http.clone(), &format!("http://{addr}/gemini"), "k", "m")) as Arc<dyn Provider>,
+            Arc::new(HttpProvider::gemini(http.clone(), &format!("http://{addr}/gemini"), "k", "m"))
+                as Arc<dyn Provider>,
             Arc::new(HttpProvider::openai_compatible("groq", http.clone(), &base, "k", "m")),
         ],
         crate::llm::router::RouterConfig { bulkhead: 4096, ..Default::default() },

@@ -141,7 +141,14 @@ impl Scanner {
     }
 }
 
-async fn subscriber(client: reqwest::Client, url: String, token: String, timed: bool, connected: Arc<AtomicUsize>, mut stop: watch::Receiver<bool>) -> Hist {
+async fn subscriber(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    timed: bool,
+    connected: Arc<AtomicUsize>,
+    mut stop: watch::Receiver<bool>,
+) -> Hist {
     let mut hist = Hist::new();
     let Ok(mut res) = client.get(&url).bearer_auth(&token).send().await else { return hist };
     connected.fetch_add(1, Ordering::SeqCst);
@@ -198,7 +205,16 @@ pub async fn sse(b: &SseBench) -> Result<(), BenchError> {
     // Every `every`-th subscriber is timed.
     let every = b.subscribers.div_ceil(SAMPLED).max(1);
     let subs: Vec<_> = (0..b.subscribers)
-        .map(|i| tokio::spawn(subscriber(client.clone(), events.clone(), b.token.clone(), i % every == 0, connected.clone(), stop_rx.clone())))
+        .map(|i| {
+            tokio::spawn(subscriber(
+                client.clone(),
+                events.clone(),
+                b.token.clone(),
+                i % every == 0,
+                connected.clone(),
+                stop_rx.clone(),
+            ))
+        })
         .collect();
     let deadline = Instant::now() + Duration::from_secs(30);
     while connected.load(Ordering::SeqCst) < b.subscribers && Instant::now() < deadline {
@@ -215,7 +231,8 @@ pub async fn sse(b: &SseBench) -> Result<(), BenchError> {
     // Open loop: a batch every 100 ms, whatever the server's pace.
     let jobs_url = format!("{}/api/v1/jobs", b.url.trim_end_matches('/'));
     let per_tick = (b.rate as usize / 10).max(1);
-    let batch: Vec<serde_json::Value> = (0..per_tick).map(|_| serde_json::json!({ "kind": "noop", "queue": "bench-sse" })).collect();
+    let batch: Vec<serde_json::Value> =
+        (0..per_tick).map(|_| serde_json::json!({ "kind": "noop", "queue": "bench-sse" })).collect();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let (mut sent, mut refused) = (0usize, 0usize);
     let mut peak_rss = 0;
@@ -240,7 +257,11 @@ pub async fn sse(b: &SseBench) -> Result<(), BenchError> {
             all.merge(&h);
         }
     }
-    println!("enqueued: {sent} jobs in {:.1} s ({:.0}/s), {refused} refused", elapsed.as_secs_f64(), sent as f64 / elapsed.as_secs_f64());
+    println!(
+        "enqueued: {sent} jobs in {:.1} s ({:.0}/s), {refused} refused",
+        elapsed.as_secs_f64(),
+        sent as f64 / elapsed.as_secs_f64()
+    );
     println!(
         "frames received: {} ({:.0}/s across all subscribers), resyncs: {}",
         all.frames,
@@ -260,7 +281,11 @@ pub async fn sse(b: &SseBench) -> Result<(), BenchError> {
     if let (Some((t0, _)), Some((t1, rss))) = (before, after) {
         // Linux reports CPU in clock ticks of 1/100 s.
         let cpu = (t1 - t0) as f64 / 100.0 / elapsed.as_secs_f64() * 100.0;
-        println!("server: CPU {cpu:.0}% of one core, RSS {} MB at the end, peak {} MB", rss / 1024, peak_rss.max(rss) / 1024);
+        println!(
+            "server: CPU {cpu:.0}% of one core, RSS {} MB at the end, peak {} MB",
+            rss / 1024,
+            peak_rss.max(rss) / 1024
+        );
     }
     Ok(())
 }
@@ -272,8 +297,13 @@ mod tests {
     #[test]
     fn frames_give_their_timestamp_and_quantiles_come_from_buckets() {
         let scanner = Scanner::new();
-        assert_eq!(scanner.at_of(br#"event: job
-data: {"id":5,"queue":"q","state":"running","at":1800000000123,"node":"n"}"#), Some(1_800_000_000_123));
+        assert_eq!(
+            scanner.at_of(
+                br#"event: job
+data: {"id":5,"queue":"q","state":"running","at":1800000000123,"node":"n"}"#
+            ),
+            Some(1_800_000_000_123)
+        );
         assert_eq!(scanner.at_of(b"event: hello\ndata: {}"), None);
         let mut h = Hist::new();
         for ms in 1..=100 {

@@ -238,7 +238,8 @@ impl Config {
         if log_level.is_empty() || tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
             return Err(invalid("log_level"));
         }
-        let db_max_connections = parse_int(&get("db_max_connections").0, 1, 1000).ok_or_else(|| invalid("db_max_connections"))?;
+        let db_max_connections =
+            parse_int(&get("db_max_connections").0, 1, 1000).ok_or_else(|| invalid("db_max_connections"))?;
         let shutdown_grace = Duration::from_secs(
             parse_int(&get("shutdown_grace_secs").0, 0, 3600).ok_or_else(|| invalid("shutdown_grace_secs"))?.into(),
         );
@@ -294,7 +295,11 @@ impl Config {
                 return Err(invalid(base_key));
             }
             // A local OpenAI-compatible server needs no key: listing it enables it.
-            let key = if name == "ollama" { "none".to_string() } else { get(&format!("{name}_api_key")).0.trim().to_string() };
+            let key = if name == "ollama" {
+                "none".to_string()
+            } else {
+                get(&format!("{name}_api_key")).0.trim().to_string()
+            };
             tiers.push(crate::llm::ProviderConfig {
                 name: name.to_string(),
                 base_url,
@@ -302,7 +307,8 @@ impl Config {
                 model: get(&format!("{name}_model")).0.trim().to_string(),
             });
         }
-        let deadline_ms = parse_int(&get("llm_deadline_ms").0, 100, 600_000).ok_or_else(|| invalid("llm_deadline_ms"))?;
+        let deadline_ms =
+            parse_int(&get("llm_deadline_ms").0, 100, 600_000).ok_or_else(|| invalid("llm_deadline_ms"))?;
         let ms = |key: &'static str, lo: u32, hi: u32| -> Result<Duration, ConfigError> {
             Ok(Duration::from_millis(parse_int(&get(key).0, lo, hi).ok_or_else(|| invalid(key))?.into()))
         };
@@ -325,7 +331,8 @@ impl Config {
             ttft: ms("llm_ttft_ms", 50, 600_000)?,
             stall: ms("llm_stall_ms", 50, 600_000)?,
             breaker_failure_rate: failure_rate,
-            breaker_min_calls: parse_int(&get("llm_breaker_min_calls").0, 1, 10_000).ok_or_else(|| invalid("llm_breaker_min_calls"))? as usize,
+            breaker_min_calls: parse_int(&get("llm_breaker_min_calls").0, 1, 10_000)
+                .ok_or_else(|| invalid("llm_breaker_min_calls"))? as usize,
             breaker_cooldown: ms("llm_breaker_cooldown_ms", 100, 3_600_000)?,
             real_calls_probe,
         };
@@ -469,7 +476,11 @@ fn mask(spec: &KeySpec, value: &str) -> String {
         }
     }
     // An unset key says so: for an LLM provider that means its tier is skipped.
-    if value.is_empty() { "(not set)".to_string() } else { "****".to_string() }
+    if value.is_empty() {
+        "(not set)".to_string()
+    } else {
+        "****".to_string()
+    }
 }
 
 /// Query parameter names (lower case, as substrings) whose values are credentials.
@@ -502,9 +513,10 @@ fn read_toml(path: &Path, required: bool) -> Result<Vec<(&'static str, String)>,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(Vec::new()),
         Err(e) => return Err(ConfigError::File { path: path.to_path_buf(), message: e.to_string() }),
     };
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| ConfigError::File { path: path.to_path_buf(), message: e.message().to_string() })?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::File {
+        path: path.to_path_buf(),
+        message: e.message().to_string(),
+    })?;
     let mut out = Vec::new();
     for (key, value) in table {
         let Some(spec) = KEYS.iter().find(|k| k.key == key) else {
@@ -575,7 +587,11 @@ mod tests {
     fn each_layer_overrides_the_one_below_and_is_reported() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("meetmind.toml");
-        std::fs::write(&file, "addr = \"127.0.0.1:4000\"\nroles = [\"web\"]\nlog_format = \"json\"\nshutdown_grace_secs = 5\n").unwrap();
+        std::fs::write(
+            &file,
+            "addr = \"127.0.0.1:4000\"\nroles = [\"web\"]\nlog_format = \"json\"\nshutdown_grace_secs = 5\n",
+        )
+        .unwrap();
         let dotenv = dir.path().join(".env");
         std::fs::write(&dotenv, "MEETMIND_ADDR=127.0.0.1:5000\nMEETMIND_ROLES=worker\nUNRELATED=1\n").unwrap();
         let mut l = Layers { file: Some((file.clone(), true)), dotenv: Some(dotenv.clone()), ..Default::default() };
@@ -654,7 +670,10 @@ mod tests {
         assert!(!table.contains("hunter2"), "{table}");
         assert!(table.contains("postgres://app@db/meetmind?password=****&sslmode=require"), "{table}");
 
-        l.env.insert("DATABASE_URL".into(), "postgres://app:hunter1@db/meetmind?sslpassword=hunter2&application_name=mm".into());
+        l.env.insert(
+            "DATABASE_URL".into(),
+            "postgres://app:hunter1@db/meetmind?sslpassword=hunter2&application_name=mm".into(),
+        );
         let table = Config::load(&l).unwrap().table();
         assert!(!table.contains("hunter1") && !table.contains("hunter2"), "{table}");
         assert!(table.contains("application_name=mm"), "other parameters stay readable: {table}");

@@ -125,7 +125,14 @@ impl DashboardHub {
 
     /// Numbers the frame, keeps it in the ring (resumes see it at once) and
     /// queues it for the next batch.
-    fn push_job(&self, name: &'static str, queue: Option<String>, kind: Option<String>, job: Option<i64>, data: String) {
+    fn push_job(
+        &self,
+        name: &'static str,
+        queue: Option<String>,
+        kind: Option<String>,
+        job: Option<i64>,
+        data: String,
+    ) {
         // Numbered, stored and queued under one lock, so ids stay in order.
         let mut ring = lock(&self.ring);
         let frame = {
@@ -281,7 +288,10 @@ impl WaitWindow {
             let mut v: Vec<i64> = q.iter().map(|(_, w)| *w).collect();
             v.sort_unstable();
             let pick = |p: f64| v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1];
-            out.insert(queue.clone(), serde_json::json!({ "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "n": v.len() }));
+            out.insert(
+                queue.clone(),
+                serde_json::json!({ "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "n": v.len() }),
+            );
         }
         serde_json::Value::Object(out)
     }
@@ -310,7 +320,9 @@ impl Filters {
     fn check_types(&self) -> Result<(), app::auth::AppError> {
         let Some(types) = &self.types else { return Ok(()) };
         match types.split(',').map(str::trim).find(|t| !FRAME_TYPES.contains(t)) {
-            Some(t) => Err(app::auth::AppError::invalid("types", format!("unknown frame type {t:?}; use job, stats or both"))),
+            Some(t) => {
+                Err(app::auth::AppError::invalid("types", format!("unknown frame type {t:?}; use job, stats or both")))
+            }
             None => Ok(()),
         }
     }
@@ -533,7 +545,9 @@ mod tests {
         hub.push("resync", None, None, "{}".into());
         hub.flush();
         assert!(hub.since(newest).unwrap().iter().skip(1).all(|f| stats_only.admits(f)));
-        let names: Vec<_> = std::iter::from_fn(|| quiet.try_recv().ok()).flat_map(|b| b.frames.iter().map(|f| f.name).collect::<Vec<_>>()).collect();
+        let names: Vec<_> = std::iter::from_fn(|| quiet.try_recv().ok())
+            .flat_map(|b| b.frames.iter().map(|f| f.name).collect::<Vec<_>>())
+            .collect();
         assert_eq!(names, vec!["stats", "resync"], "the quiet channel carries no job frames");
     }
 
@@ -572,7 +586,15 @@ mod tests {
         let sub = |filters: Filters| {
             let key = filters.key();
             let idle_until = tokio::time::Instant::now() + KEEP_ALIVE;
-            Sub { rx: hub.tx.subscribe(), backlog: VecDeque::new(), filters, key, stop: stop.clone(), idle_until, replayed: 0 }
+            Sub {
+                rx: hub.tx.subscribe(),
+                backlog: VecDeque::new(),
+                filters,
+                key,
+                stop: stop.clone(),
+                idle_until,
+                replayed: 0,
+            }
         };
         let q = |q: &str| Filters { queue: Some(q.into()), ..Default::default() };
         let (a, b, c) = (sub(q("mail")), sub(q("mail")), sub(q("sms")));

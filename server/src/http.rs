@@ -172,7 +172,8 @@ pub fn check_site(options: &LeptosOptions) {
     let pkg = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
     let wasm = pkg.join("meetmind.wasm");
     let found = wasm.exists()
-        || std::fs::read_dir(&pkg).is_ok_and(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".wasm")));
+        || std::fs::read_dir(&pkg)
+            .is_ok_and(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".wasm")));
     if !found {
         tracing::warn!(path = %wasm.display(), "site bundle not found; build it with `cargo leptos build` or set MEETMIND_SITE_ROOT");
     }
@@ -245,14 +246,16 @@ mod tests {
     #[tokio::test]
     async fn a_panicking_handler_answers_500_json() {
         use tower::ServiceExt as _;
-        let app: Router = Router::new()
-            .route("/boom", get(|| async {
+        let app: Router = Router::new().route(
+            "/boom",
+            get(|| async {
                 let boom = true;
                 if boom {
                     panic!("boom");
                 }
                 "never"
-            }));
+            }),
+        );
         // The stack `router()` uses, so dropping the panic net fails this.
         let app = outer_layers(app, Arc::new(Metrics::default()));
         let req = axum::http::Request::builder().uri("/boom").body(axum::body::Body::empty()).unwrap();

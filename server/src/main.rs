@@ -149,7 +149,8 @@ async fn main() -> ExitCode {
             };
             let result = match bench {
                 BenchCommand::BurnDown { jobs, workers, batch, .. } => {
-                    let b = meetmind::bench::BurnDown { jobs, workers, batch: batch.max(1), scheduler: config.scheduler };
+                    let b =
+                        meetmind::bench::BurnDown { jobs, workers, batch: batch.max(1), scheduler: config.scheduler };
                     meetmind::bench::burn_down(&config, &b).await
                 }
                 BenchCommand::Workflows { workflows, width, workers, .. } => {
@@ -162,7 +163,9 @@ async fn main() -> ExitCode {
                     };
                     meetmind::bench::workflows(&config, &b).await
                 }
-                BenchCommand::LlmOverhead { rate, secs } => meetmind::bench::llm_overhead(rate.max(1), secs.max(1)).await,
+                BenchCommand::LlmOverhead { rate, secs } => {
+                    meetmind::bench::llm_overhead(rate.max(1), secs.max(1)).await
+                }
                 BenchCommand::Sse { url, token, subscribers, rate, secs, server_pid, types } => {
                     let b = meetmind::bench_sse::SseBench {
                         url,

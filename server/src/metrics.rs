@@ -56,7 +56,8 @@ impl Metrics {
         let mut out = String::with_capacity(2048);
         let _ = writeln!(out, "# HELP meetmind_build_info Build and backend of this node.");
         let _ = writeln!(out, "# TYPE meetmind_build_info gauge");
-        let _ = writeln!(out, "meetmind_build_info{{version=\"{}\",backend=\"{backend}\"}} 1", env!("CARGO_PKG_VERSION"));
+        let _ =
+            writeln!(out, "meetmind_build_info{{version=\"{}\",backend=\"{backend}\"}} 1", env!("CARGO_PKG_VERSION"));
         let _ = writeln!(out, "# HELP meetmind_uptime_seconds Seconds since this node started.");
         let _ = writeln!(out, "# TYPE meetmind_uptime_seconds gauge");
         let _ = writeln!(out, "meetmind_uptime_seconds {:.3}", self.started.elapsed().as_secs_f64());
@@ -71,7 +72,11 @@ impl Metrics {
         let _ = writeln!(out, "# HELP meetmind_http_request_duration_seconds Time to produce the response head.");
         let _ = writeln!(out, "# TYPE meetmind_http_request_duration_seconds histogram");
         for (bound, n) in BUCKETS.iter().zip(&self.duration_buckets) {
-            let _ = writeln!(out, "meetmind_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}", n.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "meetmind_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
         }
         let count = self.duration_count.load(Ordering::Relaxed);
         let _ = writeln!(out, "meetmind_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
@@ -90,7 +95,11 @@ impl Metrics {
 }
 
 /// Middleware counting every request.
-pub async fn track(State(metrics): State<std::sync::Arc<Metrics>>, req: Request<axum::body::Body>, next: Next) -> Response {
+pub async fn track(
+    State(metrics): State<std::sync::Arc<Metrics>>,
+    req: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
     let start = Instant::now();
     metrics.in_flight.fetch_add(1, Ordering::Relaxed);
     let response = next.run(req).await;

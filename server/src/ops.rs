@@ -24,9 +24,10 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let backend = backend_name(&state);
     match tokio::time::timeout(std::time::Duration::from_secs(3), state.store.readiness()).await {
-        Ok(Ok(r)) if r.pending_migrations.is_empty() => {
-            (StatusCode::OK, Json(json!({"status": "ready", "database": "ok", "backend": backend, "migrations": "applied"})))
-        }
+        Ok(Ok(r)) if r.pending_migrations.is_empty() => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "database": "ok", "backend": backend, "migrations": "applied"})),
+        ),
         Ok(Ok(r)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "not_ready", "database": "ok", "backend": backend,

@@ -8,16 +8,16 @@ use tracing::{info, warn};
 
 use crate::{
     auth::Auth,
+    clock::SystemClock,
+    config::{Config, Role},
+    http::{self, AppState},
+    metrics::Metrics,
     scheduler::{
         engine::{Engine, EngineConfig},
         events::EventHub,
         handlers::Registry,
         runtime::{self, RuntimeConfig},
     },
-    clock::SystemClock,
-    config::{Config, Role},
-    http::{self, AppState},
-    metrics::Metrics,
     store::{self, NodeRecord, Store},
 };
 
@@ -121,7 +121,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         // No account yet: print a one-time link that creates the first admin.
         // It goes to stdout, not the log, which must never hold secrets.
         if let Some(secret) = auth.issue_setup_link().await? {
-            let host = if config.addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { config.addr.ip().to_string() };
+            let host =
+                if config.addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { config.addr.ip().to_string() };
             println!();
             println!("  No accounts yet. Create the first admin (one use, valid 24 h):");
             println!("    http://{host}:{}/setup?token={secret}", config.addr.port());
@@ -282,4 +283,3 @@ pub fn shutdown_on(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + 
         let _ = rx.wait_for(|s| *s).await;
     }
 }
-

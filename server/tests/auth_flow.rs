@@ -43,8 +43,13 @@ async fn setup_link_is_one_use_and_only_on_an_empty_database(db: TestDb) -> Test
     assert!(!auth.setup_token_valid(&first).await.unwrap(), "a newer link retires the older one");
     assert!(auth.setup_token_valid(&second).await.unwrap());
     let weak = NewUser { password: "short".into(), ..new_user("root@example.com", UserRole::Admin) };
-    assert!(matches!(auth.complete_setup(&second, weak, &meta("1.1.1.1")).await, Err(AppError::Invalid { ref field, .. }) if field == "password"));
-    let session = auth.complete_setup(&second, new_user("root@example.com", UserRole::Interviewer), &meta("1.1.1.1")).await.unwrap();
+    assert!(
+        matches!(auth.complete_setup(&second, weak, &meta("1.1.1.1")).await, Err(AppError::Invalid { ref field, .. }) if field == "password")
+    );
+    let session = auth
+        .complete_setup(&second, new_user("root@example.com", UserRole::Interviewer), &meta("1.1.1.1"))
+        .await
+        .unwrap();
     assert!(session.set_cookie.contains("HttpOnly"));
     let users = db.store.list_users().await.unwrap();
     assert_eq!(users.len(), 1);
@@ -173,7 +178,8 @@ async fn admins_manage_users_and_the_audit_log_records_it(db: TestDb) -> TestDb 
     assert_eq!(actions, ["user.disable", "user.role", "user.create", "user.create"]);
     assert!(log.iter().all(|e| !e.detail.contains("correct horse")), "no secrets in the audit log");
     assert_eq!(log[0].actor, "boss@example.com");
-    let iv_principal = Principal::User(app::auth::Me { id: iv.id, email: iv.email, name: iv.name, role: UserRole::Interviewer });
+    let iv_principal =
+        Principal::User(app::auth::Me { id: iv.id, email: iv.email, name: iv.name, role: UserRole::Interviewer });
     assert_eq!(auth.audit_log(&iv_principal, 10).await.unwrap_err(), AppError::Forbidden);
     db
 }
@@ -187,7 +193,9 @@ async fn revoked_tokens_stop_working(db: TestDb) -> TestDb {
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0].token_hash, created.secret, "only the hash is stored");
     assert!(stored[0].last_used_at.is_some());
-    assert!(matches!(auth.add_token("cli", "x", "jobs:delete").await, Err(AppError::Invalid { ref field, .. }) if field == "scopes"));
+    assert!(
+        matches!(auth.add_token("cli", "x", "jobs:delete").await, Err(AppError::Invalid { ref field, .. }) if field == "scopes")
+    );
     let admin = Principal::Token { id: created.token.id.clone(), name: "deploy".into(), scopes: vec!["admin".into()] };
     auth.revoke_token(&admin, &created.token.id).await.unwrap();
     assert_eq!(status(&app, "/api/v1/users", ("authorization", &bearer)).await, 401);

@@ -89,7 +89,8 @@ fn serve_answers_then_drains_and_deregisters_on_sigterm() {
             assert!(Instant::now() < deadline, "server did not become ready");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let health: serde_json::Value = client.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
+        let health: serde_json::Value =
+            client.get(format!("{base}/healthz")).send().await.unwrap().json().await.unwrap();
         assert_eq!(health["status"], "ok");
         let page = client.get(format!("{base}/")).send().await.unwrap();
         assert_eq!(page.status(), 200);

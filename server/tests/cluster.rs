@@ -136,22 +136,35 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
 
     // 1. A crash: worker A is killed while running two jobs.
     // The jobs run long enough that neither ends between the check and the kill.
-    let r: Value = post(json!([{"kind": "sleep", "payload": {"ms": 3000}}, {"kind": "sleep", "payload": {"ms": 3000}}]))
-        .await.unwrap().json().await.unwrap();
+    let r: Value =
+        post(json!([{"kind": "sleep", "payload": {"ms": 3000}}, {"kind": "sleep", "payload": {"ms": 3000}}]))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let crash_ids: Vec<i64> = r["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_i64().unwrap()).collect();
     wait_until!("worker A to start both jobs", 30, {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'running'").fetch_one(&db).await.unwrap();
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'running'").fetch_one(&db).await.unwrap();
         n == 2
     });
     cluster.signal("a", "-KILL");
     cluster.start("b", "worker,maintenance", free_port());
     wait_until!("the crashed worker's jobs to finish elsewhere", 40, {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE state = 'succeeded' AND id = ANY($1)")
-            .bind(&crash_ids).fetch_one(&db).await.unwrap();
+            .bind(&crash_ids)
+            .fetch_one(&db)
+            .await
+            .unwrap();
         n == 2
     });
     let outcomes: Vec<(String, String)> =
-        sqlx::query_as("SELECT outcome, node FROM job_runs WHERE job_id = $1 ORDER BY seq").bind(crash_ids[0]).fetch_all(&db).await.unwrap();
+        sqlx::query_as("SELECT outcome, node FROM job_runs WHERE job_id = $1 ORDER BY seq")
+            .bind(crash_ids[0])
+            .fetch_all(&db)
+            .await
+            .unwrap();
     assert_eq!(outcomes.len(), 2, "{outcomes:?}");
     assert_eq!(outcomes[0].0, "lost");
     assert_eq!(outcomes[1].0, "succeeded");
@@ -166,12 +179,17 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
         n == 1
     });
     for chunk in 0..5 {
-        let batch: Vec<Value> = (0..1000).map(|i| json!({"kind": "noop", "payload": {"n": chunk * 1000 + i}, "priority": i % 10})).collect();
+        let batch: Vec<Value> = (0..1000)
+            .map(|i| json!({"kind": "noop", "payload": {"n": chunk * 1000 + i}, "priority": i % 10}))
+            .collect();
         let r = post(Value::Array(batch)).await.unwrap();
         assert_eq!(r.status(), 201);
     }
     wait_until!("5,000 jobs", 60, {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'noop' AND state = 'succeeded'").fetch_one(&db).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'noop' AND state = 'succeeded'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
         n == 5000
     });
     let (jobs, attempts, nodes): (i64, i64, i64) = sqlx::query_as(
@@ -192,7 +210,11 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
     let mut owner = String::new();
     wait_until!("the job to start", 30, {
         let o: Option<String> = sqlx::query_scalar("SELECT lease_owner FROM jobs WHERE id = $1 AND state = 'running'")
-            .bind(id).fetch_optional(&db).await.unwrap().flatten();
+            .bind(id)
+            .fetch_optional(&db)
+            .await
+            .unwrap()
+            .flatten();
         if let Some(o) = o {
             owner = o;
             true
@@ -207,13 +229,17 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
     };
     cluster.signal(frozen, "-STOP");
     wait_until!("the frozen worker's job to finish elsewhere", 40, {
-        let s: String = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
+        let s: String =
+            sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
         s == "succeeded"
     });
     cluster.signal(frozen, "-CONT");
     wait_until!("the late completion to be refused", 30, cluster.log_of(frozen).contains("stale completions refused"));
-    let outcomes: Vec<String> =
-        sqlx::query_scalar("SELECT outcome FROM job_runs WHERE job_id = $1 ORDER BY seq").bind(id).fetch_all(&db).await.unwrap();
+    let outcomes: Vec<String> = sqlx::query_scalar("SELECT outcome FROM job_runs WHERE job_id = $1 ORDER BY seq")
+        .bind(id)
+        .fetch_all(&db)
+        .await
+        .unwrap();
     assert_eq!(outcomes, ["lost", "succeeded"], "exactly one success");
 
     // 4. SIGTERM: the worker stops taking jobs, gets the grace period (2 s)
@@ -224,7 +250,11 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
     let mut owner = String::new();
     wait_until!("the long job to start", 30, {
         let o: Option<String> = sqlx::query_scalar("SELECT lease_owner FROM jobs WHERE id = $1 AND state = 'running'")
-            .bind(id).fetch_optional(&db).await.unwrap().flatten();
+            .bind(id)
+            .fetch_optional(&db)
+            .await
+            .unwrap()
+            .flatten();
         if let Some(o) = o {
             owner = o;
             true
@@ -232,7 +262,13 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
             false
         }
     });
-    let stopping = if owner == "d" { "d" } else if owner == "b" { "b" } else { "c" };
+    let stopping = if owner == "d" {
+        "d"
+    } else if owner == "b" {
+        "b"
+    } else {
+        "c"
+    };
     let started = Instant::now();
     cluster.signal(stopping, "-TERM");
     let (_, child) = cluster.children.iter_mut().find(|(n, _)| n == stopping).unwrap();
@@ -242,11 +278,12 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
     let log = cluster.log_of(stopping);
     assert!(log.contains("released unfinished jobs"), "{log}");
     wait_until!("the released job to finish on another worker", 40, {
-        let s: String = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
+        let s: String =
+            sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1").bind(id).fetch_one(&db).await.unwrap();
         s == "succeeded"
     });
-    let attempts: Vec<(String, String)> = sqlx::query_as("SELECT outcome, node FROM job_runs WHERE job_id = $1")
-        .bind(id).fetch_all(&db).await.unwrap();
+    let attempts: Vec<(String, String)> =
+        sqlx::query_as("SELECT outcome, node FROM job_runs WHERE job_id = $1").bind(id).fetch_all(&db).await.unwrap();
     assert_eq!(attempts.len(), 1, "a released run is not a failed attempt: {attempts:?}");
     assert_ne!(attempts[0].1, stopping);
 }
@@ -261,7 +298,9 @@ async fn leadership_fails_over_when_the_leader_dies() {
     let mut leader = String::new();
     wait_until!("a leader", 30, {
         let l: Option<String> = sqlx::query_scalar("SELECT node FROM leaders WHERE name = 'maintenance'")
-            .fetch_optional(&db).await.unwrap();
+            .fetch_optional(&db)
+            .await
+            .unwrap();
         if let Some(l) = l {
             leader = l;
             true
@@ -274,7 +313,9 @@ async fn leadership_fails_over_when_the_leader_dies() {
     cluster.signal(&leader, "-KILL");
     wait_until!("the other node to take over", 30, {
         let l: Option<String> = sqlx::query_scalar("SELECT node FROM leaders WHERE name = 'maintenance'")
-            .fetch_optional(&db).await.unwrap();
+            .fetch_optional(&db)
+            .await
+            .unwrap();
         l.as_deref() == Some(other)
     });
     // The lease lasts 10 s and is renewed every second; the rest is margin

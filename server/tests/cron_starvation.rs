@@ -17,7 +17,10 @@ use meetmind::{
         events::EventHub,
         handlers::Registry,
     },
-    store::{jobs::{JobFilter, QueueRow}, NodeRecord},
+    store::{
+        jobs::{JobFilter, QueueRow},
+        NodeRecord,
+    },
 };
 
 /// 2027-01-15T08:00:00Z: on the hour.
@@ -28,14 +31,22 @@ fn noop(priority: i32) -> NewJob {
 }
 
 fn engine_on(db: &TestDb, clock: &ManualClock, node: &str) -> Arc<Engine> {
-    Engine::new(db.store.clone(), Arc::new(clock.clone()), node, Registry::standard(), EventHub::new(256), EngineConfig::default())
+    Engine::new(
+        db.store.clone(),
+        Arc::new(clock.clone()),
+        node,
+        Registry::standard(),
+        EventHub::new(256),
+        EngineConfig::default(),
+    )
 }
 
 async fn each_fire_yields_exactly_one_job_across_nodes(db: TestDb) -> TestDb {
     let clock = ManualClock::at(HOUR_MARK - 1_000);
     let a = engine_on(&db, &clock, "node-a");
     let b = engine_on(&db, &clock, "node-b");
-    let template: NewJob = serde_json::from_value(serde_json::json!({"kind": "noop", "payload": {"report": "hourly"}})).unwrap();
+    let template: NewJob =
+        serde_json::from_value(serde_json::json!({"kind": "noop", "payload": {"report": "hourly"}})).unwrap();
     let e = a.create_schedule("bad", "99 * * * *", "UTC", &template).await.unwrap_err();
     assert!(matches!(e, AppError::Invalid { ref field, .. } if field == "cron"), "{e:?}");
     let e = a.create_schedule("bad", "0 * * * *", "Atlantis/Capital", &template).await.unwrap_err();
@@ -45,7 +56,11 @@ async fn each_fire_yields_exactly_one_job_across_nodes(db: TestDb) -> TestDb {
     assert!(a.create_schedule("hourly report", "0 * * * *", "UTC", &template).await.is_err(), "names are unique");
 
     let count = || async {
-        db.store.list_jobs(&JobFilter { kind: Some("noop".into()), limit: 100, ..Default::default() }).await.unwrap().len()
+        db.store
+            .list_jobs(&JobFilter { kind: Some("noop".into()), limit: 100, ..Default::default() })
+            .await
+            .unwrap()
+            .len()
     };
     assert_eq!(a.fire_schedules().await.unwrap() + b.fire_schedules().await.unwrap(), 0, "not due yet");
     clock.advance_ms(1_000);
@@ -58,7 +73,8 @@ async fn each_fire_yields_exactly_one_job_across_nodes(db: TestDb) -> TestDb {
     clock.advance_ms(3 * 3_600_000 + 5_000);
     assert_eq!(b.fire_schedules().await.unwrap(), 1);
     assert_eq!(count().await, 2);
-    let jobs = db.store.list_jobs(&JobFilter { kind: Some("noop".into()), limit: 10, ..Default::default() }).await.unwrap();
+    let jobs =
+        db.store.list_jobs(&JobFilter { kind: Some("noop".into()), limit: 10, ..Default::default() }).await.unwrap();
     assert!(jobs.iter().all(|j| j.idempotency_key.as_deref().unwrap().starts_with(&format!("schedule:{}:", s.id))));
     let next = db.store.list_schedules().await.unwrap()[0].next_run_at;
     assert_eq!(next, HOUR_MARK + 4 * 3_600_000);

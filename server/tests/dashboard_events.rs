@@ -123,7 +123,13 @@ async fn the_feed_filters_aggregates_and_resumes() {
     let members: Vec<i64> = ["a", "b"].iter().map(|k| submitted["jobs"][k].as_i64().unwrap()).collect();
     let mut wf_feed = http.get(format!("{base}/api/v1/events?workflow={wf}")).bearer_auth(&admin).send().await.unwrap();
     read(&mut wf_feed, 5, |f| f.iter().any(|x| x.event == "hello")).await;
-    let noise = http.post(format!("{base}/api/v1/jobs")).bearer_auth(&admin).json(&json!({"kind": "noop"})).send().await.unwrap();
+    let noise = http
+        .post(format!("{base}/api/v1/jobs"))
+        .bearer_auth(&admin)
+        .json(&json!({"kind": "noop"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(noise.status(), 201);
     let c = http.post(format!("{base}/api/v1/jobs/{}/cancel", members[1])).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(c.status(), 200);

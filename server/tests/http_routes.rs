@@ -72,7 +72,9 @@ async fn metrics_count_requests_in_prometheus_text() {
     let token = auth.add_token("test", "prometheus", "metrics:read").await.unwrap().secret;
     let res = app
         .clone()
-        .oneshot(Request::get("/metrics").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/metrics").header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap(),
+        )
         .await
         .unwrap();
     let status = res.status().as_u16();
@@ -134,7 +136,8 @@ async fn oversized_bodies_are_refused_before_handlers() {
 
 /// A POST whose body streams in chunks with no Content-Length.
 fn chunked_post(path: &str, token: &str, body: String) -> Request<Body> {
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body.as_bytes().chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        body.as_bytes().chunks(64 * 1024).map(|c| Ok(c.to_vec())).collect();
     Request::post(path)
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
@@ -195,7 +198,8 @@ async fn batch_routes_accept_bodies_past_axums_default_limit() {
         .await
         .unwrap();
     let status = res.status().as_u16();
-    let out: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(res.into_body(), 4 << 20).await.unwrap()).unwrap();
+    let out: serde_json::Value =
+        serde_json::from_slice(&axum::body::to_bytes(res.into_body(), 4 << 20).await.unwrap()).unwrap();
     assert_eq!(status, 201, "{out}");
     assert_eq!(out["jobs"].as_array().unwrap().len(), 1_000);
     db.finish().await;

@@ -18,7 +18,11 @@ use app::{
     interviews::{Mode, NewInterview},
     services::InterviewService,
 };
-use meetmind::{clock::SystemClock, meetmind::demo_script, store::{SqliteStore, Store}};
+use meetmind::{
+    clock::SystemClock,
+    meetmind::demo_script,
+    store::{SqliteStore, Store},
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_meetmind");
 
@@ -71,14 +75,26 @@ async fn a_crash_during_the_scorecard_resumes_after_restart() {
     // The provider simulator, slow enough that the scorecard call is in flight for seconds.
     let sim = common::provider_sim().await;
     let http = reqwest::Client::new();
-    http.put(format!("{sim}/_sim/faults/gemini")).json(&serde_json::json!({ "latency_ms": 6000 })).send().await.unwrap();
+    http.put(format!("{sim}/_sim/faults/gemini"))
+        .json(&serde_json::json!({ "latency_ms": 6000 }))
+        .send()
+        .await
+        .unwrap();
 
     // An ended interview with the demo transcript; its workflow is queued, not run here.
     let llm = meetmind::llm::router::Router::new(Vec::new(), Default::default(), Arc::new(SystemClock));
     let (mm, _) = common::interviews(store.clone(), Arc::new(SystemClock), llm, dir.path().join("unused-outbox"));
     let auth = meetmind::auth::Auth::new(store.clone(), Arc::new(SystemClock), false);
     let u = auth
-        .add_user("test", NewUser { email: "owner@example.com".into(), name: "Owner".into(), role: UserRole::Interviewer, password: "correct horse battery".into() })
+        .add_user(
+            "test",
+            NewUser {
+                email: "owner@example.com".into(),
+                name: "Owner".into(),
+                role: UserRole::Interviewer,
+                password: "correct horse battery".into(),
+            },
+        )
         .await
         .unwrap();
     let who = Principal::User(Me { id: u.id, email: u.email, name: u.name, role: UserRole::Interviewer });
@@ -122,7 +138,12 @@ async fn a_crash_during_the_scorecard_resumes_after_restart() {
     loop {
         let w = store.get_workflow(&workflow).await.unwrap().unwrap();
         if w.state != "running" {
-            assert_eq!(w.state, "succeeded", "{}", std::fs::read_to_string(dir.path().join("second.log")).unwrap_or_default());
+            assert_eq!(
+                w.state,
+                "succeeded",
+                "{}",
+                std::fs::read_to_string(dir.path().join("second.log")).unwrap_or_default()
+            );
             break;
         }
         assert!(
@@ -132,7 +153,13 @@ async fn a_crash_during_the_scorecard_resumes_after_restart() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let scorecard = store.workflow_jobs(&workflow).await.unwrap().into_iter().find(|j| j.workflow_key.as_deref() == Some("scorecard")).unwrap();
+    let scorecard = store
+        .workflow_jobs(&workflow)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.workflow_key.as_deref() == Some("scorecard"))
+        .unwrap();
     assert!(scorecard.attempt >= 2, "the scorecard ran again after the crash: attempt {}", scorecard.attempt);
     let results = store.get_results(&id).await.unwrap();
     assert!(results.iter().any(|r| r.kind == "scorecard"));

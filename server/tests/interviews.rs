@@ -33,7 +33,10 @@ fn offline() -> Arc<Router> {
 async fn person(store: &Arc<dyn Store>, email: &str, role: UserRole) -> Principal {
     let auth = meetmind::auth::Auth::new(store.clone(), Arc::new(SystemClock), false);
     let u = auth
-        .add_user("test", NewUser { email: email.into(), name: email.into(), role, password: "correct horse battery".into() })
+        .add_user(
+            "test",
+            NewUser { email: email.into(), name: email.into(), role, password: "correct horse battery".into() },
+        )
         .await
         .unwrap();
     Principal::User(Me { id: u.id, email: u.email, name: u.name, role })
@@ -72,7 +75,11 @@ where
     Fut: std::future::Future<Output = bool>,
 {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let rt = tokio::spawn(runtime::run(engine.clone(), runtime::RuntimeConfig { maintenance: true, ..Default::default() }, stop_rx));
+    let rt = tokio::spawn(runtime::run(
+        engine.clone(),
+        runtime::RuntimeConfig { maintenance: true, ..Default::default() },
+        stop_rx,
+    ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     let mut ok = false;
     while tokio::time::Instant::now() < deadline {
@@ -96,11 +103,20 @@ async fn transcript_is_idempotent_ordered_and_validated(db: TestDb) -> TestDb {
     assert_eq!(created.interview.rubric.competencies.len(), 5, "copied from the template");
 
     let early = mm.append(&iv, &id, vec![seg("a", Speaker::Interviewer, "Hello", 0)]).await;
-    assert!(matches!(early, Err(AppError::Invalid { ref field, ref message }) if field == "state" && message.contains("not live")));
+    assert!(
+        matches!(early, Err(AppError::Invalid { ref field, ref message }) if field == "state" && message.contains("not live"))
+    );
 
     mm.start(&iv, &id).await.unwrap();
     let first = mm
-        .append(&iv, &id, vec![seg("b", Speaker::Candidate, "Later words", 5_000), seg("a", Speaker::Interviewer, "Earlier words", 1_000)])
+        .append(
+            &iv,
+            &id,
+            vec![
+                seg("b", Speaker::Candidate, "Later words", 5_000),
+                seg("a", Speaker::Interviewer, "Earlier words", 1_000),
+            ],
+        )
         .await
         .unwrap();
     // A retried post after a network blip: same ids, no duplicates.
@@ -112,7 +128,10 @@ async fn transcript_is_idempotent_ordered_and_validated(db: TestDb) -> TestDb {
     let reuse = mm.append(&iv, &id, vec![seg("a", Speaker::Candidate, "Other words", 1_000)]).await;
     assert!(matches!(reuse, Err(AppError::Invalid { ref field, .. }) if field == "segments[0].client_id"), "{reuse:?}");
     let ai = mm.append(&iv, &id, vec![seg("ai-q1", Speaker::Ai, "Next question?", 2_000)]).await;
-    assert!(matches!(ai, Err(AppError::Invalid { ref field, .. }) if field == "segments[0].client_id"), "the AI's ids are reserved");
+    assert!(
+        matches!(ai, Err(AppError::Invalid { ref field, .. }) if field == "segments[0].client_id"),
+        "the AI's ids are reserved"
+    );
 
     let long = "x".repeat(10_001);
     match mm.append(&iv, &id, vec![seg("c", Speaker::Candidate, &long, 9_000)]).await {
@@ -176,7 +195,10 @@ async fn access_is_per_interview_and_rooms_are_per_token(db: TestDb) -> TestDb {
     // The room opens its own interview only, and shows nothing of the other.
     let room = mm.room(&a.link.candidate_token).await.unwrap();
     assert_eq!(room.title, a.interview.title);
-    assert!(mm.room_append(&a.link.candidate_token, vec![seg("r1", Speaker::Candidate, "hi", 10)]).await.is_err(), "consent first");
+    assert!(
+        mm.room_append(&a.link.candidate_token, vec![seg("r1", Speaker::Candidate, "hi", 10)]).await.is_err(),
+        "consent first"
+    );
     mm.room_consent(&a.link.candidate_token).await.unwrap();
     mm.room_append(&a.link.candidate_token, vec![seg("r1", Speaker::Candidate, "My answer", 10)]).await.unwrap();
     let bad = mm.room_append(&a.link.candidate_token, vec![seg("r2", Speaker::Interviewer, "x", 11)]).await;
@@ -220,13 +242,21 @@ async fn a_burst_of_answers_makes_one_degraded_suggestion(db: TestDb) -> TestDb 
     // A quiet period well above one append's round trips on a loaded CI
     // machine, so the burst is one burst however slow the database is.
     let quiet = Duration::from_millis(1_500);
-    let (mm, _) = common::interviews_with_quiet(db.store.clone(), Arc::new(SystemClock), offline(), out.path().into(), "test-node", quiet);
+    let (mm, _) = common::interviews_with_quiet(
+        db.store.clone(),
+        Arc::new(SystemClock),
+        offline(),
+        out.path().into(),
+        "test-node",
+        quiet,
+    );
     let iv = person(&db.store, "iv@example.com", UserRole::Interviewer).await;
     let id = mm.create(&iv, new_interview(Mode::Assist)).await.unwrap().interview.id;
     mm.start(&iv, &id).await.unwrap();
     let mut events = mm.hub.subscribe();
     for i in 0..10 {
-        let text = format!("Part {i}: during the incident I was on call; we watched consumer lag on Kafka and added alerts.");
+        let text =
+            format!("Part {i}: during the incident I was on call; we watched consumer lag on Kafka and added alerts.");
         mm.append(&iv, &id, vec![seg(&format!("c{i}"), Speaker::Candidate, &text, i * 1_000)]).await.unwrap();
     }
     // The suggestion is stored, then announced: wait for the announcement.
@@ -319,7 +349,10 @@ async fn the_workflow_writes_results_and_emails_the_report(db: TestDb) -> TestDb
     assert!(insights.question_coverage.iter().all(|q| q.asked_at.is_some()), "the demo asks every planned question");
     let results = db.store.get_results(&id).await.unwrap();
     let scorecard_row = results.iter().find(|r| r.kind == "scorecard").unwrap();
-    assert!(scorecard_row.prompt.as_deref().is_some_and(|p| p.contains("accent")), "the prompt is stored, with its guardrails");
+    assert!(
+        scorecard_row.prompt.as_deref().is_some_and(|p| p.contains("accent")),
+        "the prompt is stored, with its guardrails"
+    );
     assert_eq!(scorecard_row.tier, "offline");
     let html = mm.report(&iv, &id, false).await.unwrap();
     assert!(html.contains(&format!("/interviews/{id}/live#seg-")));
@@ -354,11 +387,14 @@ async fn the_ai_led_mode_runs_the_plan_offline_to_the_end(db: TestDb) -> TestDb 
     let room = mm.room_consent(&token).await.unwrap();
     assert_eq!(room.segments.len(), 1, "the AI opened with the first question");
     assert!(room.segments[0].text.contains("current role"));
-    let long = "I run the platform team and we own the event pipeline, the on-call rotation and the database upgrades; \
+    let long =
+        "I run the platform team and we own the event pipeline, the on-call rotation and the database upgrades; \
                 last quarter we moved the billing events onto Kafka and cut the consumer lag from minutes to seconds.";
     for n in 0..4 {
         let count = mm.room(&token).await.unwrap().segments.len();
-        mm.room_append(&token, vec![seg(&format!("a{n}"), Speaker::Candidate, long, (n as i64 + 1) * 60_000)]).await.unwrap();
+        mm.room_append(&token, vec![seg(&format!("a{n}"), Speaker::Candidate, long, (n as i64 + 1) * 60_000)])
+            .await
+            .unwrap();
         // Wait for the AI's next turn.
         let mut turned = false;
         for _ in 0..50 {
@@ -452,8 +488,21 @@ async fn candidates_data_can_be_exported_deleted_and_expires(db: TestDb) -> Test
     })
     .await;
     if !purged {
-        for j in db.store.list_jobs(&meetmind::store::jobs::JobFilter { limit: 50, ..Default::default() }).await.unwrap_or_default() {
-            eprintln!("job {} {} {} {:?} run_at={} now={}", j.id, j.kind, j.state, j.last_error, j.run_at, clock.now_ms());
+        for j in db
+            .store
+            .list_jobs(&meetmind::store::jobs::JobFilter { limit: 50, ..Default::default() })
+            .await
+            .unwrap_or_default()
+        {
+            eprintln!(
+                "job {} {} {} {:?} run_at={} now={}",
+                j.id,
+                j.kind,
+                j.state,
+                j.last_error,
+                j.run_at,
+                clock.now_ms()
+            );
         }
     }
     assert!(purged, "the expired interview was purged");
@@ -499,7 +548,9 @@ async fn a_paused_interview_waits_and_a_revoked_link_is_refused(db: TestDb) -> T
     assert_eq!(mm.revoke_link(&stranger, &id).await.unwrap_err(), AppError::NotFound);
     mm.revoke_link(&iv, &id).await.unwrap();
     match mm.room(&token).await {
-        Err(AppError::Invalid { field, message }) => assert!(field == "token" && message.contains("expired"), "{message}"),
+        Err(AppError::Invalid { field, message }) => {
+            assert!(field == "token" && message.contains("expired"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
     assert!(mm.room_append(&token, vec![seg("r9", Speaker::Candidate, "late", 5)]).await.is_err());
@@ -518,7 +569,6 @@ both_backends!(multi_thread;
 );
 
 // ---- through the provider simulator ------------------------------------------
-
 
 fn tiers(base: &str) -> Arc<Router> {
     let http = reqwest::Client::new();
@@ -539,9 +589,13 @@ async fn live(mm: &Arc<MeetMind>, iv: &Principal) -> String {
     let id = mm.create(iv, new_interview(Mode::Assist)).await.unwrap().interview.id;
     mm.start(iv, &id).await.unwrap();
     mm.append(iv, &id, vec![seg("q", Speaker::Interviewer, "Tell me about an incident?", 0)]).await.unwrap();
-    mm.append(iv, &id, vec![seg("a", Speaker::Candidate, "The alert fired at 2 a.m. and I ran the postmortem.", 5_000)])
-        .await
-        .unwrap();
+    mm.append(
+        iv,
+        &id,
+        vec![seg("a", Speaker::Candidate, "The alert fired at 2 a.m. and I ran the postmortem.", 5_000)],
+    )
+    .await
+    .unwrap();
     id
 }
 
@@ -601,13 +655,19 @@ async fn interview_events_cross_nodes_on_postgres() {
     let out = outbox();
     let (a, _) = common::interviews(db.store.clone(), Arc::new(SystemClock), offline(), out.path().into());
     let (b, _) = common::interviews_on(db.store.clone(), Arc::new(SystemClock), offline(), out.path().into(), "node-b");
-    let (elsewhere, _) = common::interviews_on(other.store.clone(), Arc::new(SystemClock), offline(), out.path().into(), "node-c");
+    let (elsewhere, _) =
+        common::interviews_on(other.store.clone(), Arc::new(SystemClock), offline(), out.path().into(), "node-c");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let hub = b.hub.clone();
     tokio::spawn(async move { hub.relay_remote(stop_rx).await });
     let mut on_b = b.hub.subscribe();
     let publish = || {
-        elsewhere.hub.publish("iv-elsewhere", Audience::Staff, "suggestion", serde_json::json!({ "follow_ups": ["No"] }));
+        elsewhere.hub.publish(
+            "iv-elsewhere",
+            Audience::Staff,
+            "suggestion",
+            serde_json::json!({ "follow_ups": ["No"] }),
+        );
         a.hub.publish("iv-1", Audience::Staff, "suggestion", serde_json::json!({ "follow_ups": ["Why?"] }));
     };
     // The relay's LISTEN starts in the background and PostgreSQL drops what

@@ -35,7 +35,10 @@ impl Api {
         let res = self.app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
         let status = res.status().as_u16();
         let bytes = axum::body::to_bytes(res.into_body(), 16 << 20).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())),
+        )
     }
 }
 
@@ -61,7 +64,8 @@ async fn an_ats_drives_an_interview_with_scoped_tokens(db: TestDb) -> TestDb {
 
     let (status, e) = api.call("POST", "/api/v1/interviews", Some(&writer), Some(new_interview(None))).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("owner_email")), "{e}");
-    let (status, e) = api.call("POST", "/api/v1/interviews", Some(&reader), Some(new_interview(Some("owner@example.com")))).await;
+    let (status, e) =
+        api.call("POST", "/api/v1/interviews", Some(&reader), Some(new_interview(Some("owner@example.com")))).await;
     assert_eq!(status, 403, "{e}");
     assert_eq!(api.call("GET", "/api/v1/interviews", Some(&jobs), None).await.0, 403);
     let (status, e) = api.call("POST", "/api/v1/interviews", Some(&writer), Some(json!({"title": "x"}))).await;
@@ -99,12 +103,16 @@ async fn an_ats_drives_an_interview_with_scoped_tokens(db: TestDb) -> TestDb {
     let id = created["interview"]["id"].as_str().unwrap().to_string();
     let room_token = created["link"]["candidate_token"].as_str().unwrap().to_string();
 
-    assert_eq!(api.call("POST", &format!("/api/v1/interviews/{id}/start"), Some(&writer), Some(json!({}))).await.0, 200);
+    assert_eq!(
+        api.call("POST", &format!("/api/v1/interviews/{id}/start"), Some(&writer), Some(json!({}))).await.0,
+        200
+    );
     let batch = json!({"segments": [
         {"client_id": "s1", "speaker": "interviewer", "text": "How did you move the pipeline onto Kafka?", "start_ms": 0, "end_ms": 4000},
         {"client_id": "s2", "speaker": "candidate", "text": "We sized Kafka partitions by consumer lag and made consumers idempotent.", "start_ms": 5000, "end_ms": 12000}
     ]});
-    let (status, first) = api.call("POST", &format!("/api/v1/interviews/{id}/segments"), Some(&writer), Some(batch.clone())).await;
+    let (status, first) =
+        api.call("POST", &format!("/api/v1/interviews/{id}/segments"), Some(&writer), Some(batch.clone())).await;
     assert_eq!(status, 200, "{first}");
     let (_, again) = api.call("POST", &format!("/api/v1/interviews/{id}/segments"), Some(&writer), Some(batch)).await;
     assert_eq!(first, again, "a retried batch returns the same segments");
@@ -123,16 +131,24 @@ async fn an_ats_drives_an_interview_with_scoped_tokens(db: TestDb) -> TestDb {
     let (_, t) = api.call("GET", &format!("/api/v1/interviews/{id}/segments"), Some(&reader), None).await;
     assert_eq!(t.as_array().unwrap().len(), 2);
 
-    let (status, hits) = api.call("GET", &format!("/api/v1/interviews/{id}/search?q=kafka%20partitions"), Some(&reader), None).await;
+    let (status, hits) =
+        api.call("GET", &format!("/api/v1/interviews/{id}/search?q=kafka%20partitions"), Some(&reader), None).await;
     assert_eq!(status, 200);
     let (status, e) = api.call("GET", &format!("/api/v1/interviews/{id}/search"), Some(&reader), None).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("q")), "{e}");
-    let (status, e) =
-        api.call("POST", &format!("/api/v1/interviews/{id}/ask"), Some(&reader), Some(json!({"question": "why\u{0}?"}))).await;
+    let (status, e) = api
+        .call("POST", &format!("/api/v1/interviews/{id}/ask"), Some(&reader), Some(json!({"question": "why\u{0}?"})))
+        .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("question")), "{e}");
     assert_eq!(hits[0]["segment"]["client_id"], "s2", "{hits}");
-    let (status, answer) =
-        api.call("POST", &format!("/api/v1/interviews/{id}/ask"), Some(&reader), Some(json!({"question": "what about Kafka?"}))).await;
+    let (status, answer) = api
+        .call(
+            "POST",
+            &format!("/api/v1/interviews/{id}/ask"),
+            Some(&reader),
+            Some(json!({"question": "what about Kafka?"})),
+        )
+        .await;
     assert_eq!(status, 200, "{answer}");
     assert!(!answer["citations"].as_array().unwrap().is_empty());
 
@@ -144,17 +160,26 @@ async fn an_ats_drives_an_interview_with_scoped_tokens(db: TestDb) -> TestDb {
     // The room needs no credentials but its token, and refuses a wrong one with JSON.
     let (status, room) = api.call("GET", &format!("/api/v1/room/{room_token}"), None, None).await;
     assert_eq!(status, 200);
-    assert_eq!(room["segments"].as_array().unwrap().len(), 1, "the candidate sees their own segment, not the interviewer's");
+    assert_eq!(
+        room["segments"].as_array().unwrap().len(),
+        1,
+        "the candidate sees their own segment, not the interviewer's"
+    );
     let (status, e) = api.call("GET", "/api/v1/room/not-a-token", None, None).await;
     assert_eq!(status, 404);
     assert!(e["error"].as_str().unwrap().contains("not valid"), "{e}");
 
-    let (status, ended) = api.call("POST", &format!("/api/v1/interviews/{id}/end"), Some(&writer), Some(json!({}))).await;
+    let (status, ended) =
+        api.call("POST", &format!("/api/v1/interviews/{id}/end"), Some(&writer), Some(json!({}))).await;
     assert_eq!((status, ended["state"].as_str()), (200, Some("completed")));
     assert!(ended["workflow_id"].is_string());
     let (_, detail) = api.call("GET", &format!("/api/v1/interviews/{id}"), Some(&reader), None).await;
     assert_eq!(detail["workflow"].as_array().unwrap().len(), 6);
-    assert_eq!(api.call("GET", &format!("/api/v1/interviews/{id}/report"), Some(&reader), None).await.0, 404, "not written yet");
+    assert_eq!(
+        api.call("GET", &format!("/api/v1/interviews/{id}/report"), Some(&reader), None).await.0,
+        404,
+        "not written yet"
+    );
     db
 }
 
@@ -204,7 +229,8 @@ async fn live_streams_carry_segments_and_suggestions_to_staff_only() {
     http.post(format!("{base}/api/v1/interviews/{id}/start")).bearer_auth(&writer).send().await.unwrap();
     http.post(format!("{base}/api/v1/room/{token}/consent")).send().await.unwrap();
 
-    let mut staff = http.get(format!("{base}/api/v1/interviews/{id}/events")).bearer_auth(&writer).send().await.unwrap();
+    let mut staff =
+        http.get(format!("{base}/api/v1/interviews/{id}/events")).bearer_auth(&writer).send().await.unwrap();
     assert_eq!(staff.headers()["content-type"], "text/event-stream");
     let mut candidate = http.get(format!("{base}/api/v1/room/{token}/events")).send().await.unwrap();
     let hello = read_until(&mut candidate, &["hello"], 5).await;

@@ -24,7 +24,8 @@ impl Api {
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<String>) -> (u16, Value) {
-        let mut req = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {}", self.token));
+        let mut req =
+            Request::builder().method(method).uri(path).header("authorization", format!("Bearer {}", self.token));
         if body.is_some() {
             req = req.header("content-type", "application/json");
         }
@@ -46,7 +47,8 @@ async fn submission_and_its_errors(db: TestDb) -> TestDb {
     assert_eq!(one["state"], "available");
     assert!(one["id"].as_i64().unwrap() > 0);
 
-    let batch: Vec<Value> = (0..2500).map(|i| json!({"kind": "noop", "payload": {"i": i}, "priority": i % 10})).collect();
+    let batch: Vec<Value> =
+        (0..2500).map(|i| json!({"kind": "noop", "payload": {"i": i}, "priority": i % 10})).collect();
     let (status, body) = api.post("/api/v1/jobs", Value::Array(batch)).await;
     assert_eq!(status, 201);
     assert_eq!(body["jobs"].as_array().unwrap().len(), 2500);
@@ -80,7 +82,8 @@ async fn submission_and_its_errors(db: TestDb) -> TestDb {
     // The DLQ filters go through the same extractor as every other body.
     let (status, e) = api.post("/api/v1/dlq/purge", json!({"ids": [1, "two"]})).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("ids[1]")), "{e}");
-    let (status, e) = api.post("/api/v1/jobs", json!({"kind": "noop", "payload": {"blob": "x".repeat(257 * 1024)}})).await;
+    let (status, e) =
+        api.post("/api/v1/jobs", json!({"kind": "noop", "payload": {"blob": "x".repeat(257 * 1024)}})).await;
     assert_eq!((status, e["field"].as_str()), (413, Some("payload")), "{e}");
     let too_many: Vec<Value> = (0..10_001).map(|_| json!({"kind": "noop"})).collect();
     let (status, _) = api.post("/api/v1/jobs", Value::Array(too_many)).await;
@@ -115,7 +118,8 @@ async fn submission_and_its_errors(db: TestDb) -> TestDb {
         assert!(e["error"].as_str().unwrap().contains("NUL"), "{e}");
     }
     // An escaped backslash before "u0000" is text, not a NUL.
-    let (status, e) = api.call("POST", "/api/v1/jobs", Some(r#"{"kind": "noop", "payload": {"t": "\\u0000"}}"#.into())).await;
+    let (status, e) =
+        api.call("POST", "/api/v1/jobs", Some(r#"{"kind": "noop", "payload": {"t": "\\u0000"}}"#.into())).await;
     assert_eq!(status, 201, "{e}");
     let (_, job) = api.call("GET", &format!("/api/v1/jobs/{}", e["id"]), None).await;
     assert_eq!(job["payload"]["t"], "\\u0000", "{job}");
@@ -145,7 +149,8 @@ async fn listing_detail_cancel_retry_and_the_dlq(db: TestDb) -> TestDb {
     assert_eq!(page1["jobs"].as_array().unwrap().len(), 3);
     let cursor = page1["next_cursor"].as_i64().unwrap();
     let (_, page2) = api.call("GET", &format!("/api/v1/jobs?queue=mail&limit=3&cursor={cursor}"), None).await;
-    let (_, page3) = api.call("GET", &format!("/api/v1/jobs?queue=mail&limit=3&cursor={}", page2["next_cursor"]), None).await;
+    let (_, page3) =
+        api.call("GET", &format!("/api/v1/jobs?queue=mail&limit=3&cursor={}", page2["next_cursor"]), None).await;
     assert_eq!(page3["jobs"].as_array().unwrap().len(), 1);
     assert!(page3["next_cursor"].is_null());
     let (status, e) = api.call("GET", "/api/v1/jobs?state=sleeping", None).await;
@@ -168,9 +173,15 @@ async fn listing_detail_cancel_retry_and_the_dlq(db: TestDb) -> TestDb {
     assert_eq!((status, e["field"].as_str()), (422, Some("id")));
 
     // Dead letters: jobs that always fail permanently.
-    let (_, dead) = api.post("/api/v1/jobs", json!({"kind": "fail", "queue": "mail", "payload": {"permanent": true}})).await;
+    let (_, dead) =
+        api.post("/api/v1/jobs", json!({"kind": "fail", "queue": "mail", "payload": {"permanent": true}})).await;
     let dead_id = dead["id"].as_i64().unwrap();
-    let (_, other) = api.post("/api/v1/jobs", json!({"kind": "fail", "queue": "mail", "payload": {"permanent": true, "tag": "Keep_Me", "who": "ÉMILIE"}})).await;
+    let (_, other) = api
+        .post(
+            "/api/v1/jobs",
+            json!({"kind": "fail", "queue": "mail", "payload": {"permanent": true, "tag": "Keep_Me", "who": "ÉMILIE"}}),
+        )
+        .await;
     let other_id = other["id"].as_i64().unwrap();
     let engine = common::engine(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
     engine.refresh_queues().await.unwrap();
@@ -248,28 +259,51 @@ async fn workflows_over_rest(db: TestDb) -> TestDb {
     // The cycle's path, following depends_on from the first job.
     assert_eq!(e["error"], "cycle: a → b → c → a", "{e}");
     assert_eq!(e["field"], "jobs[].depends_on");
-    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop", "depends_on": ["ghost"]}]})).await;
+    let (status, e) = api
+        .post(
+            "/api/v1/workflows",
+            json!({"name": "x", "jobs": [{"key": "a", "kind": "noop", "depends_on": ["ghost"]}]}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(e["error"].as_str().unwrap().contains("ghost"), "{e}");
-    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop"}, {"key": "a", "kind": "noop"}]})).await;
+    let (status, e) = api
+        .post(
+            "/api/v1/workflows",
+            json!({"name": "x", "jobs": [{"key": "a", "kind": "noop"}, {"key": "a", "kind": "noop"}]}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(e["error"].as_str().unwrap().contains("duplicate job key \"a\""), "{e}");
     let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "warp"}]})).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("jobs[0].kind")));
     // Shape errors name the job's field by its path, not the value serde quotes.
-    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop", "priority": 40000}]})).await;
+    let (status, e) = api
+        .post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop", "priority": 40000}]}))
+        .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("jobs[0].priority")), "{e}");
-    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop"}, {"key": "b"}]})).await;
+    let (status, e) =
+        api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop"}, {"key": "b"}]})).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("jobs[1].kind")), "{e}");
-    let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop", "payload": {"to": ["\u{0}"]}}]})).await;
+    let (status, e) = api
+        .post(
+            "/api/v1/workflows",
+            json!({"name": "x", "jobs": [{"key": "a", "kind": "noop", "payload": {"to": ["\u{0}"]}}]}),
+        )
+        .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("jobs[0].payload.to[0]")), "{e}");
     let huge: Vec<serde_json::Value> = (0..10_001).map(|i| json!({"key": format!("k{i}"), "kind": "noop"})).collect();
     let (status, _) = api.post("/api/v1/workflows", json!({"name": "huge", "jobs": huge})).await;
     assert_eq!(status, 413);
 
-    let (status, created) = api.post("/api/v1/workflows", json!({"name": "report", "jobs": [
+    let (status, created) = api
+        .post(
+            "/api/v1/workflows",
+            json!({"name": "report", "jobs": [
         {"key": "fetch", "kind": "noop", "priority": 9},
-        {"key": "email", "kind": "noop", "priority": 1, "depends_on": ["fetch"]}]})).await;
+        {"key": "email", "kind": "noop", "priority": 1, "depends_on": ["fetch"]}]}),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_string();
     let (_, detail) = api.call("GET", &format!("/api/v1/workflows/{id}"), None).await;
@@ -278,9 +312,14 @@ async fn workflows_over_rest(db: TestDb) -> TestDb {
     assert_eq!(detail["edges"], json!([{"parent": "fetch", "child": "email", "policy": "fail"}]));
     assert!(detail["nodes"].as_array().unwrap().iter().all(|n| n["priority"] == 1), "inherited: {detail}");
     // A second workflow: the list counts each workflow's own jobs (one query for the page).
-    let (_, other) = api.post("/api/v1/workflows", json!({"name": "fan", "jobs": [
+    let (_, other) = api
+        .post(
+            "/api/v1/workflows",
+            json!({"name": "fan", "jobs": [
         {"key": "a", "kind": "noop"}, {"key": "b", "kind": "noop"},
-        {"key": "c", "kind": "noop", "depends_on": ["a", "b"]}]})).await;
+        {"key": "c", "kind": "noop", "depends_on": ["a", "b"]}]}),
+        )
+        .await;
     let (_, list) = api.call("GET", "/api/v1/workflows", None).await;
     let listed = |wf: &str| list["workflows"].as_array().unwrap().iter().find(|w| w["id"] == wf).cloned().unwrap();
     assert_eq!(listed(&id)["counts"], json!({"available": 1, "blocked": 1}), "{list}");
@@ -359,12 +398,17 @@ async fn query_and_path_errors_name_the_parameter(db: TestDb) -> TestDb {
 
     // The same checks cover a schedule's name and its job template.
     let (status, e) = api
-        .post("/api/v1/schedules", json!({"name": "n", "cron": "0 * * * *", "job": {"kind": "noop", "payload": {"x": "\u{0}"}}}))
+        .post(
+            "/api/v1/schedules",
+            json!({"name": "n", "cron": "0 * * * *", "job": {"kind": "noop", "payload": {"x": "\u{0}"}}}),
+        )
         .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("job.payload.x")), "{e}");
-    let (status, e) = api.post("/api/v1/schedules", json!({"name": "n\u{0}", "cron": "0 * * * *", "job": {"kind": "noop"}})).await;
+    let (status, e) =
+        api.post("/api/v1/schedules", json!({"name": "n\u{0}", "cron": "0 * * * *", "job": {"kind": "noop"}})).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("name")), "{e}");
-    let (status, e) = api.post("/api/v1/schedules", json!({"name": "n", "cron": "0 * * * *", "job": {"kind": 1}})).await;
+    let (status, e) =
+        api.post("/api/v1/schedules", json!({"name": "n", "cron": "0 * * * *", "job": {"kind": 1}})).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("job.kind")), "{e}");
     let (_, schedules) = api.call("GET", "/api/v1/schedules", None).await;
     assert_eq!(schedules, json!([]), "nothing refused was saved");

@@ -4,7 +4,10 @@
 
 mod common;
 
-use std::{sync::Arc, time::{Duration, Instant}};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use meetmind::{
     clock::SystemClock,
@@ -19,12 +22,17 @@ use meetmind::{
 };
 use serde_json::json;
 
-
 fn router(base: &str, config: RouterConfig) -> Arc<Router> {
     let http = reqwest::Client::new();
     let providers: Vec<Arc<dyn Provider>> = vec![
         Arc::new(HttpProvider::gemini(http.clone(), &format!("{base}/gemini"), "k", "gemini-2.0-flash")),
-        Arc::new(HttpProvider::openai_compatible("groq", http, &format!("{base}/groq/v1"), "k", "llama-3.1-8b-instant")),
+        Arc::new(HttpProvider::openai_compatible(
+            "groq",
+            http,
+            &format!("{base}/groq/v1"),
+            "k",
+            "llama-3.1-8b-instant",
+        )),
     ];
     Router::new(providers, config, Arc::new(SystemClock))
 }
@@ -38,7 +46,12 @@ fn fast() -> RouterConfig {
 }
 
 fn prompt() -> Prompt {
-    Prompt { system: None, messages: vec![Message { role: Role::User, text: "Tell me about ownership".into() }], temperature: 0.2, max_tokens: 64 }
+    Prompt {
+        system: None,
+        messages: vec![Message { role: Role::User, text: "Tell me about ownership".into() }],
+        temperature: 0.2,
+        max_tokens: 64,
+    }
 }
 
 async fn fault(base: &str, provider: &str, f: serde_json::Value) {
@@ -84,7 +97,8 @@ async fn with_every_tier_down_the_offline_tier_answers() {
     let r = router(&base, fast());
     fault(&base, "gemini", json!({"error_rate": 1.0, "error_status": 500})).await;
     fault(&base, "groq", json!({"error_rate": 1.0, "error_status": 502})).await;
-    let purpose = Purpose::FollowUps { answer: "I refactored the billing service".into(), uncovered: vec!["ownership".into()] };
+    let purpose =
+        Purpose::FollowUps { answer: "I refactored the billing service".into(), uncovered: vec!["ownership".into()] };
     let a = r.complete(&purpose, &prompt(), Duration::from_secs(8)).await;
     assert_eq!(a.tier, "offline");
     assert!(a.degraded);
@@ -129,7 +143,10 @@ async fn retry_hints_are_honoured_when_they_fit_and_daily_quotas_move_on() {
     assert!(a.attempts[0].error.as_deref().unwrap().contains("quota"));
 }
 
-async fn collect(r: &Router, limits: meetmind::llm::router::StreamLimits) -> (Vec<meetmind::llm::router::StreamEvent>, meetmind::llm::router::Answer) {
+async fn collect(
+    r: &Router,
+    limits: meetmind::llm::router::StreamLimits,
+) -> (Vec<meetmind::llm::router::StreamEvent>, meetmind::llm::router::Answer) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
     let answer = r.stream(&Purpose::Generic, &prompt(), limits, &tx).await;
     drop(tx);
@@ -145,7 +162,11 @@ async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it()
     use meetmind::llm::router::{StreamEvent, StreamLimits};
     let base = common::provider_sim().await;
     let r = router(&base, fast());
-    let limits = StreamLimits { deadline: Duration::from_secs(8), ttft: Duration::from_millis(300), stall: Duration::from_millis(300) };
+    let limits = StreamLimits {
+        deadline: Duration::from_secs(8),
+        ttft: Duration::from_millis(300),
+        stall: Duration::from_millis(300),
+    };
 
     let (events, a) = collect(&r, limits).await;
     assert_eq!(a.tier, "gemini");
@@ -171,7 +192,8 @@ async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it()
     fault(&base, "groq", json!({"cut_after_tokens": 3})).await;
     let r2 = {
         let http = reqwest::Client::new();
-        let providers: Vec<Arc<dyn Provider>> = vec![Arc::new(HttpProvider::openai_compatible("groq", http, &format!("{base}/groq/v1"), "k", "m"))];
+        let providers: Vec<Arc<dyn Provider>> =
+            vec![Arc::new(HttpProvider::openai_compatible("groq", http, &format!("{base}/groq/v1"), "k", "m"))];
         Router::new(providers, fast(), Arc::new(SystemClock))
     };
     let (events, _) = collect(&r2, limits).await;

@@ -73,9 +73,11 @@ async fn healthy_answers_parse_in_both_formats_and_streams_complete() {
     assert!(reply.text.contains("groq simulated"));
 
     let body = groq(&base, true).await.text().await.unwrap();
-    let lines: Vec<StreamLine> = body.lines().map(wire::openai_stream_line).filter(|l| *l != StreamLine::Skip).collect();
+    let lines: Vec<StreamLine> =
+        body.lines().map(wire::openai_stream_line).filter(|l| *l != StreamLine::Skip).collect();
     assert_eq!(lines.last(), Some(&StreamLine::Done));
-    let text: String = lines.iter().filter_map(|l| if let StreamLine::Token(t) = l { Some(t.as_str()) } else { None }).collect();
+    let text: String =
+        lines.iter().filter_map(|l| if let StreamLine::Token(t) = l { Some(t.as_str()) } else { None }).collect();
     assert!(text.contains("Postgres"));
     let body = gemini(&base, true).await.text().await.unwrap();
     let tokens = body.lines().map(wire::gemini_stream_line).filter(|l| matches!(l, StreamLine::Token(_))).count();
@@ -120,7 +122,8 @@ async fn injected_faults_are_classified() {
         Err(_) => {}
         Ok(text) => {
             assert!(!text.contains("[DONE]"), "{text}");
-            let tokens = text.lines().map(wire::openai_stream_line).filter(|l| matches!(l, StreamLine::Token(_))).count();
+            let tokens =
+                text.lines().map(wire::openai_stream_line).filter(|l| matches!(l, StreamLine::Token(_))).count();
             assert_eq!(tokens, 3);
         }
     }

@@ -20,7 +20,10 @@ struct Caller {
 }
 
 fn concrete(path: &str) -> String {
-    path.replace("{id}", "no-such-id").replace("{token}", "no-such-token").replace("{name}", "matrix-queue").replace('*', "meetmind.css")
+    path.replace("{id}", "no-such-id")
+        .replace("{token}", "no-such-token")
+        .replace("{name}", "matrix-queue")
+        .replace('*', "meetmind.css")
 }
 
 async fn call(app: &Router, method: &str, path: &str, kind: Kind, caller: &Caller) -> (u16, String) {
@@ -81,7 +84,8 @@ async fn every_route_answers_every_caller_as_the_table_says() {
             bearer: None,
         },
     ];
-    for (name, scopes) in [("token:admin", "admin"), ("token:jobs", "jobs:read,jobs:write"), ("token:metrics", "metrics:read")]
+    for (name, scopes) in
+        [("token:admin", "admin"), ("token:jobs", "jobs:read,jobs:write"), ("token:metrics", "metrics:read")]
     {
         let secret = auth.add_token("test", name, scopes).await.unwrap().secret;
         callers.push(Caller { name, principal: Some(token(scopes)), cookie: None, bearer: Some(secret) });
@@ -98,7 +102,9 @@ async fn every_route_answers_every_caller_as_the_table_says() {
             let expected = rules::decide(rule.need, caller.principal.as_ref());
             let (status, location) = call(&app, rule.method, &path, rule.kind, caller).await;
             let ok = match (expected, rule.kind) {
-                (Decision::Allow, _) => ![401, 403].contains(&status) && status < 500 && !location.starts_with("/login"),
+                (Decision::Allow, _) => {
+                    ![401, 403].contains(&status) && status < 500 && !location.starts_with("/login")
+                }
                 (Decision::SignIn, Kind::Page) => status == 303 && location.starts_with("/login?next="),
                 (Decision::SignIn, _) => status == 401,
                 (Decision::Deny, _) => status == 403,
@@ -205,7 +211,8 @@ async fn private_answers_are_never_cached_and_https_stays_https() {
         }
         app.clone().oneshot(req.body(Body::empty()).unwrap())
     };
-    let cache = |res: &axum::response::Response| res.headers().get("cache-control").map(|v| v.to_str().unwrap().to_string());
+    let cache =
+        |res: &axum::response::Response| res.headers().get("cache-control").map(|v| v.to_str().unwrap().to_string());
     // A page, an API answer with data, a refusal: none may be stored.
     let page = get("/login", false, false).await.unwrap();
     assert_eq!(cache(&page).as_deref(), Some("no-store"));
@@ -234,7 +241,12 @@ async fn a_route_without_an_entry_is_closed_to_everyone() {
         .route("/api/v1/forgotten", axum::routing::get(|| async { "should not be reachable" }))
         .layer(axum::middleware::from_fn_with_state(auth.clone(), meetmind::auth::middleware::guard));
     let res = app
-        .oneshot(Request::get("/api/v1/forgotten").header("authorization", format!("Bearer {secret}")).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/api/v1/forgotten")
+                .header("authorization", format!("Bearer {secret}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 500);

@@ -77,11 +77,16 @@ async fn failures_retry_with_jitter_then_dead_letter_and_redrive(db: TestDb) -> 
     let attempts = db.store.job_attempts(id).await.unwrap();
     assert_eq!(attempts.len(), 4);
     assert!(attempts.iter().all(|a| a.outcome == "failed" && a.node == "test-node" && a.error.is_some()));
-    let dead = db.store.list_jobs(&JobFilter { state: Some("dead".into()), limit: 10, ..Default::default() }).await.unwrap();
+    let dead =
+        db.store.list_jobs(&JobFilter { state: Some("dead".into()), limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(dead.len(), 1);
 
     // Redrive: back to available with a fresh set of attempts.
-    let n = db.store.requeue_dead(&JobFilter { kind: Some("fail".into()), ..Default::default() }, clock.now_ms()).await.unwrap();
+    let n = db
+        .store
+        .requeue_dead(&JobFilter { kind: Some("fail".into()), ..Default::default() }, clock.now_ms())
+        .await
+        .unwrap();
     assert_eq!(n, 1);
     let row = db.store.get_job(id).await.unwrap().unwrap();
     assert_eq!((row.state.as_str(), row.attempt), ("available", 0));
@@ -162,17 +167,19 @@ async fn finished_jobs_past_retention_are_pruned_in_batches(db: TestDb) -> TestD
              VALUES ({id}, 1, 'n', {old}, {old}, 'failed', 'boom');"
         )
     };
-    db.execute(&[
-        finish(ids[0], "succeeded", old),
-        run(ids[0]),
-        finish(ids[1], "cancelled", old),
-        finish(ids[2], "succeeded", recent),
-        finish(ids[3], "dead", old),
-        run(ids[3]),
-        finish(ids[4], "succeeded", old),
-        format!("UPDATE jobs SET workflow_id = 'wf-kept' WHERE id = {};", ids[4]),
-    ]
-    .concat())
+    db.execute(
+        &[
+            finish(ids[0], "succeeded", old),
+            run(ids[0]),
+            finish(ids[1], "cancelled", old),
+            finish(ids[2], "succeeded", recent),
+            finish(ids[3], "dead", old),
+            run(ids[3]),
+            finish(ids[4], "succeeded", old),
+            format!("UPDATE jobs SET workflow_id = 'wf-kept' WHERE id = {};", ids[4]),
+        ]
+        .concat(),
+    )
     .await;
     let cutoff = T0 - 1_000;
     assert_eq!(db.store.prune_finished(cutoff, 1).await.unwrap(), 1, "one batch of one");
@@ -271,7 +278,8 @@ async fn the_runtime_works_a_batch_to_the_end(db: TestDb) -> TestDb {
     let clock = Arc::new(meetmind::clock::SystemClock);
     let engine = common::engine(db.store.clone(), clock.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let config = RuntimeConfig { poll: Duration::from_millis(500), grace: Duration::from_secs(2), ..RuntimeConfig::default() };
+    let config =
+        RuntimeConfig { poll: Duration::from_millis(500), grace: Duration::from_secs(2), ..RuntimeConfig::default() };
     let handle = tokio::spawn(runtime::run(engine.clone(), config, stop_rx));
     let now = clock.now_ms();
     let mut jobs: Vec<NewJob> = (0..300).map(|i| with("noop", serde_json::json!({"priority": i % 10}))).collect();
@@ -331,10 +339,21 @@ async fn email_send_writes_to_the_outbox_and_injected_failures_retry() {
         )
     };
     let engine = engine_with(0.0);
-    let bad = engine.enqueue(vec![job("email.send", serde_json::json!({"to": "not an address", "subject": "s", "text": "t"}))], false).await;
+    let bad = engine
+        .enqueue(
+            vec![job("email.send", serde_json::json!({"to": "not an address", "subject": "s", "text": "t"}))],
+            false,
+        )
+        .await;
     assert!(matches!(bad, Err(AppError::Invalid { ref field, .. }) if field == "payload"), "{bad:?}");
     engine
-        .enqueue(vec![job("email.send", serde_json::json!({"to": "Ada <ada@example.com>", "subject": "Your report", "text": "Hello"}))], false)
+        .enqueue(
+            vec![job(
+                "email.send",
+                serde_json::json!({"to": "Ada <ada@example.com>", "subject": "Your report", "text": "Hello"}),
+            )],
+            false,
+        )
         .await
         .unwrap();
     let j = engine.claim(1).await.unwrap().remove(0);
@@ -346,11 +365,16 @@ async fn email_send_writes_to_the_outbox_and_injected_failures_retry() {
 
     let failing = engine_with(1.0);
     failing
-        .enqueue(vec![job("email.send", serde_json::json!({"to": "ada@example.com", "subject": "x", "text": "y"}))], false)
+        .enqueue(
+            vec![job("email.send", serde_json::json!({"to": "ada@example.com", "subject": "x", "text": "y"}))],
+            false,
+        )
         .await
         .unwrap();
     let j = failing.claim(1).await.unwrap().remove(0);
-    let Outcome::Failed { failure, permanent } = failing.run(&j).await else { panic!("EMAIL_FAILURE_RATE=1 must fail") };
+    let Outcome::Failed { failure, permanent } = failing.run(&j).await else {
+        panic!("EMAIL_FAILURE_RATE=1 must fail")
+    };
     assert!(!permanent && failure.error.contains("injected"));
     db.finish().await;
 }
@@ -372,7 +396,10 @@ async fn job_policies_override_the_queue_and_http_requests_classify_errors() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let jobs = vec![
-        with("http.request", serde_json::json!({"payload": {"url": format!("{base}/flaky")}, "retry_delays_ms": [50], "max_attempts": 2})),
+        with(
+            "http.request",
+            serde_json::json!({"payload": {"url": format!("{base}/flaky")}, "retry_delays_ms": [50], "max_attempts": 2}),
+        ),
         job("http.request", serde_json::json!({"url": format!("{base}/gone")})),
         job("http.request", serde_json::json!({"url": format!("{base}/ok")})),
     ];

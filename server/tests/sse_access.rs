@@ -116,14 +116,16 @@ async fn a_signed_out_browser_reconnecting_is_told_in_its_own_terms() {
     assert_eq!(outcome, Outcome::Ended, "read {text:?}");
     assert_eq!(text, "event: signed-out\ndata: {}\n\n");
     // Signed in but not allowed (an interviewer on the admins' feed): the same.
-    let mut res = http.get(&events).header("accept", "text/event-stream").header("cookie", cookie.as_str()).send().await.unwrap();
+    let mut res =
+        http.get(&events).header("accept", "text/event-stream").header("cookie", cookie.as_str()).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(read_for(&mut res, END_WITHIN).await.1, "event: signed-out\ndata: {}\n\n");
 
     // Without the Accept header, or with a token, the refusal is the API's.
     let plain = http.get(&events).send().await.unwrap();
     assert_eq!(plain.status(), 401);
-    let token = http.get(&events).header("accept", "text/event-stream").bearer_auth("not-a-token").send().await.unwrap();
+    let token =
+        http.get(&events).header("accept", "text/event-stream").bearer_auth("not-a-token").send().await.unwrap();
     assert_eq!(token.status(), 401);
     let scoped = auth.add_token("test", "reader", "jobs:read").await.unwrap().secret;
     let denied = http.get(&events).header("accept", "text/event-stream").bearer_auth(&scoped).send().await.unwrap();
@@ -140,7 +142,13 @@ fn new_interview(owner: &str) -> Value {
 
 /// Creates an interview owned by `owner` over REST; returns its id.
 async fn interview_for(http: &reqwest::Client, base: &str, writer: &str, owner: &str) -> String {
-    let r = http.post(format!("{base}/api/v1/interviews")).bearer_auth(writer).json(&new_interview(owner)).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/api/v1/interviews"))
+        .bearer_auth(writer)
+        .json(&new_interview(owner))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let created: Value = r.json().await.unwrap();
     created["interview"]["id"].as_str().unwrap().to_string()
@@ -156,7 +164,12 @@ async fn a_disabled_interviewer_loses_the_live_stream() {
     let http = reqwest::Client::new();
     let id = interview_for(&http, &base, &writer, "ivy@example.com").await;
 
-    let mut live = http.get(format!("{base}/api/v1/interviews/{id}/events")).header("cookie", cookie.as_str()).send().await.unwrap();
+    let mut live = http
+        .get(format!("{base}/api/v1/interviews/{id}/events"))
+        .header("cookie", cookie.as_str())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(live.status(), 200);
     assert_eq!(live.headers()["content-type"], "text/event-stream");
     wait_for(&mut live, "hello").await;
@@ -164,10 +177,21 @@ async fn a_disabled_interviewer_loses_the_live_stream() {
     assert_eq!(outcome, Outcome::Open, "an enabled account keeps its stream; read {text:?}");
 
     let ivy = user_id(&db, "ivy@example.com").await;
-    let r = http.patch(format!("{base}/api/v1/users/{ivy}")).bearer_auth(&admin).json(&json!({"disabled": true})).send().await.unwrap();
+    let r = http
+        .patch(format!("{base}/api/v1/users/{ivy}"))
+        .bearer_auth(&admin)
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert_signed_out(&mut live, "disabled account").await;
-    let again = http.get(format!("{base}/api/v1/interviews/{id}/events")).header("cookie", cookie.as_str()).send().await.unwrap();
+    let again = http
+        .get(format!("{base}/api/v1/interviews/{id}/events"))
+        .header("cookie", cookie.as_str())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 401, "and cannot open a new one");
     db.finish().await;
 }
@@ -188,7 +212,13 @@ async fn a_demoted_or_signed_out_admin_loses_the_dashboard_feed() {
     wait_for(&mut b, "hello").await;
 
     let boss = user_id(&db, "boss@example.com").await;
-    let r = http.patch(format!("{base}/api/v1/users/{boss}")).bearer_auth(&admin).json(&json!({"role": "interviewer"})).send().await.unwrap();
+    let r = http
+        .patch(format!("{base}/api/v1/users/{boss}"))
+        .bearer_auth(&admin)
+        .json(&json!({"role": "interviewer"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert_signed_out(&mut a, "demoted admin").await;
 
@@ -212,15 +242,31 @@ async fn callers_still_allowed_keep_their_streams() {
     let id = interview_for(&http, &base, &writer, "ivy@example.com").await;
 
     let mut feed = http.get(format!("{base}/api/v1/events")).bearer_auth(&admin.secret).send().await.unwrap();
-    let mut live = http.get(format!("{base}/api/v1/interviews/{id}/events")).header("cookie", cookie.as_str()).send().await.unwrap();
+    let mut live = http
+        .get(format!("{base}/api/v1/interviews/{id}/events"))
+        .header("cookie", cookie.as_str())
+        .send()
+        .await
+        .unwrap();
     wait_for(&mut feed, "hello").await;
     wait_for(&mut live, "hello").await;
 
     // Other callers lose access; these two do not.
-    let r = http.delete(format!("{base}/api/v1/tokens/{}", other_token.token.id)).bearer_auth(&admin.secret).send().await.unwrap();
+    let r = http
+        .delete(format!("{base}/api/v1/tokens/{}", other_token.token.id))
+        .bearer_auth(&admin.secret)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     let other = user_id(&db, "other@example.com").await;
-    let r = http.patch(format!("{base}/api/v1/users/{other}")).bearer_auth(&admin.secret).json(&json!({"disabled": true})).send().await.unwrap();
+    let r = http
+        .patch(format!("{base}/api/v1/users/{other}"))
+        .bearer_auth(&admin.secret)
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
 
     // As long as the others' streams took to end, and then some.
@@ -250,7 +296,13 @@ async fn an_expired_room_link_hears_no_more() {
     let writer = auth.add_token("test", "ats", "interviews:read,interviews:write").await.unwrap().secret;
     common::signed_in(&auth, "ivy@example.com", UserRole::Interviewer).await;
     let http = reqwest::Client::new();
-    let r = http.post(format!("{base}/api/v1/interviews")).bearer_auth(&writer).json(&new_interview("ivy@example.com")).send().await.unwrap();
+    let r = http
+        .post(format!("{base}/api/v1/interviews"))
+        .bearer_auth(&writer)
+        .json(&new_interview("ivy@example.com"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let created: Value = r.json().await.unwrap();
     let id = created["interview"]["id"].as_str().unwrap().to_string();

@@ -46,14 +46,32 @@ async fn templates_are_checked_saved_by_name_and_run(db: TestDb) -> TestDb {
     assert_eq!(r.json::<Value>().await.unwrap()["field"], "jobs[1].kind");
     let r = http.post(&url).bearer_auth(&admin).json(&json!({"name": " ", "spec": diamond("x")})).send().await.unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["field"], "name");
-    let r = http.post(&url).bearer_auth(&reader).json(&json!({"name": "diamond", "spec": diamond("x")})).send().await.unwrap();
+    let r = http
+        .post(&url)
+        .bearer_auth(&reader)
+        .json(&json!({"name": "diamond", "spec": diamond("x")}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403, "saving needs workflows:write");
 
     // Saved, then replaced by name (same id), listed once.
-    let r = http.post(&url).bearer_auth(&admin).json(&json!({"name": "diamond", "spec": diamond("v1")})).send().await.unwrap();
+    let r = http
+        .post(&url)
+        .bearer_auth(&admin)
+        .json(&json!({"name": "diamond", "spec": diamond("v1")}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let first: Value = r.json().await.unwrap();
-    let r = http.post(&url).bearer_auth(&admin).json(&json!({"name": "diamond", "spec": diamond("v2")})).send().await.unwrap();
+    let r = http
+        .post(&url)
+        .bearer_auth(&admin)
+        .json(&json!({"name": "diamond", "spec": diamond("v2")}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let second: Value = r.json().await.unwrap();
     assert_eq!(first["id"], second["id"]);
@@ -116,7 +134,13 @@ async fn pages_of_workflows_skip_none_created_in_the_same_millisecond(db: TestDb
     let http = reqwest::Client::new();
     let mut submitted = Vec::new();
     for i in 0..5 {
-        let r = http.post(format!("{base}/api/v1/workflows")).bearer_auth(&admin).json(&diamond(&format!("w{i}"))).send().await.unwrap();
+        let r = http
+            .post(format!("{base}/api/v1/workflows"))
+            .bearer_auth(&admin)
+            .json(&diamond(&format!("w{i}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 201);
         submitted.push(r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
     }

@@ -62,7 +62,12 @@ async fn a_diamond_runs_parents_first_and_succeeds(db: TestDb) -> TestDb {
     let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
     let spec = WorkflowSpec {
         name: "diamond".into(),
-        jobs: vec![node("d", "noop", &["b", "c"]), node("b", "noop", &["a"]), node("c", "noop", &["a"]), node("a", "noop", &[])],
+        jobs: vec![
+            node("d", "noop", &["b", "c"]),
+            node("b", "noop", &["a"]),
+            node("c", "noop", &["a"]),
+            node("a", "noop", &[]),
+        ],
     };
     let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
     let first = engine.claim(10).await.unwrap();
@@ -95,13 +100,17 @@ async fn fan_out_and_in_of_a_thousand(db: TestDb) -> TestDb {
     let stored: HashMap<i64, String> =
         db.store.workflow_jobs(&wf).await.unwrap().into_iter().map(|j| (j.id, j.workflow_key.unwrap())).collect();
     assert_eq!(ids.iter().map(|id| stored[id].clone()).collect::<Vec<_>>(), keys);
-    let mut edges: Vec<(String, String)> = db.store.workflow_edges(&wf).await.unwrap().into_iter()
+    let mut edges: Vec<(String, String)> = db
+        .store
+        .workflow_edges(&wf)
+        .await
+        .unwrap()
+        .into_iter()
         .map(|e| (stored[&e.child_id].clone(), stored[&e.parent_id].clone()))
         .collect();
     edges.sort();
-    let mut expected: Vec<(String, String)> = mids.iter()
-        .flat_map(|m| [(m.clone(), "root".to_string()), ("sink".to_string(), m.clone())])
-        .collect();
+    let mut expected: Vec<(String, String)> =
+        mids.iter().flat_map(|m| [(m.clone(), "root".to_string()), ("sink".to_string(), m.clone())]).collect();
     expected.sort();
     assert_eq!(edges, expected, "every edge, child and parent the right way round");
     let ran = drain(&engine, 200).await;
@@ -178,7 +187,8 @@ async fn cancel_and_retry(db: TestDb) -> TestDb {
     // A flaky middle job: retrying the workflow re-arms what sits below it.
     let mut flaky = node("m", "fail", &["top"]);
     flaky.payload = json!({"rate": 0.5, "permanent": true});
-    let spec = WorkflowSpec { name: "r".into(), jobs: vec![node("top", "noop", &[]), flaky, node("low", "noop", &["m"])] };
+    let spec =
+        WorkflowSpec { name: "r".into(), jobs: vec![node("top", "noop", &[]), flaky, node("low", "noop", &["m"])] };
     let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
     drain(&engine, 10).await;
     for _ in 0..40 {
@@ -205,7 +215,8 @@ async fn an_urgent_job_lends_its_priority_to_its_dependency(db: TestDb) -> TestD
     lax.priority = Some(9);
     let mut urgent = node("urgent", "noop", &["lax"]);
     urgent.priority = Some(0);
-    let (wf, _) = engine.submit_workflow(&WorkflowSpec { name: "inherit".into(), jobs: vec![lax, urgent] }).await.unwrap();
+    let (wf, _) =
+        engine.submit_workflow(&WorkflowSpec { name: "inherit".into(), jobs: vec![lax, urgent] }).await.unwrap();
     let detail = db.store.workflow_jobs(&wf).await.unwrap();
     assert!(detail.iter().all(|j| j.priority == 0), "lax inherits priority 0");
     // One slot: the urgent chain finishes before any of the 500 waiting jobs.
@@ -248,7 +259,10 @@ async fn random_graphs_with_random_failures_always_finish(db: TestDb) -> TestDb 
         let w = db.store.get_workflow(&wf).await.unwrap().unwrap();
         assert_ne!(w.state, "running", "case {case}: {:?}", states(&db, &wf).await);
         let s = states(&db, &wf).await;
-        assert!(s.values().all(|st| ["succeeded", "dead", "cancelled", "upstream_failed"].contains(&st.as_str())), "{s:?}");
+        assert!(
+            s.values().all(|st| ["succeeded", "dead", "cancelled", "upstream_failed"].contains(&st.as_str())),
+            "{s:?}"
+        );
         let expect = if s.values().all(|st| st == "succeeded") { "succeeded" } else { "failed" };
         assert_eq!(w.state, expect, "case {case}");
     }
@@ -263,7 +277,12 @@ async fn concurrent_workers_never_strand_a_join_or_deadlock(db: TestDb) -> TestD
     let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
     let backwards = || WorkflowSpec {
         name: "backwards diamond".into(),
-        jobs: vec![node("d", "noop", &["b", "c"]), node("b", "noop", &["a"]), node("c", "noop", &["a"]), node("a", "noop", &[])],
+        jobs: vec![
+            node("d", "noop", &["b", "c"]),
+            node("b", "noop", &["a"]),
+            node("c", "noop", &["a"]),
+            node("a", "noop", &[]),
+        ],
     };
     let (first, ids) = engine.submit_workflow(&backwards()).await.unwrap();
     let (d, b, c, a) = (ids[0], ids[1], ids[2], ids[3]);

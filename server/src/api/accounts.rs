@@ -4,12 +4,7 @@ use app::{
     auth::{NewUser, UserRole},
     services::AuthService,
 };
-use axum::{
-    extract::State,
-    http::StatusCode,
-    response::IntoResponse,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
 use serde::Deserialize;
 
 use super::{ApiJson, ApiPath, ApiQuery, ApiState, Caller};

@@ -37,7 +37,11 @@ pub async fn templates(State(s): State<ApiState>) -> impl IntoResponse {
     Json(s.meetmind.templates())
 }
 
-pub async fn list(State(s): State<ApiState>, Caller(who): Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Response, ApiError> {
+pub async fn list(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.list(&who, q.q).await?).into_response())
 }
 
@@ -49,25 +53,38 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(s.meetmind.create(&who, new).await?)).into_response())
 }
 
-pub async fn detail(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn detail(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.detail(&who, &id).await?).into_response())
 }
 
-pub async fn delete(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn delete(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     s.meetmind.delete(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn export(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn export(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let body = s.meetmind.export(&who, &id).await?;
-    Ok((
-        [(header::CONTENT_DISPOSITION, format!("attachment; filename=\"interview-{id}.json\""))],
-        Json(body),
-    )
+    Ok(([(header::CONTENT_DISPOSITION, format!("attachment; filename=\"interview-{id}.json\""))], Json(body))
         .into_response())
 }
 
-pub async fn segments(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn segments(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.transcript(&who, &id).await?).into_response())
 }
 
@@ -86,32 +103,60 @@ pub async fn append(
     Ok(Json(s.meetmind.append(&who, &id, body.segments).await?).into_response())
 }
 
-pub async fn suggestions(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn suggestions(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.suggestions(&who, &id).await?).into_response())
 }
 
-pub async fn start(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn start(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.start(&who, &id).await?).into_response())
 }
 
-pub async fn end(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn end(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.end(&who, &id).await?).into_response())
 }
 
-pub async fn pause(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn pause(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.pause(&who, &id, true).await?).into_response())
 }
 
-pub async fn resume(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn resume(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.pause(&who, &id, false).await?).into_response())
 }
 
-pub async fn revoke_link(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn revoke_link(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     s.meetmind.revoke_link(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn cancel(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn cancel(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.cancel(&who, &id).await?).into_response())
 }
 
@@ -133,7 +178,11 @@ pub async fn decide(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn link(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn link(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.new_link(&who, &id).await?).into_response())
 }
 
@@ -151,7 +200,11 @@ pub async fn search(
     Ok(Json(s.meetmind.search(&who, Some(&id), &q.q).await?).into_response())
 }
 
-pub async fn search_all(State(s): State<ApiState>, Caller(who): Caller, ApiQuery(q): ApiQuery<SearchQuery>) -> Result<Response, ApiError> {
+pub async fn search_all(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<SearchQuery>,
+) -> Result<Response, ApiError> {
     Ok(Json(s.meetmind.search(&who, None, &q.q).await?).into_response())
 }
 
@@ -313,7 +366,11 @@ fn stream(feed: Feed) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
 
 /// The interviewer's stream: segments, suggestions as they are generated,
 /// state changes and the post-interview workflow's progress.
-pub async fn events(State(s): State<ApiState>, Caller(who): Caller, ApiPath(id): ApiPath<String>) -> Result<Response, ApiError> {
+pub async fn events(
+    State(s): State<ApiState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
     let detail = s.meetmind.detail(&who, &id).await?;
     let feed = Feed {
         interview_id: id,

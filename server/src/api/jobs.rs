@@ -4,12 +4,7 @@ use app::{
     auth::AppError,
     jobs::{check_queue_name, AttemptView, JobDetail, JobPage, JobState, JobView, NewJob, QueueStats, QueueView},
 };
-use axum::{
-    extract::State,
-    http::StatusCode,
-    response::IntoResponse,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -64,7 +59,8 @@ pub async fn enqueue(State(s): State<ApiState>, JobsJson(body): JobsJson) -> Res
                 });
             }
             for (i, item) in items.into_iter().enumerate() {
-                let job: NewJob = serde_path_to_error::deserialize(item).map_err(|e| json_error(&format!("jobs[{i}]"), e))?;
+                let job: NewJob =
+                    serde_path_to_error::deserialize(item).map_err(|e| json_error(&format!("jobs[{i}]"), e))?;
                 jobs.push(job);
             }
             (jobs, true)
@@ -75,9 +71,11 @@ pub async fn enqueue(State(s): State<ApiState>, JobsJson(body): JobsJson) -> Res
         }
         _ => return Err(AppError::invalid("body", "send a job object or an array of jobs").into()),
     };
-    s.engine.refuse_internal_kinds(jobs.iter().enumerate().map(|(i, j)| {
-        (if batch { format!("jobs[{i}].kind") } else { "kind".to_string() }, j.kind.as_str())
-    }))?;
+    s.engine.refuse_internal_kinds(
+        jobs.iter()
+            .enumerate()
+            .map(|(i, j)| (if batch { format!("jobs[{i}].kind") } else { "kind".to_string() }, j.kind.as_str())),
+    )?;
     let inserted = s.engine.enqueue(jobs, batch).await.map_err(|e| match e {
         AppError::Invalid { field, message } if field.ends_with("payload") && message.contains("bytes; the limit") => {
             ApiError::Json { status: StatusCode::PAYLOAD_TOO_LARGE, field: Some(field), message }
@@ -110,7 +108,9 @@ impl ListQuery {
         if let Some(st) = &state {
             if JobState::parse(st).is_none() {
                 let known: Vec<&str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
-                return Err(AppError::invalid("state", format!("unknown state {st:?}; one of {}", known.join(", "))).into());
+                return Err(
+                    AppError::invalid("state", format!("unknown state {st:?}; one of {}", known.join(", "))).into()
+                );
             }
         }
         Ok(JobFilter {
@@ -182,16 +182,24 @@ pub async fn retry(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> R
         }
         None => match s.engine.store.get_job(id).await? {
             None => Err(ApiError::NotFound),
-            Some(j) => Err(conflict(&format!("job {id} is {}; only dead, cancelled or retrying jobs can be retried", j.state))),
+            Some(j) => {
+                Err(conflict(&format!("job {id} is {}; only dead, cancelled or retrying jobs can be retried", j.state)))
+            }
         },
     }
 }
 
-pub async fn dlq_list(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn dlq_list(
+    State(s): State<ApiState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(page(&s, q.filter(Some("dead".into()))?).await?))
 }
 
-pub async fn dlq_requeue_one(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn dlq_requeue_one(
+    State(s): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
     let job = s.engine.store.get_job(id).await?.ok_or(ApiError::NotFound)?;
     if job.state != "dead" {
@@ -238,7 +246,10 @@ pub async fn dlq_requeue_matching(
     Ok(Json(serde_json::json!({ "requeued": n })))
 }
 
-pub async fn dlq_delete(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn dlq_delete(
+    State(s): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
     if s.engine.store.delete_dead(id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -247,7 +258,10 @@ pub async fn dlq_delete(State(s): State<ApiState>, ApiPath(id): ApiPath<String>)
     }
 }
 
-pub async fn dlq_purge(State(s): State<ApiState>, ApiJson(f): ApiJson<DlqFilter>) -> Result<impl IntoResponse, ApiError> {
+pub async fn dlq_purge(
+    State(s): State<ApiState>,
+    ApiJson(f): ApiJson<DlqFilter>,
+) -> Result<impl IntoResponse, ApiError> {
     let n = s.engine.store.purge_dead(&f.filter()?).await?;
     Ok(Json(serde_json::json!({ "purged": n })))
 }
@@ -301,15 +315,7 @@ async fn apply_patch(s: &ApiState, name: &str, patch: QueuePatch) -> Result<Queu
     check_queue_name(name)?;
     let now = s.engine.now();
     s.engine.store.ensure_queues(&[name.to_string()], now).await?;
-    let mut q = s
-        .engine
-        .store
-        .list_queues()
-        .await
-        ?
-        .into_iter()
-        .find(|q| q.name == name)
-        .ok_or(ApiError::NotFound)?;
+    let mut q = s.engine.store.list_queues().await?.into_iter().find(|q| q.name == name).ok_or(ApiError::NotFound)?;
     if let Some(c) = patch.concurrency {
         if !(0..=100_000).contains(&c) {
             return Err(AppError::invalid("concurrency", "concurrency must be 0 (no limit) to 100000").into());
@@ -355,10 +361,16 @@ pub async fn patch_queue(
     Ok(Json(apply_patch(&s, &name, patch).await?))
 }
 
-pub async fn pause_queue(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn pause_queue(
+    State(s): State<ApiState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(apply_patch(&s, &name, QueuePatch { paused: Some(true), ..Default::default() }).await?))
 }
 
-pub async fn resume_queue(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn resume_queue(
+    State(s): State<ApiState>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(apply_patch(&s, &name, QueuePatch { paused: Some(false), ..Default::default() }).await?))
 }

@@ -3,11 +3,11 @@
 
 mod accounts;
 pub mod interviews;
-pub mod templates;
 pub mod jobs;
 pub mod openapi;
 pub mod providers;
 pub mod schedules;
+pub mod templates;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -15,7 +15,10 @@ use std::sync::Arc;
 use app::auth::Principal;
 use axum::{
     body::Bytes,
-    extract::{path::ErrorKind as PathErrorKind, rejection::PathRejection, FromRequest, FromRequestParts, RawPathParams, Request},
+    extract::{
+        path::ErrorKind as PathErrorKind, rejection::PathRejection, FromRequest, FromRequestParts, RawPathParams,
+        Request,
+    },
     http::{header, request::Parts, HeaderMap, StatusCode},
     routing::{delete, get, patch, post},
     Router,
@@ -161,7 +164,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             Err(e) => {
                 let message = e.inner().to_string();
                 let field = field_at("", e.path(), &message, "query");
-                Err(ApiError::Json { status: StatusCode::UNPROCESSABLE_ENTITY, message: format!("{field}: {message}"), field: Some(field) })
+                Err(ApiError::Json {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    message: format!("{field}: {message}"),
+                    field: Some(field),
+                })
             }
         }
     }
@@ -253,14 +260,22 @@ pub(crate) fn json_error(prefix: &str, e: serde_path_to_error::Error<serde_json:
         Category::Data => {
             let message = inner.to_string();
             let field = field_at(prefix, e.path(), &message, "body");
-            ApiError::Json { status: StatusCode::UNPROCESSABLE_ENTITY, message: format!("{field}: {message}"), field: Some(field) }
+            ApiError::Json {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: format!("{field}: {message}"),
+                field: Some(field),
+            }
         }
         Category::Syntax | Category::Eof | Category::Io => syntax_error(inner),
     }
 }
 
 fn syntax_error(e: &serde_json::Error) -> ApiError {
-    ApiError::Json { status: StatusCode::BAD_REQUEST, field: Some("body".into()), message: format!("malformed JSON: {e}") }
+    ApiError::Json {
+        status: StatusCode::BAD_REQUEST,
+        field: Some("body".into()),
+        message: format!("malformed JSON: {e}"),
+    }
 }
 
 /// The field a deserialization error is about: its path under `prefix`

@@ -1,10 +1,6 @@
 //! REST routes for the LLM providers: health, and forcing a breaker.
 
-use axum::{
-    extract::State,
-    response::IntoResponse,
-    Json,
-};
+use axum::{extract::State, response::IntoResponse, Json};
 use serde::Deserialize;
 
 use super::{ApiJson, ApiPath, ApiQuery, ApiState};

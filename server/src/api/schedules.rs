@@ -1,12 +1,7 @@
 //! REST routes for cron schedules and starvation events.
 
 use app::jobs::{CronPreview, NewJob, ScheduleView, StarvationEvent};
-use axum::{
-    extract::State,
-    http::StatusCode,
-    response::IntoResponse,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
 use serde::Deserialize;
 
 use super::{ApiJson, ApiPath, ApiQuery, ApiState};
@@ -39,7 +34,10 @@ fn view(r: &ScheduleRow) -> ScheduleView {
     }
 }
 
-pub async fn create(State(s): State<ApiState>, ApiJson(body): ApiJson<NewSchedule>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create(
+    State(s): State<ApiState>,
+    ApiJson(body): ApiJson<NewSchedule>,
+) -> Result<impl IntoResponse, ApiError> {
     s.engine.refuse_internal_kinds([("job.kind".to_string(), body.job.kind.as_str())])?;
     let row = s.engine.create_schedule(&body.name, &body.cron, &body.timezone, &body.job).await?;
     Ok((StatusCode::CREATED, Json(view(&row))))
@@ -54,9 +52,12 @@ pub struct PreviewQuery {
 
 /// The next five fire times of an expression, for the form to show as the
 /// user types; a bad expression or zone is a 422 naming the field.
-pub async fn preview(State(s): State<ApiState>, ApiQuery(q): ApiQuery<PreviewQuery>) -> Result<impl IntoResponse, ApiError> {
-    let spec = CronSpec::parse(&q.cron, &q.timezone)
-        .map_err(|e| app::auth::AppError::invalid(e.field(), e.to_string()))?;
+pub async fn preview(
+    State(s): State<ApiState>,
+    ApiQuery(q): ApiQuery<PreviewQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let spec =
+        CronSpec::parse(&q.cron, &q.timezone).map_err(|e| app::auth::AppError::invalid(e.field(), e.to_string()))?;
     let mut next = Vec::with_capacity(5);
     let mut at = s.engine.now();
     while next.len() < 5 {
@@ -75,11 +76,8 @@ async fn set_paused(s: &ApiState, id: &str, paused: bool) -> Result<Json<Schedul
     let row = s.engine.store.list_schedules().await?.into_iter().find(|r| r.id == id).ok_or(ApiError::NotFound)?;
     let now = s.engine.now();
     // Resuming starts from now: fires missed while paused are skipped.
-    let next = if paused {
-        None
-    } else {
-        CronSpec::parse(&row.cron, &row.timezone).ok().and_then(|c| c.next_after(now))
-    };
+    let next =
+        if paused { None } else { CronSpec::parse(&row.cron, &row.timezone).ok().and_then(|c| c.next_after(now)) };
     s.engine.store.set_schedule_paused(id, paused, next, now).await?;
     let row = s.engine.store.list_schedules().await?.into_iter().find(|r| r.id == id).ok_or(ApiError::NotFound)?;
     Ok(Json(view(&row)))
@@ -106,7 +104,10 @@ pub struct StarvationQuery {
     limit: Option<i64>,
 }
 
-pub async fn starvation(State(s): State<ApiState>, ApiQuery(q): ApiQuery<StarvationQuery>) -> Result<impl IntoResponse, ApiError> {
+pub async fn starvation(
+    State(s): State<ApiState>,
+    ApiQuery(q): ApiQuery<StarvationQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     let rows = s.engine.store.list_starvation(q.limit.unwrap_or(100)).await?;
     Ok(Json(
         rows.into_iter()

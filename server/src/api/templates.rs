@@ -18,7 +18,8 @@ use super::{workflows, ApiJson, ApiPath, ApiState, Caller};
 use crate::{error::ApiError, store::TemplateRow};
 
 fn view(r: &TemplateRow) -> Result<WorkflowTemplate, ApiError> {
-    let spec: WorkflowSpec = serde_json::from_str(&r.spec).map_err(|e| ApiError::Unavailable(format!("stored template: {e}")))?;
+    let spec: WorkflowSpec =
+        serde_json::from_str(&r.spec).map_err(|e| ApiError::Unavailable(format!("stored template: {e}")))?;
     Ok(WorkflowTemplate {
         id: r.id.clone(),
         name: r.name.clone(),
@@ -35,7 +36,9 @@ pub async fn list(State(s): State<ApiState>) -> Result<Response, ApiError> {
     // rest; it is logged so an operator can find it by id.
     let views = rows
         .iter()
-        .filter_map(|r| view(r).inspect_err(|e| tracing::warn!(template = %r.id, error = %e, "skipping a stored template")).ok())
+        .filter_map(|r| {
+            view(r).inspect_err(|e| tracing::warn!(template = %r.id, error = %e, "skipping a stored template")).ok()
+        })
         .collect::<Vec<_>>();
     Ok(Json(views).into_response())
 }

@@ -3,14 +3,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use app::dag::{
-    EdgePolicy, SubmittedWorkflow, WorkflowDetail, WorkflowEdge, WorkflowNode, WorkflowPage, WorkflowSpec, WorkflowSummary,
+    EdgePolicy, SubmittedWorkflow, WorkflowDetail, WorkflowEdge, WorkflowNode, WorkflowPage, WorkflowSpec,
+    WorkflowSummary,
 };
-use axum::{
-    extract::State,
-    http::StatusCode,
-    response::IntoResponse,
-    Json,
-};
+use axum::{extract::State, http::StatusCode, response::IntoResponse, Json};
 use serde::Deserialize;
 
 use super::{ApiJson, ApiPath, ApiQuery, ApiState};
@@ -32,7 +28,10 @@ fn summary(w: &WorkflowRow, counts: BTreeMap<String, i64>) -> WorkflowSummary {
     }
 }
 
-pub async fn submit(State(s): State<ApiState>, ApiJson(spec): ApiJson<WorkflowSpec>) -> Result<impl IntoResponse, ApiError> {
+pub async fn submit(
+    State(s): State<ApiState>,
+    ApiJson(spec): ApiJson<WorkflowSpec>,
+) -> Result<impl IntoResponse, ApiError> {
     submit_spec(&s, &spec).await
 }
 
@@ -82,7 +81,8 @@ pub async fn list(State(s): State<ApiState>, ApiQuery(q): ApiQuery<ListQuery>) -
     for (wf, state, n) in s.engine.store.workflow_counts(&ids).await? {
         counts.entry(wf).or_default().insert(state, n);
     }
-    let next_cursor = (rows.len() as i64 == limit).then(|| rows.last().map(|w| format!("{}:{}", w.created_at, w.id))).flatten();
+    let next_cursor =
+        (rows.len() as i64 == limit).then(|| rows.last().map(|w| format!("{}:{}", w.created_at, w.id))).flatten();
     let workflows = rows.iter().map(|w| summary(w, counts.remove(&w.id).unwrap_or_default())).collect();
     Ok(Json(WorkflowPage { workflows, next_cursor }))
 }
@@ -91,7 +91,8 @@ pub async fn detail(State(s): State<ApiState>, ApiPath(id): ApiPath<String>) -> 
     let wf = s.engine.store.get_workflow(&id).await?.ok_or(ApiError::NotFound)?;
     let jobs = s.engine.store.workflow_jobs(&id).await?;
     let edges = s.engine.store.workflow_edges(&id).await?;
-    let key_of: HashMap<i64, String> = jobs.iter().map(|j| (j.id, j.workflow_key.clone().unwrap_or_default())).collect();
+    let key_of: HashMap<i64, String> =
+        jobs.iter().map(|j| (j.id, j.workflow_key.clone().unwrap_or_default())).collect();
     let mut counts = BTreeMap::new();
     for j in &jobs {
         *counts.entry(j.state.clone()).or_insert(0) += 1;

@@ -80,7 +80,9 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
                 StatusCode::UNAUTHORIZED,
                 "sign in first: send the session cookie or an Authorization: Bearer token",
             )),
-            (Decision::Deny, _) => Some(json_error(StatusCode::FORBIDDEN, "your role or token scopes do not allow this")),
+            (Decision::Deny, _) => {
+                Some(json_error(StatusCode::FORBIDDEN, "your role or token scopes do not allow this"))
+            }
         }
     };
 
@@ -97,7 +99,9 @@ pub async fn guard(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) 
             let opened = (rule.need != Need::Public).then(|| (credentials(req.headers()), found.principal.clone()));
             let res = next.run(req).await;
             let res = match opened {
-                Some((creds, principal)) if is_event_stream(&res) => recheck_stream(res, &auth, creds, rule.need, principal),
+                Some((creds, principal)) if is_event_stream(&res) => {
+                    recheck_stream(res, &auth, creds, rule.need, principal)
+                }
                 _ => res,
             };
             if rule.kind == Kind::Api && path.starts_with("/api/") && !path.starts_with("/api/v1/") {
@@ -223,7 +227,13 @@ struct Watched {
 /// is still allowed but their role or scopes changed, it ends without one,
 /// so the reconnect runs the handler's own checks (such as owning the
 /// interview) again.
-fn recheck_stream(res: Response, auth: &Arc<Auth>, credentials: HeaderMap, need: Need, opened_by: Option<Principal>) -> Response {
+fn recheck_stream(
+    res: Response,
+    auth: &Arc<Auth>,
+    credentials: HeaderMap,
+    need: Need,
+    opened_by: Option<Principal>,
+) -> Response {
     let every = auth.sse_recheck();
     let (parts, body) = res.into_parts();
     let watched = Watched {
@@ -266,7 +276,9 @@ fn same_access(a: Option<&Principal>, b: Option<&Principal>) -> bool {
     match (a, b) {
         (None, None) => true,
         (Some(Principal::User(a)), Some(Principal::User(b))) => a.id == b.id && a.role == b.role,
-        (Some(Principal::Token { id: a, scopes: sa, .. }), Some(Principal::Token { id: b, scopes: sb, .. })) => a == b && sa == sb,
+        (Some(Principal::Token { id: a, scopes: sa, .. }), Some(Principal::Token { id: b, scopes: sb, .. })) => {
+            a == b && sa == sb
+        }
         _ => false,
     }
 }
@@ -339,27 +351,34 @@ async fn authenticate(auth: &Auth, headers: &HeaderMap, record_use: bool) -> Fou
         return found;
     }
 
-    let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|c| cookie_value(c, COOKIE_NAME));
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| cookie_value(c, COOKIE_NAME));
     let Some(secret) = cookie else { return found };
     let hash = hash_secret(secret);
     match auth.store.session_with_user(&hash).await {
-        Ok(Some((session, user))) if !user.disabled => match auth.policy.check(session.created_at, session.last_seen_at, now) {
-            SessionState::Valid { touch } => {
-                if touch && record_use {
-                    if let Err(e) = auth.store.touch_session(&hash, now).await {
-                        tracing::warn!(error = %e, "could not refresh session");
+        Ok(Some((session, user))) if !user.disabled => {
+            match auth.policy.check(session.created_at, session.last_seen_at, now) {
+                SessionState::Valid { touch } => {
+                    if touch && record_use {
+                        if let Err(e) = auth.store.touch_session(&hash, now).await {
+                            tracing::warn!(error = %e, "could not refresh session");
+                        }
                     }
+                    let role = UserRole::parse(&user.role).unwrap_or(UserRole::Interviewer);
+                    found.principal =
+                        Some(Principal::User(Me { id: user.id, email: user.email, name: user.name, role }));
+                    found.csrf = Some(session.csrf_token);
+                    found.session_hash = Some(hash);
                 }
-                let role = UserRole::parse(&user.role).unwrap_or(UserRole::Interviewer);
-                found.principal = Some(Principal::User(Me { id: user.id, email: user.email, name: user.name, role }));
-                found.csrf = Some(session.csrf_token);
-                found.session_hash = Some(hash);
+                SessionState::Idle | SessionState::TooOld => {
+                    let _ = auth.store.delete_session(&hash).await;
+                    found.clear_cookie = true;
+                }
             }
-            SessionState::Idle | SessionState::TooOld => {
-                let _ = auth.store.delete_session(&hash).await;
-                found.clear_cookie = true;
-            }
-        },
+        }
         Ok(_) => found.clear_cookie = true,
         Err(e) => tracing::error!(error = %e, "session lookup failed"),
     }
@@ -368,7 +387,12 @@ async fn authenticate(auth: &Auth, headers: &HeaderMap, record_use: bool) -> Fou
 
 /// State-changing requests must come from our own pages: a matching Origin,
 /// or (for cookie sessions without an Origin) the session's CSRF token.
-fn cross_site_check(method: &Method, headers: &HeaderMap, csrf: Option<&str>, _https: bool) -> Result<(), &'static str> {
+fn cross_site_check(
+    method: &Method,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+    _https: bool,
+) -> Result<(), &'static str> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || headers.contains_key(header::AUTHORIZATION) {
         return Ok(());
     }
@@ -515,14 +539,22 @@ mod tests {
         assert!(!is_event_stream(&Response::new(Body::empty())));
         let me = |role| Principal::User(Me { id: "1".into(), email: "a@x.io".into(), name: "A".into(), role });
         assert!(same_access(Some(&me(UserRole::Admin)), Some(&me(UserRole::Admin))));
-        assert!(!same_access(Some(&me(UserRole::Admin)), Some(&me(UserRole::Interviewer))), "a role change is a change");
+        assert!(
+            !same_access(Some(&me(UserRole::Admin)), Some(&me(UserRole::Interviewer))),
+            "a role change is a change"
+        );
         fn token(scopes: &[&str]) -> Principal {
-            Principal::Token { id: "t".into(), name: "svc".into(), scopes: scopes.iter().map(|s| s.to_string()).collect() }
+            Principal::Token {
+                id: "t".into(),
+                name: "svc".into(),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            }
         }
         assert!(same_access(Some(&token(&["admin"])), Some(&token(&["admin"]))));
         assert!(!same_access(Some(&token(&["admin"])), Some(&token(&["jobs:read"]))));
         assert!(!same_access(Some(&token(&["admin"])), Some(&me(UserRole::Admin))));
-        let creds = credentials(&headers(&[("cookie", "mm_session=x"), ("authorization", "Bearer t"), ("host", "a.io")]));
+        let creds =
+            credentials(&headers(&[("cookie", "mm_session=x"), ("authorization", "Bearer t"), ("host", "a.io")]));
         assert_eq!(creds.len(), 2, "only the credentials are kept");
     }
 
@@ -550,7 +582,8 @@ mod tests {
         let req = request_from([127, 0, 0, 1], &[("x-forwarded-for", "203.0.113.9, evil")]);
         assert_eq!(client_ip(&req), "127.0.0.1");
         // A direct, non-loopback peer is the client, whatever it says.
-        let req = request_from([198, 51, 100, 7], &[("x-forwarded-for", "6.6.6.6, 203.0.113.9"), ("x-real-ip", "6.6.6.6")]);
+        let req =
+            request_from([198, 51, 100, 7], &[("x-forwarded-for", "6.6.6.6, 203.0.113.9"), ("x-real-ip", "6.6.6.6")]);
         assert_eq!(client_ip(&req), "198.51.100.7");
     }
 }

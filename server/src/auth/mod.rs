@@ -68,6 +68,9 @@ impl Auth {
 
     pub fn is_https(&self, headers: &HeaderMap) -> bool {
         self.force_secure_cookies
-            || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"))
+            || headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("https"))
     }
 }

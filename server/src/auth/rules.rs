@@ -285,8 +285,12 @@ mod tests {
 
     #[test]
     fn decisions() {
-        let interviewer =
-            Principal::User(Me { id: "1".into(), email: "i@x.io".into(), name: "I".into(), role: UserRole::Interviewer });
+        let interviewer = Principal::User(Me {
+            id: "1".into(),
+            email: "i@x.io".into(),
+            name: "I".into(),
+            role: UserRole::Interviewer,
+        });
         let token = Principal::Token { id: "t".into(), name: "svc".into(), scopes: vec!["jobs:write".into()] };
         assert_eq!(decide(Public, None), Decision::Allow);
         assert_eq!(decide(User, None), Decision::SignIn);

@@ -22,7 +22,6 @@ use crate::{
 /// Setup links expire after a day.
 pub const SETUP_LINK_TTL_MS: i64 = 24 * 3_600_000;
 
-
 pub fn user_view(u: &UserRow) -> UserView {
     UserView {
         id: u.id.clone(),
@@ -310,7 +309,14 @@ impl AuthService for Auth {
         let rows = self.store.list_audit(i64::from(limit.clamp(1, 1000))).await.map_err(internal)?;
         Ok(rows
             .into_iter()
-            .map(|r| AuditEntry { id: r.id, at_ms: r.at, actor: r.actor, action: r.action, target: r.target, detail: r.detail })
+            .map(|r| AuditEntry {
+                id: r.id,
+                at_ms: r.at,
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+                detail: r.detail,
+            })
             .collect())
     }
 }

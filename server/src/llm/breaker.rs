@@ -184,7 +184,13 @@ mod tests {
     use super::*;
 
     fn config() -> BreakerConfig {
-        BreakerConfig { min_calls: 4, window_ms: 10_000, cooldown_ms: 1_000, max_cooldown_ms: 3_000, ..BreakerConfig::default() }
+        BreakerConfig {
+            min_calls: 4,
+            window_ms: 10_000,
+            cooldown_ms: 1_000,
+            max_cooldown_ms: 3_000,
+            ..BreakerConfig::default()
+        }
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! `meetmind llm check` and `meetmind llm complete`: operator commands that
 //! use the same configuration (keys, base URLs, models) as the server.
 
-use std::{process::ExitCode, sync::Arc, time::{Duration, Instant}};
+use std::{
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use super::{
     offline::Purpose,
@@ -11,7 +15,12 @@ use super::{
 };
 
 fn prompt(text: &str, max_tokens: u32) -> Prompt {
-    Prompt { system: None, messages: vec![Message { role: Role::User, text: text.into() }], temperature: 0.2, max_tokens }
+    Prompt {
+        system: None,
+        messages: vec![Message { role: Role::User, text: text.into() }],
+        temperature: 0.2,
+        max_tokens,
+    }
 }
 
 pub async fn check(config: &LlmConfig) -> ExitCode {
@@ -38,11 +47,19 @@ pub async fn check(config: &LlmConfig) -> ExitCode {
         }
     }
     println!("{:<11} ok          (always available, degraded)", "offline");
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 pub async fn complete(config: &LlmConfig, text: &str) -> ExitCode {
-    let router = super::router::Router::new(super::providers(config), config.router_config(), Arc::new(crate::clock::SystemClock));
+    let router = super::router::Router::new(
+        super::providers(config),
+        config.router_config(),
+        Arc::new(crate::clock::SystemClock),
+    );
     let answer = router.complete(&Purpose::Generic, &prompt(text, 512), config.deadline).await;
     println!("tier: {}{}", answer.tier, if answer.degraded { " (degraded)" } else { "" });
     for a in &answer.attempts {

@@ -3,12 +3,12 @@
 //! The pure parts (breaker, budget, retry, wire, offline) do no I/O.
 
 pub mod breaker;
+pub mod budget;
 pub mod cli;
 pub mod offline;
-pub mod router;
-pub mod budget;
 pub mod provider;
 pub mod retry;
+pub mod router;
 pub mod sim;
 pub mod wire;
 

@@ -9,11 +9,19 @@ use std::collections::HashMap;
 pub enum Purpose {
     /// Follow-up questions after an answer, steering to rubric areas that
     /// have no evidence yet.
-    FollowUps { answer: String, uncovered: Vec<String> },
+    FollowUps {
+        answer: String,
+        uncovered: Vec<String>,
+    },
     /// A short summary of a transcript.
-    Summary { sentences: Vec<String> },
+    Summary {
+        sentences: Vec<String>,
+    },
     /// Lines that support a competency, found by keywords.
-    Evidence { keywords: Vec<String>, segments: Vec<String> },
+    Evidence {
+        keywords: Vec<String>,
+        segments: Vec<String>,
+    },
     Generic,
 }
 
@@ -40,8 +48,11 @@ const BANK: &[&str] = &[
 pub fn answer(purpose: &Purpose) -> String {
     match purpose {
         Purpose::FollowUps { answer, uncovered } => {
-            let mut qs: Vec<String> =
-                uncovered.iter().take(2).map(|area| format!("Could you tell me about a time you showed {area}?")).collect();
+            let mut qs: Vec<String> = uncovered
+                .iter()
+                .take(2)
+                .map(|area| format!("Could you tell me about a time you showed {area}?"))
+                .collect();
             // A stable pick from the bank, keyed by the answer's length.
             let pick = BANK[answer.len() % BANK.len()];
             qs.push(pick.to_string());
@@ -98,7 +109,10 @@ mod tests {
 
     #[test]
     fn follow_ups_steer_to_uncovered_areas_and_are_deterministic() {
-        let p = Purpose::FollowUps { answer: "We shipped it".into(), uncovered: vec!["ownership".into(), "communication".into()] };
+        let p = Purpose::FollowUps {
+            answer: "We shipped it".into(),
+            uncovered: vec!["ownership".into(), "communication".into()],
+        };
         let a = answer(&p);
         assert_eq!(a, answer(&p));
         assert!(a.contains("ownership") && a.contains("communication"));

@@ -68,12 +68,26 @@ pub struct HttpProvider {
 
 impl HttpProvider {
     pub fn gemini(http: reqwest::Client, base: &str, key: &str, model: &str) -> Self {
-        HttpProvider { name: "gemini".into(), format: Format::Gemini, http, base: base.trim_end_matches('/').into(), key: key.into(), model: model.into() }
+        HttpProvider {
+            name: "gemini".into(),
+            format: Format::Gemini,
+            http,
+            base: base.trim_end_matches('/').into(),
+            key: key.into(),
+            model: model.into(),
+        }
     }
 
     /// `name` is how it shows (openrouter, groq, ollama…); `base` ends in `/v1`.
     pub fn openai_compatible(name: &str, http: reqwest::Client, base: &str, key: &str, model: &str) -> Self {
-        HttpProvider { name: name.into(), format: Format::OpenAi, http, base: base.trim_end_matches('/').into(), key: key.into(), model: model.into() }
+        HttpProvider {
+            name: name.into(),
+            format: Format::OpenAi,
+            http,
+            base: base.trim_end_matches('/').into(),
+            key: key.into(),
+            model: model.into(),
+        }
     }
 
     fn request(&self, prompt: &Prompt, stream: bool) -> reqwest::RequestBuilder {
@@ -86,10 +100,11 @@ impl HttpProvider {
                     .json(&wire::gemini_request(prompt))
             }
             Format::OpenAi => {
-                let mut r = self
-                    .http
-                    .post(format!("{}/chat/completions", self.base))
-                    .json(&wire::openai_request(&self.model, prompt, stream));
+                let mut r = self.http.post(format!("{}/chat/completions", self.base)).json(&wire::openai_request(
+                    &self.model,
+                    prompt,
+                    stream,
+                ));
                 if !self.key.is_empty() {
                     r = r.bearer_auth(&self.key);
                 }

@@ -18,7 +18,12 @@ pub enum ErrorClass {
 /// What went wrong, as the provider clients report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    Status { code: u16, quota_exhausted: bool, model_not_found: bool, retry_after: Option<Duration> },
+    Status {
+        code: u16,
+        quota_exhausted: bool,
+        model_not_found: bool,
+        retry_after: Option<Duration>,
+    },
     Timeout,
     Connect,
     /// A 200 without content.
@@ -141,7 +146,12 @@ mod tests {
     #[test]
     fn hints_are_honoured_only_when_they_fit_the_deadline() {
         let b = Backoff::default();
-        let hint = |s| Failure::Status { code: 429, quota_exhausted: false, model_not_found: false, retry_after: Some(Duration::from_secs(s)) };
+        let hint = |s| Failure::Status {
+            code: 429,
+            quota_exhausted: false,
+            model_not_found: false,
+            retry_after: Some(Duration::from_secs(s)),
+        };
         assert_eq!(b.next(&hint(2), 1, Duration::from_secs(8), 0.5), Next::RetryAfter(Duration::from_secs(2)));
         assert_eq!(b.next(&hint(60), 1, Duration::from_secs(8), 0.5), Next::NextTier, "60 s does not fit 8 s");
         assert_eq!(b.next(&status(503), 3, Duration::from_secs(8), 0.5), Next::NextTier, "attempts spent");

@@ -92,9 +92,15 @@ impl Default for StreamLimits {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamEvent {
     Token(String),
-    Done { tier: String, degraded: bool },
+    Done {
+        tier: String,
+        degraded: bool,
+    },
     /// Cut after the first token; the text so far stands.
-    Interrupted { tier: String, reason: String },
+    Interrupted {
+        tier: String,
+        reason: String,
+    },
 }
 
 /// Recent outcomes of one provider, for health reporting.
@@ -173,7 +179,8 @@ impl Router {
 
     fn announce(&self, provider: &str, t: super::breaker::Transition) {
         tracing::warn!(provider, from = t.from, to = t.to, "breaker transition");
-        let _ = self.transitions.send(BreakerEvent { provider: provider.to_string(), from: t.from, to: t.to, at_ms: t.at });
+        let _ =
+            self.transitions.send(BreakerEvent { provider: provider.to_string(), from: t.from, to: t.to, at_ms: t.at });
     }
 
     /// Sends a record of every call to `tx`.
@@ -267,14 +274,17 @@ impl Router {
                         self.note(tier, latency_ms, true, None);
                         attempts.push(Attempt { tier: name.clone(), error: None, latency_ms });
                         drop(permit);
-                        return self.finish(purpose, Answer {
-                            text: reply.text,
-                            tier: name,
-                            degraded: false,
-                            attempts,
-                            latency_ms: started.elapsed().as_millis() as u64,
-                            tokens_out: reply.tokens_out,
-                        });
+                        return self.finish(
+                            purpose,
+                            Answer {
+                                text: reply.text,
+                                tier: name,
+                                degraded: false,
+                                attempts,
+                                latency_ms: started.elapsed().as_millis() as u64,
+                                tokens_out: reply.tokens_out,
+                            },
+                        );
                     }
                     Err(failure) => {
                         self.record(tier, admission, false);
@@ -286,7 +296,11 @@ impl Router {
                         match self.config.backoff.next(&failure, attempt, remaining, unit) {
                             Next::RetryAfter(wait) if admission != Admission::Probe => {
                                 if !lock(&tier.budget).try_retry(self.clock.now_ms()) {
-                                    attempts.push(Attempt { tier: name.clone(), error: Some("retry budget spent".into()), latency_ms: 0 });
+                                    attempts.push(Attempt {
+                                        tier: name.clone(),
+                                        error: Some("retry budget spent".into()),
+                                        latency_ms: 0,
+                                    });
                                     continue 'tiers;
                                 }
                                 tokio::time::sleep(wait).await;
@@ -299,14 +313,17 @@ impl Router {
                 }
             }
         }
-        self.finish(purpose, Answer {
-            text: offline::answer(purpose),
-            tier: "offline".into(),
-            degraded: true,
-            attempts,
-            latency_ms: started.elapsed().as_millis() as u64,
-            tokens_out: None,
-        })
+        self.finish(
+            purpose,
+            Answer {
+                text: offline::answer(purpose),
+                tier: "offline".into(),
+                degraded: true,
+                attempts,
+                latency_ms: started.elapsed().as_millis() as u64,
+                tokens_out: None,
+            },
+        )
     }
 
     /// A streamed call: tokens go to `tx` as they come. A stream that fails
@@ -357,7 +374,17 @@ impl Router {
                     self.note(tier, latency_ms, true, None);
                     attempts.push(Attempt { tier: name.clone(), error: None, latency_ms });
                     let _ = tx.send(StreamEvent::Done { tier: name.clone(), degraded: false }).await;
-                    return self.finish(purpose, Answer { text: reply.text, tier: name, degraded: false, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: reply.tokens_out });
+                    return self.finish(
+                        purpose,
+                        Answer {
+                            text: reply.text,
+                            tier: name,
+                            degraded: false,
+                            attempts,
+                            latency_ms: started.elapsed().as_millis() as u64,
+                            tokens_out: reply.tokens_out,
+                        },
+                    );
                 }
                 Err(sf) => {
                     self.record(tier, admission, false);
@@ -367,7 +394,17 @@ impl Router {
                     if sf.tokens_sent > 0 {
                         // Words already reached the user: no silent switch of voice.
                         let _ = tx.send(StreamEvent::Interrupted { tier: name.clone(), reason: error }).await;
-                        return self.finish(purpose, Answer { text: String::new(), tier: name, degraded: false, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: Some(sf.tokens_sent as u64) });
+                        return self.finish(
+                            purpose,
+                            Answer {
+                                text: String::new(),
+                                tier: name,
+                                degraded: false,
+                                attempts,
+                                latency_ms: started.elapsed().as_millis() as u64,
+                                tokens_out: Some(sf.tokens_sent as u64),
+                            },
+                        );
                     }
                 }
             }
@@ -375,13 +412,28 @@ impl Router {
         let text = offline::answer(purpose);
         let _ = tx.send(StreamEvent::Token(text.clone())).await;
         let _ = tx.send(StreamEvent::Done { tier: "offline".into(), degraded: true }).await;
-        self.finish(purpose, Answer { text, tier: "offline".into(), degraded: true, attempts, latency_ms: started.elapsed().as_millis() as u64, tokens_out: None })
+        self.finish(
+            purpose,
+            Answer {
+                text,
+                tier: "offline".into(),
+                degraded: true,
+                attempts,
+                latency_ms: started.elapsed().as_millis() as u64,
+                tokens_out: None,
+            },
+        )
     }
 
     /// Background probing: a tiny request to each provider whose breaker has
     /// cooled down, so user calls never pay for probing a dead provider.
     pub async fn probe_due(&self) {
-        let tiny = Prompt { system: None, messages: vec![super::wire::Message { role: super::wire::Role::User, text: "ping".into() }], temperature: 0.0, max_tokens: 1 };
+        let tiny = Prompt {
+            system: None,
+            messages: vec![super::wire::Message { role: super::wire::Role::User, text: "ping".into() }],
+            temperature: 0.0,
+            max_tokens: 1,
+        };
         for tier in &self.tiers {
             let due = matches!(lock(&tier.breaker).state(), super::breaker::State::Open { until } if self.clock.now_ms() >= until);
             if !due {
@@ -419,7 +471,9 @@ impl Router {
                 let h = lock(&t.health);
                 let mut lat: Vec<u64> = h.recent.iter().map(|r| r.1).collect();
                 lat.sort_unstable();
-                let pct = |p: f64| (!lat.is_empty()).then(|| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1]);
+                let pct = |p: f64| {
+                    (!lat.is_empty()).then(|| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1])
+                };
                 let fails = h.recent.iter().filter(|r| !r.2).count();
                 let _ = now;
                 ProviderHealth {

@@ -163,7 +163,11 @@ async fn gemini(State(s): State<Shared>, Path(call): Path<String>, Json(body): J
     match before_answer(&f).await {
         Some(Early::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            return (status, Json(json!({"error": {"code": code, "message": "simulated failure", "status": "UNAVAILABLE"}}))).into_response();
+            return (
+                status,
+                Json(json!({"error": {"code": code, "message": "simulated failure", "status": "UNAVAILABLE"}})),
+            )
+                .into_response();
         }
         Some(Early::RateLimited(secs)) => {
             return (StatusCode::TOO_MANY_REQUESTS, Json(json!({"error": {"code": 429, "message": "Resource has been exhausted", "status": "RESOURCE_EXHAUSTED", "details": [
@@ -176,7 +180,8 @@ async fn gemini(State(s): State<Shared>, Path(call): Path<String>, Json(body): J
         }
         None => {}
     }
-    let prompt = body["contents"].as_array().and_then(|c| c.last()).and_then(|m| m["parts"][0]["text"].as_str()).unwrap_or("");
+    let prompt =
+        body["contents"].as_array().and_then(|c| c.last()).and_then(|m| m["parts"][0]["text"].as_str()).unwrap_or("");
     let text = if f.empty { String::new() } else { answer_for(prompt, "gemini") };
     let candidate = |t: &str| json!({"candidates": [{"content": {"role": "model", "parts": [{"text": t}]}}], "usageMetadata": {"promptTokenCount": prompt.split_whitespace().count(), "candidatesTokenCount": t.split_whitespace().count()}});
     if action.starts_with("streamGenerateContent") {
@@ -191,13 +196,18 @@ async fn gemini(State(s): State<Shared>, Path(call): Path<String>, Json(body): J
 
 async fn openai(State(s): State<Shared>, Path(provider): Path<String>, Json(body): Json<Value>) -> Response {
     if !PROVIDERS.contains(&provider.as_str()) || provider == "gemini" {
-        return (StatusCode::NOT_FOUND, Json(json!({"error": {"message": "unknown provider", "code": "not_found"}}))).into_response();
+        return (StatusCode::NOT_FOUND, Json(json!({"error": {"message": "unknown provider", "code": "not_found"}})))
+            .into_response();
     }
     let f = arrive(&s, &provider);
     match before_answer(&f).await {
         Some(Early::Status(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            return (status, Json(json!({"error": {"message": "simulated failure", "type": "server_error", "code": code}}))).into_response();
+            return (
+                status,
+                Json(json!({"error": {"message": "simulated failure", "type": "server_error", "code": code}})),
+            )
+                .into_response();
         }
         Some(Early::RateLimited(secs)) => {
             return (
@@ -224,7 +234,9 @@ async fn openai(State(s): State<Shared>, Path(provider): Path<String>, Json(body
         if provider == "openrouter" {
             events.push(json!({"choices": [{"delta": {"role": "assistant", "content": ""}}]}).to_string());
         }
-        events.extend(text.split_inclusive(' ').map(|w| json!({"choices": [{"index": 0, "delta": {"content": w}}]}).to_string()));
+        events.extend(
+            text.split_inclusive(' ').map(|w| json!({"choices": [{"index": 0, "delta": {"content": w}}]}).to_string()),
+        );
         return sse(events, f.cut_after_tokens, Some("[DONE]"));
     }
     Json(json!({

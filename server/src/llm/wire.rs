@@ -218,14 +218,23 @@ pub fn openai_reply(body: &str) -> Result<Reply, Failure> {
 pub fn openai_error(status: u16, retry_after_header: Option<&str>, body: &str) -> Failure {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let e = &v["error"];
-    let code = e["code"].as_str().map(str::to_string).or_else(|| e["code"].as_u64().map(|c| c.to_string())).unwrap_or_default();
+    let code = e["code"]
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| e["code"].as_u64().map(|c| c.to_string()))
+        .unwrap_or_default();
     let ty = e["type"].as_str().unwrap_or("");
     let message = e["message"].as_str().unwrap_or("").to_ascii_lowercase();
     let quota_exhausted = code == "insufficient_quota"
         || ty == "insufficient_quota"
         || (status == 429 && (message.contains("per day") || message.contains("daily")));
     let model_not_found = code == "model_not_found" || (status == 404 && message.contains("model"));
-    Failure::Status { code: status, quota_exhausted, model_not_found, retry_after: retry_after_header.and_then(parse_delay) }
+    Failure::Status {
+        code: status,
+        quota_exhausted,
+        model_not_found,
+        retry_after: retry_after_header.and_then(parse_delay),
+    }
 }
 
 /// A line of an OpenAI-style SSE stream: `data: {...}`, `data: [DONE]`,
@@ -290,7 +299,10 @@ mod tests {
         let daily = r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[
             {"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier"}]}]}}"#;
         assert_eq!(gemini_error(429, None, daily).class(), ErrorClass::NextTier);
-        assert_eq!(gemini_error(400, None, r#"{"error":{"code":400,"status":"INVALID_ARGUMENT"}}"#).class(), ErrorClass::Fatal);
+        assert_eq!(
+            gemini_error(400, None, r#"{"error":{"code":400,"status":"INVALID_ARGUMENT"}}"#).class(),
+            ErrorClass::Fatal
+        );
         assert_eq!(gemini_error(503, None, "not json").class(), ErrorClass::Retry);
         assert_eq!(gemini_error(404, None, "{}").class(), ErrorClass::NextTier, "model not found");
     }
@@ -309,23 +321,37 @@ mod tests {
         assert_eq!((reply.text.as_str(), reply.tokens_out), ("Why?", Some(2)));
         assert_eq!(openai_reply(r#"{"choices":[{"message":{"content":""}}]}"#), Err(Failure::Empty));
 
-        let groq = openai_error(429, Some("7"), r#"{"error":{"message":"Rate limit reached for model","type":"tokens","code":"rate_limit_exceeded"}}"#);
+        let groq = openai_error(
+            429,
+            Some("7"),
+            r#"{"error":{"message":"Rate limit reached for model","type":"tokens","code":"rate_limit_exceeded"}}"#,
+        );
         assert_eq!((groq.class(), groq.retry_after()), (ErrorClass::Retry, Some(Duration::from_secs(7))));
         let credits = openai_error(402, None, r#"{"error":{"code":402,"message":"Insufficient credits"}}"#);
         assert_eq!(credits.class(), ErrorClass::NextTier);
-        let quota = openai_error(429, None, r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#);
+        let quota = openai_error(
+            429,
+            None,
+            r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#,
+        );
         assert_eq!(quota.class(), ErrorClass::NextTier);
-        let missing = openai_error(404, None, r#"{"error":{"message":"The model `x` does not exist","code":"model_not_found"}}"#);
+        let missing =
+            openai_error(404, None, r#"{"error":{"message":"The model `x` does not exist","code":"model_not_found"}}"#);
         assert_eq!(missing.class(), ErrorClass::NextTier);
     }
 
     #[test]
     fn stream_lines() {
         assert_eq!(openai_stream_line(": OPENROUTER PROCESSING"), StreamLine::Skip);
-        assert_eq!(openai_stream_line(r#"data: {"choices":[{"delta":{"content":"Hi"}}]}"#), StreamLine::Token("Hi".into()));
+        assert_eq!(
+            openai_stream_line(r#"data: {"choices":[{"delta":{"content":"Hi"}}]}"#),
+            StreamLine::Token("Hi".into())
+        );
         assert_eq!(openai_stream_line(r#"data: {"choices":[{"delta":{}}]}"#), StreamLine::Skip);
         assert_eq!(openai_stream_line("data: [DONE]"), StreamLine::Done);
-        let mid = openai_stream_line(r#"data: {"error":{"code":502,"message":"Provider disconnected"},"choices":[{"delta":{"content":""},"finish_reason":"error"}]}"#);
+        let mid = openai_stream_line(
+            r#"data: {"error":{"code":502,"message":"Provider disconnected"},"choices":[{"delta":{"content":""},"finish_reason":"error"}]}"#,
+        );
         assert!(matches!(mid, StreamLine::Error(ref f) if f.class() == ErrorClass::Retry), "{mid:?}");
         assert_eq!(
             gemini_stream_line(r#"data: {"candidates":[{"content":{"parts":[{"text":"Go"}]}}]}"#),

@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 
 use app::interviews::{
-    format_offset, Citation, Competency, CompetencyScore, InterviewView, PlannedQuestion, QuestionCoverage, Recommendation,
-    Rubric, Scorecard, Segment, Speaker, SpeakerShare, Topic, Insights,
+    format_offset, Citation, Competency, CompetencyScore, Insights, InterviewView, PlannedQuestion, QuestionCoverage,
+    Recommendation, Rubric, Scorecard, Segment, Speaker, SpeakerShare, Topic,
 };
 use serde::Deserialize;
 
@@ -82,9 +82,29 @@ pub fn red_flags_in(text: &str) -> Vec<String> {
 pub fn protected_reference(text: &str) -> Option<&'static str> {
     let lower = text.to_lowercase();
     const SUBSTRINGS: &[&str] = &[
-        "accent", "fluency", "fluent", "native speaker", "non-native", "pronunciation", "grammar", "gender", "pregnan",
-        "religion", "religious", "ethnic", "nationality", "disabilit", "disabled", "marital", "married",
-        "sexual orientation", "skin colo", "maternity", "age of the candidate", "too old", "too young",
+        "accent",
+        "fluency",
+        "fluent",
+        "native speaker",
+        "non-native",
+        "pronunciation",
+        "grammar",
+        "gender",
+        "pregnan",
+        "religion",
+        "religious",
+        "ethnic",
+        "nationality",
+        "disabilit",
+        "disabled",
+        "marital",
+        "married",
+        "sexual orientation",
+        "skin colo",
+        "maternity",
+        "age of the candidate",
+        "too old",
+        "too young",
     ];
     if let Some(hit) = SUBSTRINGS.iter().find(|w| lower.contains(*w)) {
         return Some(hit);
@@ -216,8 +236,12 @@ pub fn offline_scorecard(segments: &[Segment], rubric: &Rubric) -> Scorecard {
         })
         .collect::<Vec<_>>();
     let levels: Vec<u8> = scores.iter().filter_map(|s| s.level).collect();
-    let mut card =
-        Scorecard { scores, recommendation: recommendation_from_levels(&levels), red_flags, guardrail_notes: Vec::new() };
+    let mut card = Scorecard {
+        scores,
+        recommendation: recommendation_from_levels(&levels),
+        red_flags,
+        guardrail_notes: Vec::new(),
+    };
     apply_guardrails(&mut card);
     card
 }
@@ -263,12 +287,8 @@ pub fn parse_scorecard(reply: &str, segments: &[Segment], rubric: &Rubric) -> Op
             let Some(m) = model.scores.iter().find(|m| m.key == c.key) else {
                 return offline;
             };
-            let citations: Vec<Citation> = m
-                .segment_ids
-                .iter()
-                .filter_map(|id| segments.iter().find(|s| s.id == *id))
-                .map(citation)
-                .collect();
+            let citations: Vec<Citation> =
+                m.segment_ids.iter().filter_map(|id| segments.iter().find(|s| s.id == *id)).map(citation).collect();
             let level = m.level.filter(|l| (1..=4).contains(l));
             if level.is_some() && citations.is_empty() {
                 guardrail_notes.push(format!("{}: the model cited no real segment, so its score was not kept", c.name));
@@ -335,7 +355,10 @@ pub fn insights(segments: &[Segment], rubric: &Rubric, plan: &[PlannedQuestion])
         .collect();
     let question_coverage = plan
         .iter()
-        .map(|q| QuestionCoverage { question: q.text.clone(), asked_at: asked(q, segments).map(|i| citation(&segments[i])) })
+        .map(|q| QuestionCoverage {
+            question: q.text.clone(),
+            asked_at: asked(q, segments).map(|i| citation(&segments[i])),
+        })
         .collect();
     let (_, no_evidence) = coverage(segments, rubric);
     let mut lengths: Vec<u32> =
@@ -500,12 +523,7 @@ pub fn report_html(r: &ReportInput) -> String {
           .lvl{font-weight:600}blockquote{color:#555;margin:.3rem 0 .3rem 1rem}\
           @media print{a{color:inherit;text-decoration:none}}</style></head><body>";
     h += &format!("<h1>Interview report: {}</h1>", e(&iv.title));
-    h += &format!(
-        "<p>Candidate: {}<br>Role: {}<br>Mode: {}</p>",
-        e(&iv.candidate_name),
-        e(&iv.role),
-        iv.mode.as_str()
-    );
+    h += &format!("<p>Candidate: {}<br>Role: {}<br>Mode: {}</p>", e(&iv.candidate_name), e(&iv.role), iv.mode.as_str());
     h += &format!("<h2>Summary</h2><p>{}</p>", e(r.summary.unwrap_or("(not available)")));
     h += "<h2>Scorecard</h2>";
     if let Some(card) = r.scorecard {
@@ -676,7 +694,10 @@ mod tests {
     #[test]
     fn insights_measure_talk_coverage_answers_and_topics() {
         let plan = vec![
-            PlannedQuestion { text: "Tell me about an incident you handled on call.".into(), competency: Some("operations".into()) },
+            PlannedQuestion {
+                text: "Tell me about an incident you handled on call.".into(),
+                competency: Some("operations".into()),
+            },
             PlannedQuestion { text: "How do you negotiate a renewal?".into(), competency: Some("sales".into()) },
         ];
         let i = insights(&transcript(), &rubric(), &plan);

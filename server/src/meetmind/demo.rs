@@ -53,7 +53,8 @@ async fn owner(config: &Config, store: &Arc<dyn Store>, clock: SharedClock) -> R
         None => {
             let auth = crate::auth::Auth::new(store.clone(), clock, config.secure_cookies);
             let password = crate::auth::secret::random_secret();
-            let user = NewUser { email: email.into(), name: "Demo Interviewer".into(), role: UserRole::Interviewer, password };
+            let user =
+                NewUser { email: email.into(), name: "Demo Interviewer".into(), role: UserRole::Interviewer, password };
             auth.add_user("demo", user).await?.id
         }
     };

@@ -238,12 +238,7 @@ pub fn transcript() -> Vec<(Speaker, &'static str, i64, i64)> {
             1_003_700,
             1_061_300,
         ),
-        (
-            Interviewer,
-            "Looking back, what would you do differently on the estimate itself?",
-            1_078_200,
-            1_083_200,
-        ),
+        (Interviewer, "Looking back, what would you do differently on the estimate itself?", 1_078_200, 1_083_200),
         (
             Candidate,
             "I would spend the first week inventorying every consumer of the data before committing to a date, which \

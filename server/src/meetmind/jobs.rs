@@ -28,7 +28,8 @@ pub struct Analyst {
 
 /// Registers every interview kind.
 pub fn register(registry: &mut Registry, analyst: Arc<Analyst>) {
-    for step in [Step::Finalize, Step::Summary, Step::Scorecard, Step::Insights, Step::Report, Step::Email, Step::Purge] {
+    for step in [Step::Finalize, Step::Summary, Step::Scorecard, Step::Insights, Step::Report, Step::Email, Step::Purge]
+    {
         registry.register(InterviewJob { step, analyst: analyst.clone() });
     }
 }
@@ -62,7 +63,8 @@ impl Analyst {
     }
 
     async fn interview(&self, payload: &serde_json::Value) -> Result<InterviewRow, HandlerError> {
-        let id = payload["interview_id"].as_str().ok_or_else(|| HandlerError::permanent("payload: interview_id missing"))?;
+        let id =
+            payload["interview_id"].as_str().ok_or_else(|| HandlerError::permanent("payload: interview_id missing"))?;
         // Deleted (for example by a candidate's erasure request): nothing to do, and nothing to retry.
         self.store
             .get_interview(id)
@@ -75,8 +77,15 @@ impl Analyst {
         Ok(self.store.list_segments(id).await.map_err(store_err)?.iter().map(service::segment).collect())
     }
 
-    async fn put(&self, id: &str, kind: &str, body: String, prompt: Option<String>, tier: &str, degraded: bool)
-        -> Result<(), HandlerError> {
+    async fn put(
+        &self,
+        id: &str,
+        kind: &str,
+        body: String,
+        prompt: Option<String>,
+        tier: &str,
+        degraded: bool,
+    ) -> Result<(), HandlerError> {
         self.store
             .put_result(&ResultRow {
                 interview_id: id.to_string(),
@@ -129,8 +138,17 @@ impl Analyst {
                     // Offline: the extract, framed by what the rubric evidence shows.
                     let (covered, uncovered) = analysis::coverage(&segs, &rubric);
                     let names = |keys: &[String]| -> String {
-                        let n: Vec<&str> = rubric.competencies.iter().filter(|c| keys.contains(&c.key)).map(|c| c.name.as_str()).collect();
-                        if n.is_empty() { "none".into() } else { n.join(", ") }
+                        let n: Vec<&str> = rubric
+                            .competencies
+                            .iter()
+                            .filter(|c| keys.contains(&c.key))
+                            .map(|c| c.name.as_str())
+                            .collect();
+                        if n.is_empty() {
+                            "none".into()
+                        } else {
+                            n.join(", ")
+                        }
                     };
                     text = format!(
                         "Key moments from the candidate (extractive, offline): {text} Evidence found for: {}. No evidence for: {}.",
@@ -139,14 +157,22 @@ impl Analyst {
                     );
                 }
                 let prompt_text = Some(prompts::text(&prompt));
-                self.put(&row.id, "summary", json!({ "text": text }).to_string(), prompt_text, &answer.tier, answer.degraded)
-                    .await
+                self.put(
+                    &row.id,
+                    "summary",
+                    json!({ "text": text }).to_string(),
+                    prompt_text,
+                    &answer.tier,
+                    answer.degraded,
+                )
+                .await
             }
             Step::Scorecard => {
                 let segs = self.segments(&row.id).await?;
                 let prompt = prompts::scorecard(&rubric, &segs);
                 let answer = self.llm.complete(&Purpose::Generic, &prompt, JOB_LLM_DEADLINE).await;
-                let parsed = if answer.degraded { None } else { analysis::parse_scorecard(&answer.text, &segs, &rubric) };
+                let parsed =
+                    if answer.degraded { None } else { analysis::parse_scorecard(&answer.text, &segs, &rubric) };
                 // A reply we cannot use counts as offline: the evidence-based card, marked degraded.
                 let (card, tier, degraded) = match parsed {
                     Some(card) => (card, answer.tier, false),
@@ -208,7 +234,10 @@ impl Analyst {
             .await
             .map_err(store_err)?
             .ok_or_else(|| HandlerError::permanent("the interview's owner no longer exists"))?;
-        let md = self.result(&row.id, "report_md").await?.ok_or_else(|| HandlerError::retry("the report is not written yet"))?;
+        let md = self
+            .result(&row.id, "report_md")
+            .await?
+            .ok_or_else(|| HandlerError::retry("the report is not written yet"))?;
         let html = self.result(&row.id, "report_html").await?.map(|r| r.body);
         let to = owner.email.parse().map_err(|e| HandlerError::permanent(format!("owner email: {e}")))?;
         let subject = format!("Interview report: {} — {}", row.title, row.candidate_name);
@@ -221,7 +250,8 @@ impl Analyst {
         for id in &ids {
             let workflow = self.store.get_interview(id).await.map_err(store_err)?.and_then(|r| r.workflow_id);
             super::erase(self.store.as_ref(), id, workflow.as_deref(), self.now()).await.map_err(store_err)?;
-            let _ = self.store.append_audit(self.now(), "retention", "interview.purge", id, "retention period over").await;
+            let _ =
+                self.store.append_audit(self.now(), "retention", "interview.purge", id, "retention period over").await;
         }
         if !ids.is_empty() {
             tracing::info!(purged = ids.len(), "interviews past their retention period were purged");

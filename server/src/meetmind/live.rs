@@ -137,7 +137,10 @@ fn parse_suggestion(text: &str) -> ModelSuggestion {
 pub fn suggestion_from_row(r: &SuggestionRow) -> Option<Suggestion> {
     let body: serde_json::Value = serde_json::from_str(&r.body).ok()?;
     let list = |k: &str| -> Vec<String> {
-        body[k].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+        body[k]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
     };
     Some(Suggestion {
         id: r.id,
@@ -176,9 +179,12 @@ pub async fn suggest(mm: &MeetMind, row: &InterviewRow, segments: &[Segment]) ->
     let forward = tokio::spawn(async move {
         while let Some(ev) = rx.recv().await {
             match ev {
-                StreamEvent::Token(t) => {
-                    hub.publish(&id, Audience::Staff, "suggestion_token", serde_json::json!({ "after_segment_id": after, "text": t }))
-                }
+                StreamEvent::Token(t) => hub.publish(
+                    &id,
+                    Audience::Staff,
+                    "suggestion_token",
+                    serde_json::json!({ "after_segment_id": after, "text": t }),
+                ),
                 StreamEvent::Interrupted { tier, reason } => hub.publish(
                     &id,
                     Audience::Staff,
@@ -209,7 +215,8 @@ pub async fn suggest(mm: &MeetMind, row: &InterviewRow, segments: &[Segment]) ->
     red_flags.extend(analysis::red_flags_in(&answer.text));
     red_flags.retain(|f| analysis::protected_reference(f).is_none());
     red_flags.dedup();
-    let mut follow_ups: Vec<String> = model.follow_ups.into_iter().take(3).map(|f| f.chars().take(400).collect()).collect();
+    let mut follow_ups: Vec<String> =
+        model.follow_ups.into_iter().take(3).map(|f| f.chars().take(400).collect()).collect();
     if follow_ups.is_empty() {
         // An interrupted or empty stream still leaves the interviewer something to ask.
         follow_ups = parse_suggestion(&crate::llm::offline::answer(&purpose)).follow_ups;
@@ -243,8 +250,12 @@ pub async fn suggest(mm: &MeetMind, row: &InterviewRow, segments: &[Segment]) ->
 /// interview can never get stuck.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    FollowUp { question: usize },
-    Ask { question: usize },
+    FollowUp {
+        question: usize,
+    },
+    Ask {
+        question: usize,
+    },
     Close,
     /// The candidate has not answered yet.
     Wait,
@@ -264,8 +275,11 @@ pub fn next_step(plan: &[PlannedQuestion], segments: &[Segment], elapsed_ms: i64
     if tag == "ai-close" {
         return Step::Wait;
     }
-    let answer_words: usize =
-        segments[ai + 1..].iter().filter(|s| s.speaker == Speaker::Candidate).map(|s| s.text.split_whitespace().count()).sum();
+    let answer_words: usize = segments[ai + 1..]
+        .iter()
+        .filter(|s| s.speaker == Speaker::Candidate)
+        .map(|s| s.text.split_whitespace().count())
+        .sum();
     if answer_words == 0 {
         return Step::Wait;
     }
@@ -326,14 +340,17 @@ async fn ai_turn(mm: &MeetMind, row: &InterviewRow, segments: &[Segment]) {
                 .collect::<Vec<_>>()
                 .join(" ");
             let purpose = Purpose::FollowUps { answer: answer.clone(), uncovered: Vec::new() };
-            let reply = mm.llm.complete(&purpose, &prompts::ai_follow_up(asked, &answer), mm.config.suggest_budget).await;
+            let reply =
+                mm.llm.complete(&purpose, &prompts::ai_follow_up(asked, &answer), mm.config.suggest_budget).await;
             // The offline tier answers with a few lines; one question is enough.
-            let q = reply.text.lines().map(str::trim).find(|l| l.len() > 3).unwrap_or("Could you give a concrete example?");
+            let q =
+                reply.text.lines().map(str::trim).find(|l| l.len() > 3).unwrap_or("Could you give a concrete example?");
             (format!("ai-f{question}"), q.chars().take(600).collect())
         }
         Step::Close => (
             "ai-close".into(),
-            "That's all my questions. Thank you for your time; the hiring team will be in touch about next steps.".into(),
+            "That's all my questions. Thank you for your time; the hiring team will be in touch about next steps."
+                .into(),
         ),
     };
     let closing = client_id == "ai-close";
@@ -422,7 +439,9 @@ mod tests {
 
     #[test]
     fn suggestions_parse_json_or_lines() {
-        let j = parse_suggestion("```json\n{\"follow_ups\": [\"Why Kafka?\"], \"covered\": [\"design\"], \"red_flags\": []}\n```");
+        let j = parse_suggestion(
+            "```json\n{\"follow_ups\": [\"Why Kafka?\"], \"covered\": [\"design\"], \"red_flags\": []}\n```",
+        );
         assert_eq!(j.follow_ups, vec!["Why Kafka?"]);
         assert_eq!(j.covered, vec!["design"]);
         let l = parse_suggestion("1. What did you measure?\n- Who else was involved?\n");

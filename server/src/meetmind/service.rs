@@ -8,9 +8,9 @@ use app::{
     auth::{AppError, Principal},
     interviews::{
         check_plan, check_rubric, check_segments, AskAnswer, CandidateLink, Citation, CreatedInterview, Decision,
-        InterviewDetail, InterviewState, InterviewView, Mode, NewInterview, NewSegment, PlannedQuestion, Recommendation,
-        RoomView, Rubric, RubricTemplate, ScorecardResult, SearchHit, Segment, Speaker, Suggestion, SummaryResult,
-        DEFAULT_CONSENT, MAX_SEARCH_RESULTS,
+        InterviewDetail, InterviewState, InterviewView, Mode, NewInterview, NewSegment, PlannedQuestion,
+        Recommendation, RoomView, Rubric, RubricTemplate, ScorecardResult, SearchHit, Segment, Speaker, Suggestion,
+        SummaryResult, DEFAULT_CONSENT, MAX_SEARCH_RESULTS,
     },
 };
 use tracing::{info, warn};
@@ -155,13 +155,18 @@ impl MeetMind {
     }
 
     async fn by_token(&self, token: &str) -> Result<InterviewRow, AppError> {
-        let refused = || AppError::invalid("token", "This interview link is not valid. Ask your interviewer for a new one.");
+        let refused =
+            || AppError::invalid("token", "This interview link is not valid. Ask your interviewer for a new one.");
         if token.is_empty() || token.len() > 100 {
             return Err(refused());
         }
-        let row = self.store.interview_by_token(&secret::hash_secret(token)).await.map_err(internal)?.ok_or_else(refused)?;
+        let row =
+            self.store.interview_by_token(&secret::hash_secret(token)).await.map_err(internal)?.ok_or_else(refused)?;
         if row.token_expires_at <= self.now() {
-            return Err(AppError::invalid("token", "This interview link has expired. Ask your interviewer for a new one."));
+            return Err(AppError::invalid(
+                "token",
+                "This interview link has expired. Ask your interviewer for a new one.",
+            ));
         }
         if row.state == "cancelled" {
             return Err(AppError::invalid("token", "This interview was cancelled."));
@@ -245,8 +250,8 @@ impl MeetMind {
         // Claim first, so two racing `end`s (a double click, the AI closing
         // while a person ends) submit one workflow. A claim left by a crash
         // between claim and submit is taken over after two minutes.
-        let stale_claim = row.workflow_id.as_deref().is_some_and(|w| w.starts_with(CLAIM))
-            && self.now() - row.updated_at > 120_000;
+        let stale_claim =
+            row.workflow_id.as_deref().is_some_and(|w| w.starts_with(CLAIM)) && self.now() - row.updated_at > 120_000;
         if row.workflow_id.is_some() && !stale_claim {
             return Ok(());
         }
@@ -281,14 +286,23 @@ impl MeetMind {
     /// API and by the AI when it closes an AI-led interview.
     pub async fn end_by_id(&self, id: &str) -> Result<InterviewRow, AppError> {
         let now = self.now();
-        let moved = self.store.transition_interview(id, &["live", "scheduled"], "completed", now).await.map_err(internal)?;
+        let moved =
+            self.store.transition_interview(id, &["live", "scheduled"], "completed", now).await.map_err(internal)?;
         let row = self.store.get_interview(id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
         if !moved && row.state != "completed" {
-            return Err(AppError::invalid("state", format!("the interview is {}; only a live interview can end", row.state)));
+            return Err(AppError::invalid(
+                "state",
+                format!("the interview is {}; only a live interview can end", row.state),
+            ));
         }
         self.ensure_workflow(&row).await?;
         let row = self.store.get_interview(id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
-        self.hub.publish(id, Audience::Everyone, "state", serde_json::json!({ "state": row.state, "workflow_id": row.workflow_id }));
+        self.hub.publish(
+            id,
+            Audience::Everyone,
+            "state",
+            serde_json::json!({ "state": row.state, "workflow_id": row.workflow_id }),
+        );
         Ok(row)
     }
 
@@ -437,7 +451,14 @@ impl app::services::InterviewService for MeetMind {
                 .collect(),
             None => Vec::new(),
         };
-        Ok(InterviewDetail { report_ready: find("report_html").is_some(), interview: view(&row, shares), summary, scorecard, insights, workflow })
+        Ok(InterviewDetail {
+            report_ready: find("report_html").is_some(),
+            interview: view(&row, shares),
+            summary,
+            scorecard,
+            insights,
+            workflow,
+        })
     }
 
     async fn transcript(&self, who: &Principal, id: &str) -> Result<Vec<Segment>, AppError> {
@@ -461,7 +482,10 @@ impl app::services::InterviewService for MeetMind {
         let (row, shares) = self.reach(who, id, Access::Write).await?;
         let moved = self.store.transition_interview(id, &["scheduled"], "live", self.now()).await.map_err(internal)?;
         if !moved && row.state != "live" {
-            return Err(AppError::invalid("state", format!("the interview is {}; only a scheduled one can start", row.state)));
+            return Err(AppError::invalid(
+                "state",
+                format!("the interview is {}; only a scheduled one can start", row.state),
+            ));
         }
         let row = self.store.get_interview(id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
         self.hub.publish(id, Audience::Everyone, "state", serde_json::json!({ "state": row.state }));
@@ -474,7 +498,10 @@ impl app::services::InterviewService for MeetMind {
     async fn pause(&self, who: &Principal, id: &str, paused: bool) -> Result<InterviewView, AppError> {
         let (row, shares) = self.reach(who, id, Access::Write).await?;
         if row.state != "live" {
-            return Err(AppError::invalid("state", format!("the interview is {}; only a live interview can pause", row.state)));
+            return Err(AppError::invalid(
+                "state",
+                format!("the interview is {}; only a live interview can pause", row.state),
+            ));
         }
         // Pausing twice (or resuming a running interview) is a no-op, so a
         // retried click is harmless.
@@ -482,7 +509,12 @@ impl app::services::InterviewService for MeetMind {
         let row = self.store.get_interview(id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
         if moved {
             self.audit(who, if paused { "interview.pause" } else { "interview.resume" }, id, "").await;
-            self.hub.publish(id, Audience::Everyone, "state", serde_json::json!({ "state": row.state, "paused": paused }));
+            self.hub.publish(
+                id,
+                Audience::Everyone,
+                "state",
+                serde_json::json!({ "state": row.state, "paused": paused }),
+            );
             if !paused {
                 // Answers given during the pause get their turn now.
                 self.live.kick(self, id);
@@ -495,7 +527,12 @@ impl app::services::InterviewService for MeetMind {
         let (row, _) = self.reach(who, id, Access::Write).await?;
         self.store.expire_candidate_token(id, self.now()).await.map_err(internal)?;
         self.audit(who, "interview.link_revoke", id, "").await;
-        self.hub.publish(id, Audience::Everyone, "state", serde_json::json!({ "state": row.state, "link_revoked": true }));
+        self.hub.publish(
+            id,
+            Audience::Everyone,
+            "state",
+            serde_json::json!({ "state": row.state, "link_revoked": true }),
+        );
         Ok(())
     }
 
@@ -507,7 +544,12 @@ impl app::services::InterviewService for MeetMind {
 
     async fn cancel(&self, who: &Principal, id: &str) -> Result<InterviewView, AppError> {
         let (row, shares) = self.reach(who, id, Access::Write).await?;
-        if !self.store.transition_interview(id, &["scheduled", "live"], "cancelled", self.now()).await.map_err(internal)? {
+        if !self
+            .store
+            .transition_interview(id, &["scheduled", "live"], "cancelled", self.now())
+            .await
+            .map_err(internal)?
+        {
             return Err(AppError::invalid("state", format!("the interview is {}; it cannot be cancelled", row.state)));
         }
         self.hub.publish(id, Audience::Everyone, "state", serde_json::json!({ "state": "cancelled" }));
@@ -524,7 +566,10 @@ impl app::services::InterviewService for MeetMind {
             return Err(AppError::invalid("note", "at most 5,000 characters"));
         }
         let d = Decision { decision, note, by: who.actor(), at: self.now() };
-        self.store.set_decision(id, &serde_json::to_string(&d).unwrap_or_default(), self.now()).await.map_err(internal)?;
+        self.store
+            .set_decision(id, &serde_json::to_string(&d).unwrap_or_default(), self.now())
+            .await
+            .map_err(internal)?;
         Ok(())
     }
 
@@ -588,14 +633,16 @@ impl app::services::InterviewService for MeetMind {
                 .map(|s| format!("[{}] {}", app::interviews::format_offset(s.start_ms), s.text))
                 .collect::<Vec<_>>()
                 .join("\n");
-            return Ok(AskAnswer { answer: text, citations: top.into_iter().map(cite).collect(), tier: answer.tier, degraded: true });
+            return Ok(AskAnswer {
+                answer: text,
+                citations: top.into_iter().map(cite).collect(),
+                tier: answer.tier,
+                degraded: true,
+            });
         }
         // Only passages we retrieved may be cited.
-        let mut citations: Vec<Citation> = passages
-            .iter()
-            .filter(|s| answer.text.contains(&format!("#{}", s.id)))
-            .map(cite)
-            .collect();
+        let mut citations: Vec<Citation> =
+            passages.iter().filter(|s| answer.text.contains(&format!("#{}", s.id))).map(cite).collect();
         if citations.is_empty() {
             citations = passages.iter().take(2).map(cite).collect();
         }
@@ -667,7 +714,8 @@ impl app::services::InterviewService for MeetMind {
             info!(interview = %row.id, "candidate accepted the consent notice");
         }
         // An AI-led interview starts when the candidate is ready.
-        if row.mode == "ai_led" && row.state == "scheduled"
+        if row.mode == "ai_led"
+            && row.state == "scheduled"
             && self.store.transition_interview(&row.id, &["scheduled"], "live", self.now()).await.map_err(internal)?
         {
             let row = self.store.get_interview(&row.id).await.map_err(internal)?.ok_or(AppError::NotFound)?;
@@ -691,7 +739,11 @@ impl app::services::InterviewService for MeetMind {
         let now = (self.now() - row.started_at.unwrap_or(row.created_at)).max(0);
         let segments = segments
             .into_iter()
-            .map(|s| NewSegment { start_ms: now, end_ms: now.saturating_add(s.end_ms.saturating_sub(s.start_ms).clamp(0, 600_000)), ..s })
+            .map(|s| NewSegment {
+                start_ms: now,
+                end_ms: now.saturating_add(s.end_ms.saturating_sub(s.start_ms).clamp(0, 600_000)),
+                ..s
+            })
             .collect();
         let stored = self.append_rows(&row, segments).await?;
         Ok(stored.into_iter().filter(|s| matches!(s.speaker, Speaker::Candidate | Speaker::Ai)).collect())
@@ -701,7 +753,9 @@ impl app::services::InterviewService for MeetMind {
 /// `ai-…` client ids belong to the AI interviewer's turns.
 fn reserved_ids(segments: &[NewSegment]) -> Result<(), AppError> {
     match segments.iter().position(|s| s.client_id.starts_with("ai-")) {
-        Some(i) => Err(AppError::invalid(&format!("segments[{i}].client_id"), "client ids starting with ai- are reserved")),
+        Some(i) => {
+            Err(AppError::invalid(&format!("segments[{i}].client_id"), "client ids starting with ai- are reserved"))
+        }
         None => Ok(()),
     }
 }

@@ -231,26 +231,14 @@ fn product_manager() -> RubricTemplate {
         ],
         vec![
             q("Tell me about your current role and the product you work on.", None),
-            q(
-                "Tell me about a time customer research changed what your team built.",
-                Some("customer_discovery"),
-            ),
-            q(
-                "Describe a difficult prioritization decision. What did you say no to, and why?",
-                Some("prioritization"),
-            ),
-            q(
-                "How did you measure the success of a recent launch, and what did the data tell you?",
-                Some("metrics"),
-            ),
+            q("Tell me about a time customer research changed what your team built.", Some("customer_discovery")),
+            q("Describe a difficult prioritization decision. What did you say no to, and why?", Some("prioritization")),
+            q("How did you measure the success of a recent launch, and what did the data tell you?", Some("metrics")),
             q(
                 "Tell me about a disagreement with engineering or leadership and how you resolved it.",
                 Some("stakeholder_management"),
             ),
-            q(
-                "Walk me through a launch that did not go to plan. What did you do?",
-                Some("execution"),
-            ),
+            q("Walk me through a launch that did not go to plan. What did you do?", Some("execution")),
         ],
     )
 }
@@ -344,10 +332,7 @@ fn customer_support() -> RubricTemplate {
                 "Tell me about a time you helped a frustrated or angry customer. What did you say and do?",
                 Some("customer_empathy"),
             ),
-            q(
-                "Walk me through how you troubleshot a problem you had never seen before.",
-                Some("troubleshooting"),
-            ),
+            q("Walk me through how you troubleshot a problem you had never seen before.", Some("troubleshooting")),
             q(
                 "How would you explain a technical issue to a customer who is not technical? Give an example.",
                 Some("written_communication"),

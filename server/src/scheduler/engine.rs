@@ -101,7 +101,10 @@ impl SchedulerStats {
         let mut out = String::new();
         out.push_str("# HELP meetmind_starvation_total Starving jobs aged by the starvation daemon.\n");
         out.push_str("# TYPE meetmind_starvation_total counter\n");
-        out.push_str(&format!("meetmind_starvation_total {}\n", self.starved.load(std::sync::atomic::Ordering::Relaxed)));
+        out.push_str(&format!(
+            "meetmind_starvation_total {}\n",
+            self.starved.load(std::sync::atomic::Ordering::Relaxed)
+        ));
         out.push_str("# HELP meetmind_job_wait_ms Time from due to claimed, per queue.\n");
         out.push_str("# TYPE meetmind_job_wait_ms histogram\n");
         let w = self.waits.lock().unwrap_or_else(|p| p.into_inner());
@@ -146,7 +149,6 @@ async fn coalescer(store: Arc<dyn Store>, mut rx: tokio::sync::mpsc::UnboundedRe
 fn wakes_others(state: &str) -> bool {
     matches!(state, "available" | "scheduled" | "retrying")
 }
-
 
 /// Parses a stored delay list ("1000,5000,25000").
 pub fn parse_delays(text: &str) -> Option<Vec<Duration>> {
@@ -302,10 +304,16 @@ impl Engine {
     /// Refuses kinds the server keeps for itself (`Handler::internal`):
     /// the API's entry points call this before enqueueing, submitting,
     /// saving a template or creating a schedule. Each item is (field, kind).
-    pub fn refuse_internal_kinds<'a>(&self, kinds: impl IntoIterator<Item = (String, &'a str)>) -> Result<(), AppError> {
+    pub fn refuse_internal_kinds<'a>(
+        &self,
+        kinds: impl IntoIterator<Item = (String, &'a str)>,
+    ) -> Result<(), AppError> {
         for (field, kind) in kinds {
             if self.registry.is_internal(kind) {
-                return Err(AppError::invalid(&field, format!("{kind:?} is run by MeetMind itself and cannot be enqueued through the API")));
+                return Err(AppError::invalid(
+                    &field,
+                    format!("{kind:?} is run by MeetMind itself and cannot be enqueued through the API"),
+                ));
             }
         }
         Ok(())
@@ -324,12 +332,20 @@ impl Engine {
             let Some(handler) = self.registry.get(&job.kind) else {
                 return Err(WorkflowError::App(AppError::Invalid {
                     field: field("kind"),
-                    message: format!("job {:?}: unknown kind {:?}; known kinds: {}", job.key, job.kind, self.registry.kinds().join(", ")),
+                    message: format!(
+                        "job {:?}: unknown kind {:?}; known kinds: {}",
+                        job.key,
+                        job.kind,
+                        self.registry.kinds().join(", ")
+                    ),
                 }));
             };
-            handler
-                .validate(&job.payload)
-                .map_err(|m| WorkflowError::App(AppError::Invalid { field: field("payload"), message: format!("job {:?}: {m}", job.key) }))?;
+            handler.validate(&job.payload).map_err(|m| {
+                WorkflowError::App(AppError::Invalid {
+                    field: field("payload"),
+                    message: format!("job {:?}: {m}", job.key),
+                })
+            })?;
             let queue = job.queue.clone().unwrap_or_else(|| DEFAULT_QUEUE.to_string());
             app::jobs::check_queue_name(&queue).map_err(WorkflowError::App)?;
             if !queue_names.contains(&queue) {
@@ -398,7 +414,8 @@ impl Engine {
             finished_at: None,
         };
         self.ensure_queues(&queue_names, now).await.map_err(WorkflowError::App)?;
-        let inserted = self.store.insert_workflow(&wf, &rows, &edges).await.map_err(|e| WorkflowError::App(internal(e)))?;
+        let inserted =
+            self.store.insert_workflow(&wf, &rows, &edges).await.map_err(|e| WorkflowError::App(internal(e)))?;
         let ids: Vec<i64> = pos.iter().map(|&p| inserted[p]).collect();
         let events = rows
             .iter()
@@ -431,11 +448,15 @@ impl Engine {
             return Err(AppError::invalid("job", "a schedule sets run_at and idempotency_key itself"));
         }
         let handler = self.registry.get(&template.kind).ok_or_else(|| {
-            AppError::invalid("job.kind", format!("unknown kind {:?}; known kinds: {}", template.kind, self.registry.kinds().join(", ")))
+            AppError::invalid(
+                "job.kind",
+                format!("unknown kind {:?}; known kinds: {}", template.kind, self.registry.kinds().join(", ")),
+            )
         })?;
         handler.validate(&template.payload).map_err(|m| AppError::invalid("job.payload", m))?;
         let now = self.now();
-        let next = spec.next_after(now).ok_or_else(|| AppError::invalid("cron", "this expression never fires again"))?;
+        let next =
+            spec.next_after(now).ok_or_else(|| AppError::invalid("cron", "this expression never fires again"))?;
         let row = ScheduleRow {
             id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
             name: name.to_string(),
@@ -608,8 +629,7 @@ impl Engine {
         let queues: Vec<QueueRow> = self.queues.read().await.values().cloned().collect();
         let exclude: Vec<String> =
             queues.iter().filter(|q| q.paused || q.concurrency > 0).map(|q| q.name.clone()).collect();
-        let mut claimed =
-            self.store.claim(&self.node, now, lease_until, free as i64, &exclude, None).await?;
+        let mut claimed = self.store.claim(&self.node, now, lease_until, free as i64, &exclude, None).await?;
         for q in queues.iter().filter(|q| !q.paused && q.concurrency > 0) {
             let room = free.saturating_sub(claimed.len());
             if room == 0 {
@@ -636,15 +656,20 @@ impl Engine {
     pub async fn run(&self, job: &JobRow) -> Outcome {
         let started = self.now();
         let result = match self.registry.get(&job.kind) {
-            None => Err((HandlerError::permanent(format!("no handler for kind {:?} on this node", job.kind)), "failed")),
+            None => {
+                Err((HandlerError::permanent(format!("no handler for kind {:?} on this node", job.kind)), "failed"))
+            }
             Some(handler) => {
-                let timeout = job.timeout_ms.map(|ms| Duration::from_millis(ms as u64)).unwrap_or_else(|| handler.timeout());
+                let timeout =
+                    job.timeout_ms.map(|ms| Duration::from_millis(ms as u64)).unwrap_or_else(|| handler.timeout());
                 let payload = serde_json::from_str(&job.payload).unwrap_or(serde_json::Value::Null);
                 let ctx = JobContext { id: job.id, attempt: job.attempt, payload };
                 match tokio::time::timeout(timeout, handler.run(ctx)).await {
                     Ok(Ok(())) => Ok(()),
                     Ok(Err(e)) => Err((e, "failed")),
-                    Err(_) => Err((HandlerError::retry(format!("timed out after {} ms", timeout.as_millis())), "timeout")),
+                    Err(_) => {
+                        Err((HandlerError::retry(format!("timed out after {} ms", timeout.as_millis())), "timeout"))
+                    }
                 }
             }
         };
@@ -716,7 +741,11 @@ impl Engine {
     }
 
     /// Writes a batch of successes; returns the ids the fences accepted.
-    pub async fn record_completions(&self, done: &[Completion], jobs: &HashMap<i64, (String, String)>) -> Result<Vec<i64>, StoreError> {
+    pub async fn record_completions(
+        &self,
+        done: &[Completion],
+        jobs: &HashMap<i64, (String, String)>,
+    ) -> Result<Vec<i64>, StoreError> {
         let accepted = self.store.complete(&self.node, done).await?;
         if accepted.len() < done.len() {
             tracing::warn!(refused = done.len() - accepted.len(), "stale completions refused: leases were lost");

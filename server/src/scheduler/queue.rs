@@ -113,7 +113,11 @@ pub(crate) mod model_tests {
 
     #[derive(Debug, Clone)]
     enum Op {
-        Insert { id: JobId, priority: i16, delay: i64 },
+        Insert {
+            id: JobId,
+            priority: i16,
+            delay: i64,
+        },
         Cancel(JobId),
         Advance(i64),
         Pop,

@@ -291,7 +291,12 @@ async fn heartbeat(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
 
 /// Leader-only maintenance: lease rescue, plus a promotion sweep as a safety
 /// net for timers missed while a node was down.
-async fn maintenance(engine: Arc<Engine>, config_retention_ms: i64, node_dead_after_ms: i64, mut stop: watch::Receiver<bool>) {
+async fn maintenance(
+    engine: Arc<Engine>,
+    config_retention_ms: i64,
+    node_dead_after_ms: i64,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut leading = false;
     let mut ticks: u64 = 0;
     loop {

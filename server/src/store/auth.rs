@@ -82,8 +82,14 @@ pub trait AuthStore: Send + Sync {
     /// admin. False when the token is not usable or an account exists.
     async fn complete_setup(&self, token_hash: &str, now: i64, admin: &UserRow) -> Result<bool, StoreError>;
 
-    async fn append_audit(&self, at: i64, actor: &str, action: &str, target: &str, detail: &str)
-        -> Result<(), StoreError>;
+    async fn append_audit(
+        &self,
+        at: i64,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError>;
     async fn list_audit(&self, limit: i64) -> Result<Vec<AuditRow>, StoreError>;
 }
 

@@ -30,7 +30,9 @@ impl IdList {
                 "unnest(CAST(${n} AS BIGINT[])) AS ids(id) \
                  CROSS JOIN LATERAL (SELECT {cols} FROM {table} WHERE {col} = ids.id OFFSET 0) AS {alias}"
             ),
-            IdList::JsonEach => format!("json_each(${n}) AS ids CROSS JOIN {table} AS {alias} ON {alias}.{col} = ids.value"),
+            IdList::JsonEach => {
+                format!("json_each(${n}) AS ids CROSS JOIN {table} AS {alias} ON {alias}.{col} = ids.value")
+            }
         }
     }
 
@@ -92,6 +94,8 @@ mod tests {
         let bound = IdList::PgArray.bind_text(&keys);
         assert_eq!(serde_json::from_str::<Vec<String>>(&bound).unwrap(), keys);
         assert_eq!(IdList::JsonEach.bind_text(&[]), "[]");
-        assert!(IdList::PgArray.text_rows("jobs", "j", "state", "workflow_id", 1).starts_with("json_array_elements_text(CAST($1 AS JSON))"));
+        assert!(IdList::PgArray
+            .text_rows("jobs", "j", "state", "workflow_id", 1)
+            .starts_with("json_array_elements_text(CAST($1 AS JSON))"));
     }
 }

@@ -87,19 +87,34 @@ pub trait InterviewStore: Send + Sync {
     async fn shares_of(&self, ids: &[String]) -> Result<std::collections::HashMap<String, Vec<String>>, StoreError>;
     /// Newest first. `viewer` limits to interviews owned by or shared with
     /// that user (None: all); `text` matches title, role or candidate name.
-    async fn list_interviews(&self, viewer: Option<&str>, text: Option<&str>, limit: i64)
-        -> Result<Vec<InterviewRow>, StoreError>;
+    async fn list_interviews(
+        &self,
+        viewer: Option<&str>,
+        text: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<InterviewRow>, StoreError>;
     /// Moves the interview to `to` if it is in one of `from`; stamps
     /// started_at (live) or ended_at (completed, cancelled). False otherwise.
     async fn transition_interview(&self, id: &str, from: &[&str], to: &str, at: i64) -> Result<bool, StoreError>;
     /// Sets the workflow id only if it is still `expected` (None: unset);
     /// an empty `workflow_id` clears it. False when someone else changed it.
-    async fn claim_interview_workflow(&self, id: &str, expected: Option<&str>, workflow_id: &str, at: i64)
-        -> Result<bool, StoreError>;
+    async fn claim_interview_workflow(
+        &self,
+        id: &str,
+        expected: Option<&str>,
+        workflow_id: &str,
+        at: i64,
+    ) -> Result<bool, StoreError>;
     /// Records the candidate's consent once; false if already recorded.
     async fn accept_consent(&self, id: &str, at: i64) -> Result<bool, StoreError>;
     async fn set_decision(&self, id: &str, decision: &str, at: i64) -> Result<bool, StoreError>;
-    async fn set_candidate_token(&self, id: &str, token_hash: &str, expires_at: i64, at: i64) -> Result<bool, StoreError>;
+    async fn set_candidate_token(
+        &self,
+        id: &str,
+        token_hash: &str,
+        expires_at: i64,
+        at: i64,
+    ) -> Result<bool, StoreError>;
     /// Pauses (or resumes) a live interview; false when it is not live or
     /// already in that state. Resuming adds the pause to `paused_ms`.
     async fn set_interview_paused(&self, id: &str, paused: bool, at: i64) -> Result<bool, StoreError>;
@@ -109,10 +124,18 @@ pub trait InterviewStore: Send + Sync {
 
     /// Appends, skipping client ids already stored; returns every requested
     /// segment (new or existing) with whether it is new, in request order.
-    async fn insert_segments(&self, interview_id: &str, segments: &[SegmentRow], at: i64)
-        -> Result<Vec<(SegmentRow, bool)>, StoreError>;
+    async fn insert_segments(
+        &self,
+        interview_id: &str,
+        segments: &[SegmentRow],
+        at: i64,
+    ) -> Result<Vec<(SegmentRow, bool)>, StoreError>;
     /// The stored segments among these client ids.
-    async fn segments_by_client_ids(&self, interview_id: &str, client_ids: &[String]) -> Result<Vec<SegmentRow>, StoreError>;
+    async fn segments_by_client_ids(
+        &self,
+        interview_id: &str,
+        client_ids: &[String],
+    ) -> Result<Vec<SegmentRow>, StoreError>;
     /// In transcript order: by start offset, then arrival.
     async fn list_segments(&self, interview_id: &str) -> Result<Vec<SegmentRow>, StoreError>;
 

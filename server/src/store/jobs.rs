@@ -230,7 +230,12 @@ pub trait JobStore: Send + Sync {
     /// Writes a workflow, its jobs and edges in one transaction; returns the
     /// job ids in input order. Ids rise in input order (the engine inserts
     /// topologically, which is the order settling locks children in).
-    async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError>;
+    async fn insert_workflow(
+        &self,
+        wf: &WorkflowRow,
+        jobs: &[InsertJob],
+        edges: &[NewEdge],
+    ) -> Result<Vec<i64>, StoreError>;
 }
 
 /// Job operations whose SQL is the same on both drivers.
@@ -290,13 +295,20 @@ pub trait JobQueries: Send + Sync {
     /// False when the name is taken.
     async fn insert_schedule(&self, row: &ScheduleRow) -> Result<bool, StoreError>;
     async fn list_schedules(&self) -> Result<Vec<ScheduleRow>, StoreError>;
-    async fn set_schedule_paused(&self, id: &str, paused: bool, next_run_at: Option<i64>, now: i64) -> Result<bool, StoreError>;
+    async fn set_schedule_paused(
+        &self,
+        id: &str,
+        paused: bool,
+        next_run_at: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     async fn delete_schedule(&self, id: &str) -> Result<bool, StoreError>;
     async fn due_schedules(&self, now: i64) -> Result<Vec<ScheduleRow>, StoreError>;
     async fn advance_schedule(&self, id: &str, fired_at: i64, next_run_at: i64, now: i64) -> Result<(), StoreError>;
 
     /// Available jobs of a queue that became due before `due_before`, oldest first.
-    async fn starving_jobs(&self, queue: &str, due_before: i64, limit: i64) -> Result<Vec<(i64, i32, i64)>, StoreError>;
+    async fn starving_jobs(&self, queue: &str, due_before: i64, limit: i64)
+        -> Result<Vec<(i64, i32, i64)>, StoreError>;
     /// Ages a job: a more urgent priority. False when it was claimed meanwhile.
     async fn set_available_priority(&self, id: i64, priority: i32) -> Result<bool, StoreError>;
     async fn running_in_queue(&self, queue: &str) -> Result<i64, StoreError>;

@@ -35,8 +35,13 @@ macro_rules! impl_llm_call_store {
                         "INSERT INTO llm_calls (at, purpose, tier, degraded, latency_ms, tokens_out, attempts)
                          VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
-                    .bind(r.at).bind(&r.purpose).bind(&r.tier).bind(r.degraded).bind(r.latency_ms)
-                    .bind(r.tokens_out).bind(&r.attempts)
+                    .bind(r.at)
+                    .bind(&r.purpose)
+                    .bind(&r.tier)
+                    .bind(r.degraded)
+                    .bind(r.latency_ms)
+                    .bind(r.tokens_out)
+                    .bind(&r.attempts)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -44,7 +49,10 @@ macro_rules! impl_llm_call_store {
                 Ok(())
             }
 
-            async fn list_llm_calls(&self, limit: i64) -> Result<Vec<$crate::store::llm_calls::LlmCallRow>, StoreError> {
+            async fn list_llm_calls(
+                &self,
+                limit: i64,
+            ) -> Result<Vec<$crate::store::llm_calls::LlmCallRow>, StoreError> {
                 Ok(sqlx::query_as(
                     "SELECT id, at, purpose, tier, degraded, latency_ms, tokens_out, attempts
                      FROM llm_calls ORDER BY id DESC LIMIT $1",

@@ -2,15 +2,15 @@
 //! Everything above this module talks to `dyn Store` only.
 
 pub mod auth;
+mod id_list;
 pub mod interviews;
 pub mod jobs;
 pub mod llm_calls;
-pub mod templates;
 mod postgres;
 mod postgres_jobs;
 mod sqlite;
 mod sqlite_jobs;
-mod id_list;
+pub mod templates;
 mod text_match;
 
 use std::sync::Arc;
@@ -21,11 +21,11 @@ use thiserror::Error;
 
 pub use auth::{AuditRow, AuthStore, SessionRow, TokenRow, UserRow};
 pub use interviews::{InterviewRow, InterviewStore, ResultRow, SegmentRow, SuggestionRow};
-pub use templates::{TemplateRow, TemplateStore};
 pub use jobs::{JobQueries, JobRow, JobStore};
 pub use llm_calls::{LlmCallRow, LlmCallStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use templates::{TemplateRow, TemplateStore};
 
 use crate::config::{Backend, Config};
 
@@ -64,7 +64,9 @@ pub struct PoolStats {
 }
 
 #[async_trait]
-pub trait Store: AuthStore + JobStore + JobQueries + LlmCallStore + InterviewStore + TemplateStore + Send + Sync + 'static {
+pub trait Store:
+    AuthStore + JobStore + JobQueries + LlmCallStore + InterviewStore + TemplateStore + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Applies the embedded migrations for this backend. Safe to run from

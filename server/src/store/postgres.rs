@@ -10,8 +10,8 @@ use sqlx::{
     PgPool, Row,
 };
 
-use super::{pending, roles_from_text, roles_to_text, NodeRecord, PoolStats, Readiness, Store, StoreError};
 use super::auth::{impl_auth_store, AuditRow, SessionRow, TokenRow, UserRow};
+use super::{pending, roles_from_text, roles_to_text, NodeRecord, PoolStats, Readiness, Store, StoreError};
 use crate::config::Backend;
 
 impl_auth_store!(PgStore);
@@ -53,7 +53,9 @@ impl PgStore {
             .connect_with(options)
             .await?;
         let schema: Option<String> =
-            sqlx::query_scalar("SELECT COALESCE(current_schema(), current_setting('search_path'))").fetch_one(&pool).await?;
+            sqlx::query_scalar("SELECT COALESCE(current_schema(), current_setting('search_path'))")
+                .fetch_one(&pool)
+                .await?;
         let scope = schema.filter(|s| s != "public");
         Ok(PgStore { pool, scope })
     }
@@ -92,9 +94,8 @@ impl Store for PgStore {
     }
 
     async fn readiness(&self) -> Result<Readiness, StoreError> {
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-            .fetch_one(&self.pool)
-            .await?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(&self.pool).await?;
         let applied: Vec<i64> = if exists {
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(&self.pool).await?
         } else {
@@ -175,12 +176,14 @@ impl Store for PgStore {
              ON CONFLICT (name) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at
              WHERE leaders.node = excluded.node OR leaders.expires_at < $4",
         )
-        .bind(name).bind(node).bind(now + ttl_ms).bind(now)
+        .bind(name)
+        .bind(node)
+        .bind(now + ttl_ms)
+        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
-
 }
 
 /// A name unique to the installation's schema. A channel name is an
@@ -194,7 +197,8 @@ fn scoped_name(name: &str, scope: Option<&str>) -> String {
     if full.len() <= 63 {
         return full;
     }
-    let hash = scope.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    let hash =
+        scope.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
     format!("{name}:{hash:016x}")
 }
 
@@ -209,7 +213,8 @@ mod tests {
         assert_ne!(scoped_name("meetmind_jobs", Some("tenant_a")), scoped_name("meetmind_jobs", Some("tenant_b")));
         let long = "s".repeat(80);
         let other = format!("{}t", "s".repeat(79));
-        let (a, b) = (scoped_name("meetmind_interviews", Some(&long)), scoped_name("meetmind_interviews", Some(&other)));
+        let (a, b) =
+            (scoped_name("meetmind_interviews", Some(&long)), scoped_name("meetmind_interviews", Some(&other)));
         assert!(a.len() <= 63 && b.len() <= 63);
         assert_ne!(a, b);
         assert_eq!(a, scoped_name("meetmind_interviews", Some(&long)), "the same schema, the same channel");

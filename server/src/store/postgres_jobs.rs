@@ -16,7 +16,8 @@ use crate::store::Store as _;
 impl JobStore for PgStore {
     async fn insert_jobs(&self, jobs: &[InsertJob], now: i64) -> Result<Vec<Inserted>, StoreError> {
         let mut out = vec![None; jobs.len()];
-        let (plain, keyed): (Vec<usize>, Vec<usize>) = (0..jobs.len()).partition(|&i| jobs[i].idempotency_key.is_none());
+        let (plain, keyed): (Vec<usize>, Vec<usize>) =
+            (0..jobs.len()).partition(|&i| jobs[i].idempotency_key.is_none());
         let mut tx = self.pool.begin().await?;
         if !plain.is_empty() {
             let rows: Vec<&InsertJob> = plain.iter().map(|&i| &jobs[i]).collect();
@@ -34,9 +35,18 @@ impl JobStore for PgStore {
                  ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                  RETURNING id",
             )
-            .bind(&j.queue).bind(&j.kind).bind(&j.payload).bind(j.priority).bind(j.run_at).bind(&j.state)
-            .bind(j.max_attempts).bind(&j.retry_delays_ms).bind(j.timeout_ms).bind(&j.idempotency_key)
-            .bind(&j.workflow_id).bind(now)
+            .bind(&j.queue)
+            .bind(&j.kind)
+            .bind(&j.payload)
+            .bind(j.priority)
+            .bind(j.run_at)
+            .bind(&j.state)
+            .bind(j.max_attempts)
+            .bind(&j.retry_delays_ms)
+            .bind(j.timeout_ms)
+            .bind(&j.idempotency_key)
+            .bind(&j.workflow_id)
+            .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
             out[i] = Some(match id {
@@ -85,7 +95,12 @@ impl JobStore for PgStore {
             JOB_COLUMNS.split(", ").map(|c| format!("jobs.{c}")).collect::<Vec<_>>().join(", ")
         );
         let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
-            .bind(node).bind(lease_until).bind(now).bind(exclude).bind(only).bind(limit)
+            .bind(node)
+            .bind(lease_until)
+            .bind(now)
+            .bind(exclude)
+            .bind(only)
+            .bind(limit)
             .fetch_all(&self.pool)
             .await?;
         rows.sort_by_key(|r| (r.priority, r.run_at, r.id));
@@ -126,7 +141,11 @@ impl JobStore for PgStore {
              RETURNING {JOB_COLUMNS}"
         );
         let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
-            .bind(node).bind(lease_until).bind(now).bind(queue).bind(room)
+            .bind(node)
+            .bind(lease_until)
+            .bind(now)
+            .bind(queue)
+            .bind(room)
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -154,10 +173,8 @@ impl JobStore for PgStore {
              -- tempts the planner into scanning all running jobs.)
              FROM c WHERE j.id = c.id AND j.fence = c.fence
              RETURNING j.id";
-        let query = || {
-            sqlx::query_scalar::<_, i64>(sql)
-                .bind(&ids).bind(&fences).bind(&started).bind(&finished).bind(node)
-        };
+        let query =
+            || sqlx::query_scalar::<_, i64>(sql).bind(&ids).bind(&fences).bind(&started).bind(&finished).bind(node);
         if !done.iter().any(|c| c.in_workflow) {
             return Ok(query().fetch_all(&self.pool).await?);
         }
@@ -165,7 +182,10 @@ impl JobStore for PgStore {
         // Their own rows are locked first, in id order (an UPDATE ... FROM
         // locks in whatever order its plan visits them).
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE").bind(&ids).fetch_all(&mut *tx).await?;
+        sqlx::query("SELECT id FROM jobs WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
         let accepted = query().fetch_all(&mut *tx).await?;
         let in_workflow: Vec<i64> =
             done.iter().filter(|c| c.in_workflow && accepted.contains(&c.id)).map(|c| c.id).collect();
@@ -175,7 +195,12 @@ impl JobStore for PgStore {
         Ok(accepted)
     }
 
-    async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError> {
+    async fn insert_workflow(
+        &self,
+        wf: &WorkflowRow,
+        jobs: &[InsertJob],
+        edges: &[NewEdge],
+    ) -> Result<Vec<i64>, StoreError> {
         // Three statements whatever the workflow's size: its row, its jobs,
         // its edges through one UNNEST each.
         let mut tx = self.pool.begin().await?;
@@ -190,7 +215,9 @@ impl JobStore for PgStore {
                 "INSERT INTO job_deps (child_id, parent_id, policy)
                  SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[])",
             )
-            .bind(&children).bind(&parents).bind(&policies)
+            .bind(&children)
+            .bind(&parents)
+            .bind(&policies)
             .execute(&mut *tx)
             .await?;
         }
@@ -229,10 +256,18 @@ async fn insert_rows(
          )
          SELECT id FROM ins ORDER BY id",
     )
-    .bind(col(|j| j.queue.clone())).bind(col(|j| j.kind.clone())).bind(col(|j| j.payload.clone()))
-    .bind(&priorities).bind(&run_ats).bind(col(|j| j.state.clone())).bind(&max_attempts)
-    .bind(opt(|j| j.retry_delays_ms.clone())).bind(&timeouts).bind(opt(|j| j.workflow_id.clone()))
-    .bind(opt(|j| j.workflow_key.clone())).bind(now)
+    .bind(col(|j| j.queue.clone()))
+    .bind(col(|j| j.kind.clone()))
+    .bind(col(|j| j.payload.clone()))
+    .bind(&priorities)
+    .bind(&run_ats)
+    .bind(col(|j| j.state.clone()))
+    .bind(&max_attempts)
+    .bind(opt(|j| j.retry_delays_ms.clone()))
+    .bind(&timeouts)
+    .bind(opt(|j| j.workflow_id.clone()))
+    .bind(opt(|j| j.workflow_key.clone()))
+    .bind(now)
     .fetch_all(&mut **tx)
     .await
 }

@@ -11,8 +11,8 @@ use sqlx::{
     Row, SqlitePool,
 };
 
-use super::{pending, roles_from_text, roles_to_text, NodeRecord, PoolStats, Readiness, Store, StoreError};
 use super::auth::{impl_auth_store, AuditRow, SessionRow, TokenRow, UserRow};
+use super::{pending, roles_from_text, roles_to_text, NodeRecord, PoolStats, Readiness, Store, StoreError};
 use crate::config::Backend;
 
 impl_auth_store!(SqliteStore);
@@ -96,11 +96,10 @@ impl Store for SqliteStore {
     }
 
     async fn readiness(&self) -> Result<Readiness, StoreError> {
-        let exists: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let exists: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+                .fetch_one(&self.pool)
+                .await?;
         let applied: Vec<i64> = if exists > 0 {
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1").fetch_all(&self.pool).await?
         } else {
@@ -169,10 +168,12 @@ impl Store for SqliteStore {
              ON CONFLICT (name) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at
              WHERE leaders.node = excluded.node OR leaders.expires_at < $4",
         )
-        .bind(name).bind(node).bind(now + ttl_ms).bind(now)
+        .bind(name)
+        .bind(node)
+        .bind(now + ttl_ms)
+        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
-
 }

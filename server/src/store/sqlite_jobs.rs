@@ -25,9 +25,18 @@ impl JobStore for SqliteStore {
                  ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
                  RETURNING id",
             )
-            .bind(&j.queue).bind(&j.kind).bind(&j.payload).bind(j.priority).bind(j.run_at).bind(&j.state)
-            .bind(j.max_attempts).bind(&j.retry_delays_ms).bind(j.timeout_ms).bind(&j.idempotency_key)
-            .bind(&j.workflow_id).bind(now)
+            .bind(&j.queue)
+            .bind(&j.kind)
+            .bind(&j.payload)
+            .bind(j.priority)
+            .bind(j.run_at)
+            .bind(&j.state)
+            .bind(j.max_attempts)
+            .bind(&j.retry_delays_ms)
+            .bind(j.timeout_ms)
+            .bind(&j.idempotency_key)
+            .bind(&j.workflow_id)
+            .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
             out.push(match id {
@@ -68,7 +77,12 @@ impl JobStore for SqliteStore {
              RETURNING {JOB_COLUMNS}"
         );
         let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
-            .bind(node).bind(lease_until).bind(now).bind(exclude).bind(only).bind(limit)
+            .bind(node)
+            .bind(lease_until)
+            .bind(now)
+            .bind(exclude)
+            .bind(only)
+            .bind(limit)
             .fetch_all(&self.pool)
             .await?;
         rows.sort_by_key(|r| (r.priority, r.run_at, r.id));
@@ -96,7 +110,12 @@ impl JobStore for SqliteStore {
              RETURNING {JOB_COLUMNS}"
         );
         let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
-            .bind(node).bind(lease_until).bind(now).bind(queue).bind(limit).bind(concurrency)
+            .bind(node)
+            .bind(lease_until)
+            .bind(now)
+            .bind(queue)
+            .bind(limit)
+            .bind(concurrency)
             .fetch_all(&self.pool)
             .await?;
         rows.sort_by_key(|r| (r.priority, r.run_at, r.id));
@@ -113,7 +132,11 @@ impl JobStore for SqliteStore {
                         lease_expires_at = NULL, attempted_by = $2, attempted_at = $3
                  WHERE id = $4 AND fence = $5 AND state = 'running'",
             )
-            .bind(c.finished_at).bind(node).bind(c.started_at).bind(c.id).bind(c.fence)
+            .bind(c.finished_at)
+            .bind(node)
+            .bind(c.started_at)
+            .bind(c.id)
+            .bind(c.fence)
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() == 1 {
@@ -128,7 +151,12 @@ impl JobStore for SqliteStore {
         Ok(accepted)
     }
 
-    async fn insert_workflow(&self, wf: &WorkflowRow, jobs: &[InsertJob], edges: &[NewEdge]) -> Result<Vec<i64>, StoreError> {
+    async fn insert_workflow(
+        &self,
+        wf: &WorkflowRow,
+        jobs: &[InsertJob],
+        edges: &[NewEdge],
+    ) -> Result<Vec<i64>, StoreError> {
         // One statement per row: SQLite runs in-process, so a round trip
         // costs microseconds and prepared statements are reused.
         let mut tx = self.pool.begin().await?;
@@ -141,16 +169,27 @@ impl JobStore for SqliteStore {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
                  RETURNING id",
             )
-            .bind(&j.queue).bind(&j.kind).bind(&j.payload).bind(j.priority).bind(j.run_at).bind(&j.state)
-            .bind(j.max_attempts).bind(&j.retry_delays_ms).bind(j.timeout_ms).bind(&j.workflow_id)
-            .bind(&j.workflow_key).bind(wf.created_at)
+            .bind(&j.queue)
+            .bind(&j.kind)
+            .bind(&j.payload)
+            .bind(j.priority)
+            .bind(j.run_at)
+            .bind(&j.state)
+            .bind(j.max_attempts)
+            .bind(&j.retry_delays_ms)
+            .bind(j.timeout_ms)
+            .bind(&j.workflow_id)
+            .bind(&j.workflow_key)
+            .bind(wf.created_at)
             .fetch_one(&mut *tx)
             .await?;
             ids.push(id);
         }
         for e in edges {
             sqlx::query("INSERT INTO job_deps (child_id, parent_id, policy) VALUES ($1, $2, $3)")
-                .bind(ids[e.child]).bind(ids[e.parent]).bind(&e.policy)
+                .bind(ids[e.child])
+                .bind(ids[e.parent])
+                .bind(&e.policy)
                 .execute(&mut *tx)
                 .await?;
         }

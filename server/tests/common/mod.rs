@@ -54,7 +54,8 @@ impl TestDb {
                 conn.execute(sql).await.expect("raw SQL on sqlite");
             }
             Cleanup::Postgres { admin, schema } => {
-                let mut conn = PgConnection::connect_with(&in_schema(admin, schema)).await.expect("connect to postgres");
+                let mut conn =
+                    PgConnection::connect_with(&in_schema(admin, schema)).await.expect("connect to postgres");
                 conn.execute(sql).await.expect("raw SQL on postgres");
             }
         }
@@ -106,7 +107,8 @@ pub fn app_with_auth(
     };
     let config = Config::load(&Layers::default()).unwrap();
     let auth = meetmind::auth::Auth::new(store.clone(), clock.clone(), false);
-    let llm = meetmind::llm::router::Router::new(Vec::new(), Default::default(), Arc::new(meetmind::clock::SystemClock));
+    let llm =
+        meetmind::llm::router::Router::new(Vec::new(), Default::default(), Arc::new(meetmind::clock::SystemClock));
     let (mm, engine) = interviews(store.clone(), clock, llm.clone(), std::env::temp_dir().join("meetmind-test-outbox"));
     let engine_for_hub = engine.clone();
     let router = http::router(AppState {
@@ -178,7 +180,11 @@ pub fn interviews_with_quiet(
 ) -> (Arc<meetmind::meetmind::MeetMind>, Arc<meetmind::scheduler::engine::Engine>) {
     use meetmind::{
         meetmind::{jobs, MeetMind, MeetMindConfig},
-        scheduler::{engine::{Engine, EngineConfig}, events::EventHub, handlers::{email_send, Registry}},
+        scheduler::{
+            engine::{Engine, EngineConfig},
+            events::EventHub,
+            handlers::{email_send, Registry},
+        },
     };
     let email = email_send::EmailConfig {
         smtp_url: None,
@@ -187,11 +193,8 @@ pub fn interviews_with_quiet(
         failure_rate: 0.0,
     };
     let mut registry = Registry::with_email(&email).expect("email config");
-    let config = MeetMindConfig {
-        public_url: "http://meetmind.test".into(),
-        debounce: quiet,
-        ..MeetMindConfig::default()
-    };
+    let config =
+        MeetMindConfig { public_url: "http://meetmind.test".into(), debounce: quiet, ..MeetMindConfig::default() };
     jobs::register(
         &mut registry,
         Arc::new(jobs::Analyst {
@@ -202,16 +205,18 @@ pub fn interviews_with_quiet(
             email: Some(Arc::new(email_send::EmailSend::new(&email).expect("outbox"))),
         }),
     );
-    let engine = Engine::new(store.clone(), clock.clone(), node, registry, EventHub::new(1024), EngineConfig::default());
+    let engine =
+        Engine::new(store.clone(), clock.clone(), node, registry, EventHub::new(1024), EngineConfig::default());
     (MeetMind::new(store, engine.clone(), llm, clock, config), engine)
 }
 
 /// A scheduler engine over a store, on the given clock.
-pub fn engine(
-    store: Arc<dyn Store>,
-    clock: meetmind::clock::SharedClock,
-) -> Arc<meetmind::scheduler::engine::Engine> {
-    use meetmind::scheduler::{engine::{Engine, EngineConfig}, events::EventHub, handlers::Registry};
+pub fn engine(store: Arc<dyn Store>, clock: meetmind::clock::SharedClock) -> Arc<meetmind::scheduler::engine::Engine> {
+    use meetmind::scheduler::{
+        engine::{Engine, EngineConfig},
+        events::EventHub,
+        handlers::Registry,
+    };
     Engine::new(store, clock, "test-node", Registry::standard(), EventHub::new(1024), EngineConfig::default())
 }
 
@@ -221,7 +226,12 @@ pub async fn signed_in(auth: &meetmind::auth::Auth, email: &str, role: app::auth
     let user = auth
         .add_user(
             "test",
-            app::auth::NewUser { email: email.into(), name: email.into(), role, password: "correct horse battery".into() },
+            app::auth::NewUser {
+                email: email.into(),
+                name: email.into(),
+                role,
+                password: "correct horse battery".into(),
+            },
         )
         .await
         .expect("create user");

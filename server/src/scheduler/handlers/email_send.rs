@@ -41,7 +41,8 @@ impl EmailSend {
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| format!("SMTP_URL: {e}"))?.build(),
             ),
             None => {
-                std::fs::create_dir_all(&config.outbox).map_err(|e| format!("outbox {}: {e}", config.outbox.display()))?;
+                std::fs::create_dir_all(&config.outbox)
+                    .map_err(|e| format!("outbox {}: {e}", config.outbox.display()))?;
                 Transport::File(AsyncFileTransport::new(&config.outbox))
             }
         };
@@ -79,7 +80,9 @@ impl EmailSend {
                     HandlerError::retry(format!("SMTP: {e}"))
                 }
             }),
-            Transport::File(t) => t.send(message).await.map(|_| ()).map_err(|e| HandlerError::retry(format!("outbox: {e}"))),
+            Transport::File(t) => {
+                t.send(message).await.map(|_| ()).map_err(|e| HandlerError::retry(format!("outbox: {e}")))
+            }
         }
     }
 }

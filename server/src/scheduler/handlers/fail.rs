@@ -14,7 +14,9 @@ pub struct Fail;
 fn rate(payload: &serde_json::Value) -> Result<f64, String> {
     match payload.get("rate") {
         None => Ok(1.0),
-        Some(v) => v.as_f64().filter(|r| (0.0..=1.0).contains(r)).ok_or_else(|| "rate must be a number from 0 to 1".into()),
+        Some(v) => {
+            v.as_f64().filter(|r| (0.0..=1.0).contains(r)).ok_or_else(|| "rate must be a number from 0 to 1".into())
+        }
     }
 }
 
@@ -50,7 +52,8 @@ impl Handler for Fail {
     async fn run(&self, ctx: JobContext) -> Result<(), HandlerError> {
         let rate = rate(&ctx.payload).map_err(HandlerError::permanent)?;
         // The outage this simulates is over: the wall clock is the point here.
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
         let over = ctx.payload.get("until_ms").and_then(|v| v.as_i64()).is_some_and(|until| now >= until);
         if !over && rand::rng().random::<f64>() < rate {
             let permanent = ctx.payload.get("permanent").and_then(|v| v.as_bool()).unwrap_or(false);

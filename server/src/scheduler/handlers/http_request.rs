@@ -47,15 +47,18 @@ fn spec(payload: &serde_json::Value) -> Result<Spec, String> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err("url: only http and https are allowed".into());
     }
-    reqwest::Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes()).map_err(|_| "method: not an HTTP method")?;
+    reqwest::Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| "method: not an HTTP method")?;
     if spec.timeout_ms.is_some_and(|t| t == 0 || t > 300_000) {
         return Err("timeout_ms must be 1 to 300000".into());
     }
     // Checked here, not at run time: a header reqwest cannot send would
     // otherwise fail every attempt and end in the dead-letter queue.
     for (name, value) in &spec.headers {
-        reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("headers: {name:?} is not a valid header name"))?;
-        reqwest::header::HeaderValue::from_str(value).map_err(|_| format!("headers.{name}: not a valid header value"))?;
+        reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("headers: {name:?} is not a valid header name"))?;
+        reqwest::header::HeaderValue::from_str(value)
+            .map_err(|_| format!("headers.{name}: not a valid header value"))?;
     }
     Ok(spec)
 }
@@ -97,7 +100,9 @@ impl Handler for HttpRequest {
             Ok(res) => Err(HandlerError::permanent(format!("{} answered {}", spec.url, res.status()))),
             Err(e) if e.is_timeout() => Err(HandlerError::retry(format!("{} timed out", spec.url))),
             // A request that cannot be built fails the same way every time.
-            Err(e) if e.is_builder() => Err(HandlerError::permanent(format!("request to {} cannot be built: {e}", spec.url))),
+            Err(e) if e.is_builder() => {
+                Err(HandlerError::permanent(format!("request to {} cannot be built: {e}", spec.url)))
+            }
             Err(e) => Err(HandlerError::retry(format!("request to {} failed: {e}", spec.url))),
         }
     }
