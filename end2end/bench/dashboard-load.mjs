@@ -1,11 +1,13 @@
-// Initial load of the dashboard page: bytes transferred and time until the
-// page is interactive (hydrated), on a cold cache, median of RUNS runs.
+// Initial load of a page (the dashboard unless PAGE names another path):
+// bytes transferred and time until the page is interactive (hydrated), on a
+// cold cache, median of RUNS runs, with the fastest and slowest run.
 // Not a test. Usage, against a release server with an admin account:
-//   BASE=http://127.0.0.1:3000 EMAIL=admin@example.com PASSWORD=... node bench/dashboard-load.mjs
+//   BASE=http://127.0.0.1:3000 EMAIL=admin@example.com PASSWORD=... [PAGE=/jobs] node bench/dashboard-load.mjs
 import { chromium } from "@playwright/test";
 
 const base = process.env.BASE ?? "http://127.0.0.1:3000";
 const runs = Number(process.env.RUNS ?? 5);
+const path = process.env.PAGE ?? "/";
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"],
@@ -31,7 +33,7 @@ for (let i = 0; i < runs; i++) {
     const r = sizes.get(e.requestId);
     if (r) r.bytes = e.encodedDataLength;
   });
-  await page.goto(`${base}/`);
+  await page.goto(`${base}${path}`);
   const interactive = await page.waitForFunction(
     () => document.querySelector(".app")?.getAttribute("data-hydrated") === "true" && performance.now(),
   );
@@ -44,7 +46,9 @@ for (let i = 0; i < runs; i++) {
 }
 await browser.close();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`runs: ${runs}`);
+const ttis = results.map((r) => r.tti).sort((a, b) => a - b);
+console.log(`page: ${path}, runs: ${runs}`);
 console.log(`transferred: median ${median(results.map((r) => r.total))} bytes`);
-console.log(`time to interactive (hydrated): median ${median(results.map((r) => r.tti)).toFixed(0)} ms`);
+console.log(`time to interactive (hydrated): median ${median(ttis).toFixed(0)} ms (${ttis[0].toFixed(0)}-${ttis.at(-1).toFixed(0)})`);
+console.log(`files: ${results[0].files.length}`);
 for (const f of results[0].files) console.log(`  ${f.bytes} B  ${f.url.replace(base, "")}`);
