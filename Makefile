@@ -152,7 +152,8 @@ test-rust:
 
 # rustup's minimal profile leaves rustfmt out.
 setup-rustfmt:
-	@cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@cargo fmt --version >/dev/null 2>&1 || { command -v rustup >/dev/null \
+	  || { echo "rustfmt is missing: install it with your Rust toolchain"; exit 1; }; rustup component add rustfmt; }
 
 # Formatting as rustfmt.toml sets it: run `cargo fmt --all` to fix.
 lint-rust: setup-rustfmt

@@ -1,6 +1,6 @@
 // Initial load of a page (the dashboard unless PAGE names another path):
 // bytes transferred and time until the page is interactive (hydrated), on a
-// cold cache, median of RUNS runs, with the fastest and slowest run.
+// cold cache, median of RUNS runs, with the range of the time to interactive.
 // Not a test. Usage, against a release server with an admin account:
 //   BASE=http://127.0.0.1:3000 EMAIL=admin@example.com PASSWORD=... [PAGE=/jobs] node bench/dashboard-load.mjs
 import { chromium } from "@playwright/test";
