@@ -1,18 +1,13 @@
-// Peer measurement for BENCHMARKS.md, not a test: graphile-worker 0.18 on the
-// PostgreSQL `meetmind bench` uses, measured the TARGETS.md way on the same
-// machine, so our figures can be compared with a peer's run here and now.
-// Setup (outside the repo, nothing is added to end2end's packages):
-//   mkdir /tmp/gw && cd /tmp/gw && npm init -y && npm install graphile-worker@0.18.0 pg
-//   cp <repo>/end2end/bench/peers/*.mjs . && psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE gwbench'
+// graphile-worker peer measurement, not a test (setup: README.md here).
 // No-op burn-down: N jobs inserted, then worked by PROCS processes of CONC
 // slots each (the fetch batch is the local queue: 0 = one job per fetch),
 // fresh tables, then N more after ANALYZE:
 //   node graphile-worker-burn-down.mjs 50000 24 2 2000   (database from GW_DB)
 import { run, makeWorkerUtils, Logger } from "graphile-worker";
-const quiet = new Logger(() => () => {});
 import pg from "pg";
 import { fork } from "node:child_process";
 
+const quiet = new Logger(() => () => {});
 const DB = process.env.GW_DB ?? "postgres://postgres@127.0.0.1:5432/gwbench";
 const preset = (conc, localq) => ({
   worker: {

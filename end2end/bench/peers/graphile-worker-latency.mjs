@@ -1,9 +1,4 @@
-// Peer measurement for BENCHMARKS.md, not a test: graphile-worker 0.18 on the
-// PostgreSQL `meetmind bench` uses, measured the TARGETS.md way on the same
-// machine, so our figures can be compared with a peer's run here and now.
-// Setup (outside the repo, nothing is added to end2end's packages):
-//   mkdir /tmp/gw && cd /tmp/gw && npm init -y && npm install graphile-worker@0.18.0 pg
-//   cp <repo>/end2end/bench/peers/*.mjs . && psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE gwbench'
+// graphile-worker peer measurement, not a test (setup: README.md here).
 // Latency: add_job → task start, 100 warm-up then N sequential samples:
 //   node graphile-worker-latency.mjs 1000
 import { run, makeWorkerUtils, Logger } from "graphile-worker";
