@@ -428,3 +428,36 @@ async fn job_policies_override_the_queue_and_http_requests_classify_errors() {
     assert_eq!(state(ids[2]).await.state, "succeeded");
     db.finish().await;
 }
+
+/// Claims commit without waiting for the WAL flush, and that setting must
+/// end with the claim: the pooled connection's next insert or completion is
+/// durable again. One connection, so every statement here shares it.
+#[tokio::test]
+async fn a_claims_async_commit_does_not_outlive_it_on_its_connection() {
+    let Some(db) = TestDb::postgres_with_connections(1).await else { return };
+    let db = db.migrated().await;
+    let pool = db.store.listen_pool().expect("a PostgreSQL store has a pool");
+    let setting =
+        || async { sqlx::query_scalar::<_, String>("SHOW synchronous_commit").fetch_one(&pool).await.unwrap() };
+    assert_eq!(setting().await, "on");
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    engine.enqueue(vec![job("noop", serde_json::json!({}))], false).await.unwrap();
+    assert_eq!(engine.claim(5).await.unwrap().len(), 1);
+    assert_eq!(setting().await, "on", "the claim's setting stayed on the connection");
+    // A queue with a concurrency limit claims through its own transaction.
+    engine.enqueue(vec![with("noop", serde_json::json!({"queue": "limited"}))], false).await.unwrap();
+    let limited = QueueRow {
+        name: "limited".into(),
+        concurrency: 1,
+        paused: false,
+        max_attempts: None,
+        retry_delays_ms: None,
+        starvation_after_ms: None,
+        updated_at: T0,
+    };
+    assert!(db.store.update_queue(&limited).await.unwrap());
+    engine.refresh_queues().await.unwrap();
+    assert_eq!(engine.claim(5).await.unwrap().len(), 1);
+    assert_eq!(setting().await, "on", "the limited claim's setting stayed on the connection");
+    db.finish().await;
+}

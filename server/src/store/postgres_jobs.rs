@@ -12,16 +12,35 @@ use super::{
 };
 use crate::store::Store as _;
 
+/// Makes the statement's transaction commit without waiting for its WAL flush
+/// (about half a millisecond per claim on this kind of disk: most of the
+/// enqueue-to-start latency). Only claims use it; inserts, completions and
+/// failures stay synchronous, and a completion's flush covers the claim
+/// before it. A claim lost in a database crash (the WAL writer flushes within
+/// 200 ms) leaves its job `available` with the old fence: the job runs again,
+/// as after an expired lease, which at-least-once delivery allows.
+const ASYNC_COMMIT: &str = "SELECT set_config('synchronous_commit', 'off', true)";
+
 #[async_trait]
 impl JobStore for PgStore {
     async fn insert_jobs(&self, jobs: &[InsertJob], now: i64) -> Result<Vec<Inserted>, StoreError> {
         let mut out = vec![None; jobs.len()];
         let (plain, keyed): (Vec<usize>, Vec<usize>) =
             (0..jobs.len()).partition(|&i| jobs[i].idempotency_key.is_none());
+        if keyed.is_empty() {
+            // One statement is its own transaction: no BEGIN and COMMIT round trips.
+            let rows: Vec<&InsertJob> = jobs.iter().collect();
+            let ids = insert_rows(&self.pool, &rows, now).await?;
+            return Ok(jobs
+                .iter()
+                .zip(ids)
+                .map(|(j, id)| Inserted { id, state: j.state.clone(), existing: false })
+                .collect());
+        }
         let mut tx = self.pool.begin().await?;
         if !plain.is_empty() {
             let rows: Vec<&InsertJob> = plain.iter().map(|&i| &jobs[i]).collect();
-            let ids = insert_rows(&mut tx, &rows, now).await?;
+            let ids = insert_rows(&mut *tx, &rows, now).await?;
             for (&i, id) in plain.iter().zip(ids) {
                 out[i] = Some(Inserted { id, state: jobs[i].state.clone(), existing: false });
             }
@@ -76,13 +95,15 @@ impl JobStore for PgStore {
     ) -> Result<Vec<JobRow>, StoreError> {
         // A materialised pick joined on the primary key keeps the plan an
         // index walk even on fresh tables without planner statistics.
+        // The claim commits without waiting for the WAL flush (see ASYNC_COMMIT).
         let queue_filter = match (only.is_some(), exclude.is_empty()) {
             (true, _) => "AND queue = $5",
             (false, true) => "AND $5::text IS NULL",
             (false, false) => "AND $5::text IS NULL AND NOT (queue = ANY($4))",
         };
         let sql = format!(
-            "WITH picked AS MATERIALIZED (
+            "WITH async_commit AS MATERIALIZED ({ASYNC_COMMIT}),
+             picked AS MATERIALIZED (
                 SELECT id FROM jobs
                 WHERE state = 'available' AND run_at <= $3 {queue_filter} AND $4::text[] IS NOT NULL
                 ORDER BY priority, run_at, id
@@ -90,7 +111,7 @@ impl JobStore for PgStore {
                 FOR UPDATE SKIP LOCKED)
              UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = fence + 1, lease_owner = $1,
                     lease_expires_at = $2, updated_at = $3
-             FROM picked WHERE jobs.id = picked.id
+             FROM picked, async_commit WHERE jobs.id = picked.id
              RETURNING {}",
             JOB_COLUMNS.split(", ").map(|c| format!("jobs.{c}")).collect::<Vec<_>>().join(", ")
         );
@@ -119,7 +140,7 @@ impl JobStore for PgStore {
         let mut tx = self.pool.begin().await?;
         // Serialises claims for this queue across nodes for the transaction.
         // Advisory locks are database-wide, so the key names the schema too.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        sqlx::query(&format!("SELECT pg_advisory_xact_lock(hashtext($1)), ({ASYNC_COMMIT})"))
             .bind(self.scoped(&format!("meetmind.queue:{queue}")))
             .execute(&mut *tx)
             .await?;
@@ -206,7 +227,7 @@ impl JobStore for PgStore {
         let mut tx = self.pool.begin().await?;
         insert_workflow_row(&mut tx, wf).await?;
         let rows: Vec<&InsertJob> = jobs.iter().collect();
-        let ids = insert_rows(&mut tx, &rows, wf.created_at).await?;
+        let ids = insert_rows(&mut *tx, &rows, wf.created_at).await?;
         if !edges.is_empty() {
             let children: Vec<i64> = edges.iter().map(|e| ids[e.child]).collect();
             let parents: Vec<i64> = edges.iter().map(|e| ids[e.parent]).collect();
@@ -230,11 +251,7 @@ impl JobStore for PgStore {
 /// `now`; returns their ids in input order. The sequence numbers the rows in
 /// the order the sorted input is inserted, so the sorted ids are that order
 /// (which also keeps a workflow's topological insert order in its ids).
-async fn insert_rows(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    rows: &[&InsertJob],
-    now: i64,
-) -> Result<Vec<i64>, sqlx::Error> {
+async fn insert_rows(db: impl sqlx::PgExecutor<'_>, rows: &[&InsertJob], now: i64) -> Result<Vec<i64>, sqlx::Error> {
     let col = |f: fn(&InsertJob) -> String| rows.iter().map(|j| f(j)).collect::<Vec<_>>();
     let opt = |f: fn(&InsertJob) -> Option<String>| rows.iter().map(|j| f(j)).collect::<Vec<_>>();
     let priorities: Vec<i32> = rows.iter().map(|j| j.priority).collect();
@@ -268,7 +285,7 @@ async fn insert_rows(
     .bind(opt(|j| j.workflow_id.clone()))
     .bind(opt(|j| j.workflow_key.clone()))
     .bind(now)
-    .fetch_all(&mut **tx)
+    .fetch_all(db)
     .await
 }
 

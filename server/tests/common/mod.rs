@@ -30,13 +30,19 @@ impl TestDb {
     /// None when no PostgreSQL server is configured. Under CI that is a
     /// failure, never a silent skip.
     pub async fn postgres() -> Option<TestDb> {
+        Self::postgres_with_connections(5).await
+    }
+
+    /// As `postgres`, with a pool of `connections` (one, to see what a
+    /// statement leaves behind on its connection).
+    pub async fn postgres_with_connections(connections: u32) -> Option<TestDb> {
         let url = env::test_database_url()?;
         let admin = PgConnectOptions::from_str(&url).expect("TEST_DATABASE_URL parses");
         let schema = format!("mmtest_{}", uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::connect_with(&admin).await.expect("connect to TEST_DATABASE_URL");
         conn.execute(format!("CREATE SCHEMA {schema}").as_str()).await.expect("create schema");
         conn.close().await.ok();
-        let store = PgStore::connect_with(in_schema(&admin, &schema), 5).await.expect("open postgres");
+        let store = PgStore::connect_with(in_schema(&admin, &schema), connections).await.expect("open postgres");
         Some(TestDb { store: Arc::new(store), cleanup: Cleanup::Postgres { admin, schema } })
     }
 
