@@ -429,21 +429,42 @@ async fn job_policies_override_the_queue_and_http_requests_classify_errors() {
     db.finish().await;
 }
 
-/// Claims commit without waiting for the WAL flush, and that setting must
-/// end with the claim: the pooled connection's next insert or completion is
-/// durable again. One connection, so every statement here shares it.
+/// Claims commit without waiting for the WAL flush. That setting must end
+/// with the claim (the pooled connection's next insert or completion is
+/// durable again), and a claim lost in a crash must not hand its fence to the
+/// next claim. One connection, so every statement here shares it.
 #[tokio::test]
-async fn a_claims_async_commit_does_not_outlive_it_on_its_connection() {
+async fn async_claims_leave_no_setting_behind_and_never_reuse_a_lost_fence() {
     let Some(db) = TestDb::postgres_with_connections(1).await else { return };
     let db = db.migrated().await;
     let pool = db.store.listen_pool().expect("a PostgreSQL store has a pool");
+    // Whatever the test server's default, this connection starts durable.
+    sqlx::query("SET synchronous_commit = on").execute(&pool).await.unwrap();
     let setting =
         || async { sqlx::query_scalar::<_, String>("SHOW synchronous_commit").fetch_one(&pool).await.unwrap() };
-    assert_eq!(setting().await, "on");
     let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
-    engine.enqueue(vec![job("noop", serde_json::json!({}))], false).await.unwrap();
-    assert_eq!(engine.claim(5).await.unwrap().len(), 1);
+    let id = engine.enqueue(vec![job("noop", serde_json::json!({}))], false).await.unwrap()[0].id;
+    let lost = engine.claim(5).await.unwrap().remove(0);
     assert_eq!(setting().await, "on", "the claim's setting stayed on the connection");
+
+    // The database crashes before the claim reaches the disk: the row is as
+    // it was before it. The next claim takes another fence, so the first
+    // worker's completion is refused and only the second run counts.
+    db.execute(&format!(
+        "UPDATE jobs SET state = 'available', attempt = 0, fence = 0, lease_owner = NULL, lease_expires_at = NULL
+         WHERE id = {id}"
+    ))
+    .await;
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    let again = engine.claim(5).await.unwrap().remove(0);
+    assert_eq!((again.id, again.attempt), (id, 1));
+    assert_ne!(again.fence, lost.fence, "a lost claim's fence was handed out again");
+    let meta = HashMap::from([(id, ("default".to_string(), "noop".to_string()))]);
+    let Outcome::Succeeded(stale) = engine.run(&lost).await else { panic!() };
+    assert!(engine.record_completions(&[stale], &meta).await.unwrap().is_empty(), "the lost run is fenced off");
+    let Outcome::Succeeded(fresh) = engine.run(&again).await else { panic!() };
+    assert_eq!(engine.record_completions(&[fresh], &meta).await.unwrap(), vec![id]);
+
     // A queue with a concurrency limit claims through its own transaction.
     engine.enqueue(vec![with("noop", serde_json::json!({"queue": "limited"}))], false).await.unwrap();
     let limited = QueueRow {

@@ -13,13 +13,20 @@ use super::{
 use crate::store::Store as _;
 
 /// Makes the statement's transaction commit without waiting for its WAL flush
-/// (about half a millisecond per claim on this kind of disk: most of the
-/// enqueue-to-start latency). Only claims use it; inserts, completions and
-/// failures stay synchronous, and a completion's flush covers the claim
-/// before it. A claim lost in a database crash (the WAL writer flushes within
-/// 200 ms) leaves its job `available` with the old fence: the job runs again,
-/// as after an expired lease, which at-least-once delivery allows.
+/// (about half a millisecond per claim on this kind of disk: most of a claim's
+/// own time). Only claims use it; inserts, completions and failures stay
+/// synchronous, and a completion's flush also covers the claim before it.
+/// A database crash (or a failover with synchronous replication) can lose a
+/// claim from the last 3 × `wal_writer_delay` (600 ms by default): its job is
+/// `available` again with its old fence. So a claim's fence comes from
+/// CLAIM_FENCE, never the lost claim's again, and the lost run's completion
+/// or failure is refused: the job runs again, as after an expired lease.
 const ASYNC_COMMIT: &str = "SELECT set_config('synchronous_commit', 'off', true)";
+
+/// A claim's new fence: above the old one and at least the database's clock
+/// in microseconds, so a claim lost in a crash (above) and the claim after it
+/// never share a fence.
+const CLAIM_FENCE: &str = "GREATEST(fence + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)";
 
 #[async_trait]
 impl JobStore for PgStore {
@@ -109,7 +116,7 @@ impl JobStore for PgStore {
                 ORDER BY priority, run_at, id
                 LIMIT $6
                 FOR UPDATE SKIP LOCKED)
-             UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = fence + 1, lease_owner = $1,
+             UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = {CLAIM_FENCE}, lease_owner = $1,
                     lease_expires_at = $2, updated_at = $3
              FROM picked, async_commit WHERE jobs.id = picked.id
              RETURNING {}",
@@ -154,7 +161,7 @@ impl JobStore for PgStore {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = fence + 1, lease_owner = $1,
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = {CLAIM_FENCE}, lease_owner = $1,
                     lease_expires_at = $2, updated_at = $3
              WHERE id IN (
                 SELECT id FROM jobs WHERE state = 'available' AND run_at <= $3 AND queue = $4
