@@ -28,6 +28,18 @@ fn with(kind: &str, extra: serde_json::Value) -> NewJob {
     serde_json::from_value(v).unwrap()
 }
 
+fn queue_row(name: &str, concurrency: i32, paused: bool) -> QueueRow {
+    QueueRow {
+        name: name.into(),
+        concurrency,
+        paused,
+        max_attempts: None,
+        retry_delays_ms: None,
+        starvation_after_ms: None,
+        updated_at: T0,
+    }
+}
+
 async fn bad_jobs_are_refused_naming_the_field(db: TestDb) -> TestDb {
     let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
     let field = |r: Result<_, AppError>| match r {
@@ -235,17 +247,8 @@ async fn priorities_pauses_limits_and_idempotency(db: TestDb) -> TestDb {
     ];
     let inserted = engine.enqueue(jobs, true).await.unwrap();
     assert_eq!(inserted[7].state, "scheduled");
-    let queue = |name: &str, concurrency: i32, paused: bool| QueueRow {
-        name: name.into(),
-        concurrency,
-        paused,
-        max_attempts: None,
-        retry_delays_ms: None,
-        starvation_after_ms: None,
-        updated_at: T0,
-    };
-    db.store.update_queue(&queue("slow", 2, false)).await.unwrap();
-    db.store.update_queue(&queue("held", 0, true)).await.unwrap();
+    db.store.update_queue(&queue_row("slow", 2, false)).await.unwrap();
+    db.store.update_queue(&queue_row("held", 0, true)).await.unwrap();
     engine.refresh_queues().await.unwrap();
 
     let claimed = engine.claim(100).await.unwrap();
@@ -255,7 +258,7 @@ async fn priorities_pauses_limits_and_idempotency(db: TestDb) -> TestDb {
     assert!(claimed.iter().all(|j| j.queue != "held"), "a paused queue is not served");
     assert!(engine.claim(100).await.unwrap().is_empty());
 
-    db.store.update_queue(&queue("held", 0, false)).await.unwrap();
+    db.store.update_queue(&queue_row("held", 0, false)).await.unwrap();
     engine.refresh_queues().await.unwrap();
     assert_eq!(engine.claim(100).await.unwrap().len(), 1, "resumed");
 
@@ -467,16 +470,7 @@ async fn async_claims_leave_no_setting_behind_and_never_reuse_a_lost_fence() {
 
     // A queue with a concurrency limit claims through its own transaction.
     engine.enqueue(vec![with("noop", serde_json::json!({"queue": "limited"}))], false).await.unwrap();
-    let limited = QueueRow {
-        name: "limited".into(),
-        concurrency: 1,
-        paused: false,
-        max_attempts: None,
-        retry_delays_ms: None,
-        starvation_after_ms: None,
-        updated_at: T0,
-    };
-    assert!(db.store.update_queue(&limited).await.unwrap());
+    assert!(db.store.update_queue(&queue_row("limited", 1, false)).await.unwrap());
     engine.refresh_queues().await.unwrap();
     assert_eq!(engine.claim(5).await.unwrap().len(), 1);
     assert_eq!(setting().await, "on", "the limited claim's setting stayed on the connection");

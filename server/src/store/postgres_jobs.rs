@@ -31,10 +31,7 @@ const CLAIM_FENCE: &str = "GREATEST(fence + 1, (extract(epoch FROM clock_timesta
 #[async_trait]
 impl JobStore for PgStore {
     async fn insert_jobs(&self, jobs: &[InsertJob], now: i64) -> Result<Vec<Inserted>, StoreError> {
-        let mut out = vec![None; jobs.len()];
-        let (plain, keyed): (Vec<usize>, Vec<usize>) =
-            (0..jobs.len()).partition(|&i| jobs[i].idempotency_key.is_none());
-        if keyed.is_empty() {
+        if jobs.iter().all(|j| j.idempotency_key.is_none()) {
             // One statement is its own transaction: no BEGIN and COMMIT round trips.
             let rows: Vec<&InsertJob> = jobs.iter().collect();
             let ids = insert_rows(&self.pool, &rows, now).await?;
@@ -44,6 +41,9 @@ impl JobStore for PgStore {
                 .map(|(j, id)| Inserted { id, state: j.state.clone(), existing: false })
                 .collect());
         }
+        let mut out = vec![None; jobs.len()];
+        let (plain, keyed): (Vec<usize>, Vec<usize>) =
+            (0..jobs.len()).partition(|&i| jobs[i].idempotency_key.is_none());
         let mut tx = self.pool.begin().await?;
         if !plain.is_empty() {
             let rows: Vec<&InsertJob> = plain.iter().map(|&i| &jobs[i]).collect();
