@@ -148,7 +148,7 @@ pub struct AppState {
     pub engine: Arc<crate::scheduler::engine::Engine>,
     pub llm: Arc<crate::llm::router::Router>,
     pub meetmind: Arc<crate::meetmind::MeetMind>,
-    pub dashboard: Arc<crate::dashboard::DashboardHub>,
+    pub dashboard: Arc<crate::sse::DashboardHub>,
 }
 
 /// Leptos settings derived from our configuration rather than cargo-leptos'

@@ -135,7 +135,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
             println!();
         }
         // The dashboard feed: one hub per node, aggregates once a second.
-        let dashboard = crate::dashboard::DashboardHub::new(stop_rx.clone());
+        let dashboard = crate::sse::DashboardHub::new(stop_rx.clone());
         tokio::spawn(dashboard.clone().run(engine.clone()));
         let state = AppState {
             leptos_options: options,

@@ -35,7 +35,7 @@ pub struct ApiState {
     pub engine: Arc<crate::scheduler::engine::Engine>,
     pub llm: Arc<crate::llm::router::Router>,
     pub meetmind: Arc<crate::meetmind::MeetMind>,
-    pub dashboard: Arc<crate::dashboard::DashboardHub>,
+    pub dashboard: Arc<crate::sse::DashboardHub>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -76,7 +76,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/queues/{name}", patch(jobs::patch_queue))
         .route("/api/v1/queues/{name}/pause", post(jobs::pause_queue))
         .route("/api/v1/queues/{name}/resume", post(jobs::resume_queue))
-        .route("/api/v1/events", get(crate::dashboard::events))
+        .route("/api/v1/events", get(crate::sse::events))
         .route("/api/v1/rubric-templates", get(interviews::templates))
         .route("/api/v1/interviews", get(interviews::list).post(interviews::create))
         .route("/api/v1/interviews/{id}", get(interviews::detail).delete(interviews::delete))

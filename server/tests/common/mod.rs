@@ -130,7 +130,7 @@ pub fn app_with_auth(
             // Never stopped: the test process ends first.
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
             std::mem::forget(stop_tx);
-            let hub = meetmind::dashboard::DashboardHub::new(stop_rx);
+            let hub = meetmind::sse::DashboardHub::new(stop_rx);
             tokio::spawn(hub.clone().run(engine_for_hub));
             hub
         },
