@@ -24,7 +24,8 @@ RUN rustup target add wasm32-unknown-unknown \
 ENV PATH="/opt/tools/node_modules/.bin:${PATH}"
 COPY . .
 # Precompressed copies: the server sends foo.wasm.gz to browsers that accept gzip.
-# fix-split-manifest: works around cargo-leptos 0.3.8 misnaming preloads.
+# fix-split-manifest: works around cargo-leptos 0.3.8 misnaming preloads, and drops
+# toolchain-only custom sections from the wasm.
 RUN cargo leptos build --release --split \
     && node frontend/fix-split-manifest.mjs target/site/pkg \
     && find target/site/pkg -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' \) -exec gzip -9 -kf {} +

@@ -83,7 +83,8 @@ setup-chromium:
 ## ---- build and run ------------------------------------------------------
 
 # --split: every page is a lazy route in its own wasm chunk (app/src/lazy_pages.rs).
-# fix-split-manifest: cargo-leptos 0.3.8 misnames the preload list (see the script).
+# fix-split-manifest: cargo-leptos 0.3.8 misnames the preload list; the script also drops
+# the toolchain-only custom sections from the wasm files.
 build: setup-build
 	cargo leptos build --split
 	node frontend/fix-split-manifest.mjs target/site/pkg

@@ -7,6 +7,8 @@
 // names files that do not exist. Each broken name is the original stem with
 // `.<22-character hash>` pieces spliced in: remove them all, then look the
 // stem up among the files actually written.
+// It also checks that the read-only data was split, and drops custom sections
+// only toolchains read (both below).
 //
 // Usage: node frontend/fix-split-manifest.mjs target/site/pkg
 import * as fs from "node:fs";
@@ -45,20 +47,24 @@ console.log(`fix-split-manifest: ${fixed} preload names repaired in ${manifestNa
 // whole segment in the main module (about 41 KB more gzipped on every page)
 // and says so only in a log cargo-leptos does not show. `frontend/src/lib.rs`
 // keeps slack for it (`SPLIT_DATA_SLACK`); this says when that was not enough.
-function dataSectionBytes(file) {
-  const b = fs.readFileSync(file);
+// A wasm file's sections: [id, payload start, payload end].
+function sections(b) {
   const leb = (i) => {
     let r = 0, s = 0, x;
     do { x = b[i++]; r += (x & 0x7f) * 2 ** s; s += 7; } while (x & 0x80);
     return [r, i];
   };
+  const out = [];
   for (let i = 8; i < b.length; ) {
-    const id = b[i];
     const [n, start] = leb(i + 1);
-    if (id === 11) return n;
+    out.push([b[i], start, start + n]);
     i = start + n;
   }
-  return 0;
+  return out;
+}
+function dataSectionBytes(file) {
+  const data = sections(fs.readFileSync(file)).find(([id]) => id === 11);
+  return data ? data[2] - data[1] : 0;
 }
 // The chunks are what the manifest lists; the main module is every other wasm file.
 const chunks = new Set(Object.values(manifest).flat().map((name) => `${name}.wasm`));
@@ -77,3 +83,26 @@ if (mainData > 0 && chunkData * 10 < mainData) {
 } else {
   console.log(`fix-split-manifest: read-only data split (main ${mainData} B, chunks ${chunkData} B)`);
 }
+
+// Third: drop the `producers` and `target_features` custom sections. Only
+// toolchains read them, yet the browser downloads them with every file:
+// about 200 B each, 3-5 KB gzipped per page with six groups. Names and debug
+// info (debug builds) stay.
+const toolchainOnly = new Set(["producers", "target_features"]);
+let stripped = 0;
+for (const f of files.filter((f) => f.endsWith(".wasm"))) {
+  const file = path.join(dir, f);
+  const b = fs.readFileSync(file);
+  const before = stripped;
+  const parts = [b.subarray(0, 8)];
+  let start = 8;
+  for (const [id, payload, end] of sections(b)) {
+    const nameLength = b[payload]; // every name here is under 128 bytes: one LEB byte
+    const name = id === 0 ? b.toString("utf8", payload + 1, payload + 1 + nameLength) : "";
+    if (toolchainOnly.has(name)) stripped += end - start;
+    else parts.push(b.subarray(start, end));
+    start = end;
+  }
+  if (stripped > before) fs.writeFileSync(file, Buffer.concat(parts));
+}
+console.log(`fix-split-manifest: ${stripped} B of custom sections dropped`);
