@@ -31,12 +31,16 @@ test("the first admin comes from the printed setup link, which works once", asyn
   await expect(page.getByTestId("who")).toContainText("admin");
 
   // The link is spent: opening it again, even signed out, creates nothing.
+  // What the dashboard still has in flight when the session ends is refused
+  // with a 401, which Chromium logs as a console error: only those may follow.
+  const beforeSignOut = problems.length;
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login/);
   await page.goto(link!);
   await hydrated(page);
   await expect(page.getByTestId("setup-invalid")).toBeVisible();
   await expect(page.getByRole("button", { name: "Create admin and sign in" })).toHaveCount(0);
-  expect(problems).toEqual([]);
+  expect(problems.slice(0, beforeSignOut)).toEqual([]);
+  expect(problems.slice(beforeSignOut).filter((p) => !p.includes("status of 401 (Unauthorized)"))).toEqual([]);
   await context.close();
 });
