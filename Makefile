@@ -24,7 +24,7 @@ E2E_SITE := target/site-e2e
 IN_CI := $(filter-out false 0,$(CI))
 
 .PHONY: help setup setup-build setup-wasm-target setup-cargo-leptos setup-wasm-bindgen setup-wasm-opt setup-e2e setup-hadolint \
-        setup-chromium build build-e2e build-release run demo test test-rust test-e2e lint-docker lint-rust setup-rustfmt check-postgres wasm-size clean-tools
+        setup-chromium build build-e2e build-release run demo test test-rust test-scripts test-e2e lint-docker lint-rust setup-rustfmt check-postgres wasm-size clean-tools
 
 help:
 	@echo "make run    build and start MeetMind on http://127.0.0.1:3000 (SQLite, offline AI)"
@@ -139,7 +139,7 @@ check-postgres:
 	  echo "TEST_DATABASE_URL is set but that server does not answer (pg_isready): start it or fix the URL."; exit 1; \
 	fi
 
-test: setup setup-chromium check-postgres lint-rust lint-docker test-rust test-e2e
+test: setup setup-chromium check-postgres lint-rust lint-docker test-scripts test-rust test-e2e
 	@if [ -z "$${TEST_DATABASE_URL:-}" ]; then \
 	  $(MAKE) --no-print-directory check-postgres; \
 	  echo "make test: all suites passed, but the PostgreSQL suite was SKIPPED."; \
@@ -150,6 +150,10 @@ test: setup setup-chromium check-postgres lint-rust lint-docker test-rust test-e
 # hydrate and ssr features of `app`.
 test-rust:
 	cargo test -p app -p server
+
+# The build's own Node scripts (fix-split-manifest.mjs), on hand-made wasm files.
+test-scripts:
+	node --test frontend/fix-split-manifest.test.mjs
 
 # rustup's minimal profile leaves rustfmt out.
 setup-rustfmt:

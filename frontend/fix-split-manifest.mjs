@@ -71,23 +71,31 @@ function repairManifest(manifestName) {
   return manifest;
 }
 
+// Every wasm file, read and parsed once: its name, bytes and sections.
+function readModules() {
+  return wasmFiles.map((f) => {
+    const bytes = fs.readFileSync(path.join(dir, f));
+    return { f, bytes, sections: sections(bytes, f) };
+  });
+}
+
 // 2. When the splitter's repacking of the read-only data segment comes out
 // longer than the input, it puts the whole segment in the main module (about
 // 41 KB more gzipped on every page) and says so only in a log cargo-leptos
 // does not show. `frontend/src/lib.rs` keeps slack for it
 // (`SPLIT_DATA_SLACK`); this says when that was not enough.
-function checkDataSplit(manifest) {
-  const dataBytes = (f) => {
-    const data = sections(fs.readFileSync(path.join(dir, f)), f).find(([id]) => id === 11);
+function checkDataSplit(manifest, modules) {
+  const dataBytes = ({ sections }) => {
+    const data = sections.find(([id]) => id === 11);
     return data ? data[2] - data[1] : 0;
   };
   // The chunks are what the manifest lists; the main module is every other wasm file.
   const chunks = new Set(Object.values(manifest).flat().map((name) => `${name}.wasm`));
   let mainData = 0;
   let chunkData = 0;
-  for (const f of wasmFiles) {
-    if (chunks.has(f)) chunkData += dataBytes(f);
-    else mainData += dataBytes(f);
+  for (const m of modules) {
+    if (chunks.has(m.f)) chunkData += dataBytes(m);
+    else mainData += dataBytes(m);
   }
   if (mainData > 0 && chunkData * 10 < mainData) {
     console.warn(
@@ -105,16 +113,14 @@ function checkDataSplit(manifest) {
 // builds) stay. Files keep their hashed names: the hash only busts caches,
 // and the same input always gives the same output. Each file is replaced by
 // a rename, so an interrupted run never leaves half a module behind.
-function dropToolchainSections() {
+function dropToolchainSections(modules) {
   const toolchainOnly = new Set(["producers", "target_features"]);
   let dropped = 0;
-  for (const f of wasmFiles) {
-    const file = path.join(dir, f);
-    const b = fs.readFileSync(file);
+  for (const { f, bytes: b, sections: secs } of modules) {
     const before = dropped;
     const parts = [b.subarray(0, 8)];
     let start = 8;
-    for (const [id, payload, end] of sections(b, f)) {
+    for (const [id, payload, end] of secs) {
       let name = "";
       if (id === 0) {
         const [n, at] = leb(b, payload, f);
@@ -126,16 +132,20 @@ function dropToolchainSections() {
       start = end;
     }
     if (dropped === before) continue;
+    const file = path.join(dir, f);
     fs.writeFileSync(`${file}.tmp`, Buffer.concat(parts));
     fs.renameSync(`${file}.tmp`, file);
   }
   console.log(`fix-split-manifest: ${dropped} B of toolchain-only custom sections dropped`);
 }
 
+// Every file is parsed before anything is written: a broken file fails the
+// build with the manifest and the other files untouched.
+const modules = readModules();
 const manifestName = files.find((f) => /^__wasm_split_manifest\..+\.json$/.test(f));
 if (manifestName) {
-  checkDataSplit(repairManifest(manifestName));
+  checkDataSplit(repairManifest(manifestName), modules);
 } else {
   console.log("fix-split-manifest: no hashed split manifest, no preload names to repair");
 }
-dropToolchainSections();
+dropToolchainSections(modules);

@@ -175,18 +175,24 @@ pub fn validate(spec: &WorkflowSpec) -> Result<Dag, DagError> {
         }
     }
     let mut parents = Vec::with_capacity(spec.jobs.len());
-    for job in &spec.jobs {
+    // `listed_by[p] == j`: job `p` is already one of job `j`'s parents. Linear,
+    // where `Vec::contains` would be quadratic in a job's parents (thousands
+    // fit in a body) and hold a server thread for seconds.
+    let mut listed_by = vec![usize::MAX; spec.jobs.len()];
+    for (j, job) in spec.jobs.iter().enumerate() {
         let mut mine: Vec<usize> = Vec::with_capacity(job.depends_on.len());
         for dep in &job.depends_on {
             let Some(&p) = index.get(dep.as_str()) else {
                 return Err(DagError::UnknownDependency { job: job.key.clone(), missing: dep.clone() });
             };
-            if !mine.contains(&p) {
+            if listed_by[p] != j {
+                listed_by[p] = j;
                 mine.push(p);
             }
         }
         parents.push(mine);
-        if let Some(stray) = job.edge_policies.keys().find(|k| !job.depends_on.contains(k)) {
+        let is_parent = |k: &String| index.get(k.as_str()).is_some_and(|&p| listed_by[p] == j);
+        if let Some(stray) = job.edge_policies.keys().find(|k| !is_parent(k)) {
             return Err(DagError::UnknownDependency { job: job.key.clone(), missing: stray.clone() });
         }
     }
@@ -324,6 +330,24 @@ mod tests {
         d.edge_policies.insert("a".into(), EdgePolicy::Continue);
         let err = validate(&spec(vec![job("a", &[]), job("b", &["a"]), job("c", &["a"]), d])).unwrap_err();
         assert!(matches!(err, DagError::UnknownDependency { ref missing, .. } if missing == "a"), "{err:?}");
+    }
+
+    #[test]
+    fn repeated_parents_collapse_to_one_edge_each() {
+        // One parent listed 200,000 times collapses to one edge.
+        let repeated = vec!["a"; 200_000];
+        let dag = validate(&spec(vec![job("a", &[]), job("b", &repeated)])).unwrap();
+        assert_eq!(dag.parents, vec![vec![], vec![0]]);
+        // A sink depending on 5,000 jobs, each listed twice, with a policy on
+        // each edge: every parent once, in the order first listed.
+        let keys: Vec<String> = (0..5_000).map(|i| format!("j{i}")).collect();
+        let mut jobs: Vec<JobSpec> = keys.iter().map(|k| job(k, &[])).collect();
+        let both: Vec<&str> = keys.iter().chain(&keys).map(String::as_str).collect();
+        let mut sink = job("sink", &both);
+        sink.edge_policies = keys.iter().map(|k| (k.clone(), EdgePolicy::Continue)).collect();
+        jobs.push(sink);
+        let dag = validate(&spec(jobs)).unwrap();
+        assert_eq!(dag.parents[5_000], (0..5_000).collect::<Vec<_>>());
     }
 
     #[test]

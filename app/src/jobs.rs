@@ -99,6 +99,20 @@ pub struct NewJob {
     pub idempotency_key: Option<String>,
 }
 
+/// A job's payload as stored (its JSON text) must fit the limit: the same
+/// rule for jobs submitted one by one or in batches and for a schedule's job.
+pub fn check_payload_bytes(bytes: usize, field: &str) -> Result<(), AppError> {
+    if bytes > MAX_PAYLOAD_BYTES {
+        return Err(AppError::invalid(field, format!("payload is {bytes} bytes; the limit is {MAX_PAYLOAD_BYTES}")));
+    }
+    Ok(())
+}
+
+/// The idempotency keys of a cron schedule's fires (`schedule:<id>:<fire ms>`).
+/// A client's key may not start so: a job submitted ahead of a fire with its
+/// key would take that fire's place, and the schedule's job would never run.
+pub const SCHEDULE_KEY_PREFIX: &str = "schedule:";
+
 pub fn check_queue_name(name: &str) -> Result<(), AppError> {
     let ok = !name.is_empty()
         && name.len() <= 64

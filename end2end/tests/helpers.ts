@@ -7,7 +7,8 @@ export const ADMIN = { email: "admin@e2e.test", password: "e2e admin password" }
 export function watchConsole(page: Page): string[] {
   const problems: string[] = [];
   page.on("console", (msg: ConsoleMessage) => {
-    if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
+    // The location names the resource when a load failed: Chromium's text does not.
+    if (msg.type() === "error") problems.push(`console: ${msg.text()} [${msg.location().url}]`);
   });
   page.on("pageerror", (err) => problems.push(`pageerror: ${err.message}`));
   return problems;

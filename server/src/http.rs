@@ -206,6 +206,8 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, context, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
+        // The server functions' arguments; the REST API checks its own.
+        .layer(middleware::from_fn(crate::server_fn_args::refuse_nul_arguments))
         .merge(api)
         // Enforcement in one place: every route, page and server function.
         .layer(middleware::from_fn_with_state(state.auth.clone(), auth::middleware::guard));

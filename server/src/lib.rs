@@ -18,6 +18,7 @@ pub mod ops;
 pub mod pwa;
 pub mod scheduler;
 pub mod serve;
+pub mod server_fn_args;
 pub mod sse;
 pub mod store;
 pub mod telemetry;

@@ -203,7 +203,58 @@ async fn revoked_tokens_stop_working(db: TestDb) -> TestDb {
     db
 }
 
+/// A server function's argument holding a NUL character (which PostgreSQL's
+/// text cannot store) is the field's 422, before any handler or query runs,
+/// whoever calls, whether the arguments are form-encoded or JSON.
+async fn server_function_arguments_with_a_nul_are_the_fields_422(db: TestDb) -> TestDb {
+    let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
+    let admin = common::signed_in(&auth, "admin@example.com", UserRole::Admin).await;
+    let call = |path: &str, ctype: &str, body: String, cookie: Option<&str>| {
+        let mut req = axum::http::Request::post(path)
+            .header("host", "meetmind.test")
+            .header("origin", "http://meetmind.test")
+            .header("content-type", ctype);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let req = req.body(axum::body::Body::from(body)).unwrap();
+        let app = app.clone();
+        async move {
+            let res = app.oneshot(req).await.unwrap();
+            let status = res.status().as_u16();
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+            (status, serde_json::from_slice::<AppError>(&bytes).ok())
+        }
+    };
+    let form = "application/x-www-form-urlencoded";
+    let field = |f: &str| Some(AppError::invalid(f, format!("{f} must not contain a NUL character")));
+    // Signed out: the sign-in form.
+    assert_eq!(
+        call("/api/login", form, "email=ada%00%40example.com&password=x".into(), None).await,
+        (422, field("email"))
+    );
+    // An admin's server functions, form-encoded and JSON.
+    let body = "email=new%40example.com&name=Ne%00w&role=interviewer&password=long+enough+password".to_string();
+    assert_eq!(call("/api/users_create", form, body, Some(&admin)).await, (422, field("name")));
+    assert_eq!(call("/api/users_set_role", form, "id=u%00&role=admin".into(), Some(&admin)).await, (422, field("id")));
+    let json = serde_json::json!({"new": {"title": "T\u{0}", "role": "r", "candidate_name": "c", "candidate_email": "c@x.co"}});
+    let (status, e) = call("/api/interview_create", "application/json", json.to_string(), Some(&admin)).await;
+    assert_eq!((status, e), (422, field("new.title")));
+    assert!(db.store.list_users().await.unwrap().iter().all(|u| u.email != "new@example.com"), "nothing was written");
+    // The text "%00" (sent as %2500) is not a NUL: the call goes through.
+    let body = "email=new%40example.com&name=100%2500&role=interviewer&password=long+enough+password".to_string();
+    assert_eq!(call("/api/users_create", form, body, Some(&admin)).await.0, 200);
+    // An email no account can have is refused before the limiter counts it or a query runs.
+    let long = format!("{}@example.com", "a".repeat(1 << 16));
+    assert!(matches!(
+        auth.login(&long, "wrong password!", &meta("10.0.0.9")).await,
+        Err(AppError::Invalid { ref field, .. }) if field == "email"
+    ));
+    db
+}
+
 both_backends!(
+    server_function_arguments_with_a_nul_are_the_fields_422,
     setup_link_is_one_use_and_only_on_an_empty_database,
     setup_links_expire,
     sign_in_is_throttled_per_account,

@@ -117,6 +117,13 @@ async fn submission_and_its_errors(db: TestDb) -> TestDb {
         assert_eq!((status, e["field"].as_str()), (422, Some(field)), "{body}: {e}");
         assert!(e["error"].as_str().unwrap().contains("NUL"), "{e}");
     }
+    // Keys of a cron schedule's fires (`schedule:<id>:<fire>`): a client's job
+    // holding one ahead of time would take the fire's place.
+    let (status, e) = api.post("/api/v1/jobs", json!({"kind": "noop", "idempotency_key": "schedule:abc:1"})).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("idempotency_key")), "{e}");
+    let reserved = json!([{"kind": "noop"}, {"kind": "noop", "idempotency_key": "schedule:x"}]);
+    let (status, e) = api.post("/api/v1/jobs", reserved).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("jobs[1].idempotency_key")), "{e}");
     // An escaped backslash before "u0000" is text, not a NUL.
     let (status, e) =
         api.call("POST", "/api/v1/jobs", Some(r#"{"kind": "noop", "payload": {"t": "\\u0000"}}"#.into())).await;
@@ -237,6 +244,14 @@ async fn queues_pause_resume_and_policies(db: TestDb) -> TestDb {
     assert_eq!((status, e["field"].as_str()), (422, Some("concurrency")));
     let (status, e) = api.call("PATCH", "/api/v1/queues/reports", Some(json!({"speed": 1}).to_string())).await;
     assert_eq!(status, 422, "{e}");
+    // A refused patch of a queue that does not exist yet creates nothing.
+    let (status, e) = api.call("PATCH", "/api/v1/queues/fresh", Some(json!({"max_attempts": 0}).to_string())).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("max_attempts")), "{e}");
+    let (_, queues) = api.call("GET", "/api/v1/queues", None).await;
+    assert!(queues.as_array().unwrap().iter().all(|q| q["name"] != "fresh"), "{queues}");
+    // The queue's name is the route's `{name}`.
+    let (status, e) = api.call("PATCH", "/api/v1/queues/bad%20q", Some(json!({"paused": true}).to_string())).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("name")), "{e}");
     let (_, paused) = api.post("/api/v1/queues/reports/pause", json!({})).await;
     assert_eq!(paused["paused"], true);
     let (_, resumed) = api.post("/api/v1/queues/reports/resume", json!({})).await;
@@ -277,6 +292,10 @@ async fn workflows_over_rest(db: TestDb) -> TestDb {
     assert!(e["error"].as_str().unwrap().contains("duplicate job key \"a\""), "{e}");
     let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "warp"}]})).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("jobs[0].kind")));
+    let bad_queue =
+        json!({"name": "x", "jobs": [{"key": "a", "kind": "noop"}, {"key": "b", "kind": "noop", "queue": "bad q"}]});
+    let (status, e) = api.post("/api/v1/workflows", bad_queue).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("jobs[1].queue")), "{e}");
     // Shape errors name the job's field by its path, not the value serde quotes.
     let (status, e) = api
         .post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "noop", "priority": 40000}]}))
@@ -356,6 +375,8 @@ async fn query_and_path_errors_name_the_parameter(db: TestDb) -> TestDb {
     }
     let (status, e) = api.call("GET", "/api/v1/jobs?limit=5&limit=6", None).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("limit")), "a repeated parameter: {e}");
+    let (status, e) = api.call("GET", &format!("/api/v1/interviews?q={}", "x".repeat(201)), None).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("q")), "the search text is `q` here: {e}");
 
     // NUL in any query parameter: the parameter's 422, on both drivers.
     for (path, field) in [
@@ -410,6 +431,14 @@ async fn query_and_path_errors_name_the_parameter(db: TestDb) -> TestDb {
     let (status, e) =
         api.post("/api/v1/schedules", json!({"name": "n", "cron": "0 * * * *", "job": {"kind": 1}})).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("job.kind")), "{e}");
+    let with_run_at = json!({"name": "n", "cron": "0 * * * *", "job": {"kind": "noop", "run_at": 5}});
+    let (status, e) = api.post("/api/v1/schedules", with_run_at).await;
+    assert_eq!((status, e["field"].as_str()), (422, Some("job.run_at")), "{e}");
+    // A payload no fire could enqueue is refused now, not dropped at each fire.
+    let big =
+        json!({"name": "big", "cron": "0 * * * *", "job": {"kind": "noop", "payload": {"x": "x".repeat(300 * 1024)}}});
+    let (status, e) = api.post("/api/v1/schedules", big).await;
+    assert_eq!((status, e["field"].as_str()), (413, Some("job.payload")), "{e}");
     let (_, schedules) = api.call("GET", "/api/v1/schedules", None).await;
     assert_eq!(schedules, json!([]), "nothing refused was saved");
     db

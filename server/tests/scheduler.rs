@@ -276,6 +276,32 @@ async fn priorities_pauses_limits_and_idempotency(db: TestDb) -> TestDb {
     db
 }
 
+/// Batches sharing idempotency keys, submitted at once in opposite orders,
+/// all succeed (no deadlock between their inserts), and each key is one job.
+async fn keyed_batches_in_opposite_orders_all_succeed(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    for round in 0..6 {
+        let keys: Vec<String> = (0..40).map(|i| format!("r{round}-k{i}")).collect();
+        let batch = |reverse: bool| {
+            let mut jobs: Vec<NewJob> =
+                keys.iter().map(|k| with("noop", serde_json::json!({ "idempotency_key": k }))).collect();
+            if reverse {
+                jobs.reverse();
+            }
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.enqueue(jobs, true).await })
+        };
+        let (forward, backward) = (batch(false), batch(true));
+        let forward = forward.await.unwrap().expect("the forward batch");
+        let mut backward = backward.await.unwrap().expect("the reversed batch");
+        backward.reverse();
+        let ids = |done: &[meetmind::store::jobs::Inserted]| done.iter().map(|d| d.id).collect::<Vec<_>>();
+        assert_eq!(ids(&forward), ids(&backward), "round {round}: each key is one job");
+        assert_eq!(forward.iter().chain(&backward).filter(|d| !d.existing).count(), 40, "round {round}");
+    }
+    db
+}
+
 async fn the_runtime_works_a_batch_to_the_end(db: TestDb) -> TestDb {
     use meetmind::scheduler::runtime::{self, RuntimeConfig};
     let clock = Arc::new(meetmind::clock::SystemClock);
@@ -313,6 +339,7 @@ both_backends!(
     successes_recorded_before_0010_show_once,
     finished_jobs_past_retention_are_pruned_in_batches,
     priorities_pauses_limits_and_idempotency,
+    keyed_batches_in_opposite_orders_all_succeed,
     the_runtime_works_a_batch_to_the_end,
 );
 

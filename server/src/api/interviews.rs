@@ -42,7 +42,14 @@ pub async fn list(
     Caller(who): Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(s.meetmind.list(&who, q.q).await?).into_response())
+    // The search text is `q` here (`text` to the server function).
+    let found = s.meetmind.list(&who, q.q).await.map_err(|e| match e {
+        app::auth::AppError::Invalid { field, message } if field == "text" => {
+            app::auth::AppError::Invalid { field: "q".into(), message }
+        }
+        other => other,
+    })?;
+    Ok(Json(found).into_response())
 }
 
 pub async fn create(

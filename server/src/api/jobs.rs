@@ -71,17 +71,19 @@ pub async fn enqueue(State(s): State<ApiState>, JobsJson(body): JobsJson) -> Res
         }
         _ => return Err(AppError::invalid("body", "send a job object or an array of jobs").into()),
     };
-    s.engine.refuse_internal_kinds(
-        jobs.iter()
-            .enumerate()
-            .map(|(i, j)| (if batch { format!("jobs[{i}].kind") } else { "kind".to_string() }, j.kind.as_str())),
-    )?;
-    let inserted = s.engine.enqueue(jobs, batch).await.map_err(|e| match e {
-        AppError::Invalid { field, message } if field.ends_with("payload") && message.contains("bytes; the limit") => {
-            ApiError::Json { status: StatusCode::PAYLOAD_TOO_LARGE, field: Some(field), message }
-        }
-        other => other.into(),
-    })?;
+    let field = |i: usize, f: &str| if batch { format!("jobs[{i}].{f}") } else { f.to_string() };
+    s.engine.refuse_internal_kinds(jobs.iter().enumerate().map(|(i, j)| (field(i, "kind"), j.kind.as_str())))?;
+    if let Some(i) = jobs
+        .iter()
+        .position(|j| j.idempotency_key.as_deref().is_some_and(|k| k.starts_with(app::jobs::SCHEDULE_KEY_PREFIX)))
+    {
+        return Err(AppError::invalid(
+            &field(i, "idempotency_key"),
+            format!("keys starting with {:?} are kept for cron schedules' fires", app::jobs::SCHEDULE_KEY_PREFIX),
+        )
+        .into());
+    }
+    let inserted = s.engine.enqueue(jobs, batch).await.map_err(payload_too_large)?;
     let out: Vec<EnqueuedJob> =
         inserted.into_iter().map(|i| EnqueuedJob { id: i.id, state: i.state, existing: i.existing }).collect();
     let status = if out.iter().all(|j| j.existing) { StatusCode::OK } else { StatusCode::CREATED };
@@ -90,6 +92,17 @@ pub async fn enqueue(State(s): State<ApiState>, JobsJson(body): JobsJson) -> Res
     } else {
         (status, Json(serde_json::to_value(&out[0]).unwrap_or(Value::Null))).into_response()
     })
+}
+
+/// A payload over `MAX_PAYLOAD_BYTES` is a 413 naming the field, like a body
+/// over its limit; every other error keeps its own status.
+pub(super) fn payload_too_large(e: AppError) -> ApiError {
+    match e {
+        AppError::Invalid { field, message } if field.ends_with("payload") && message.contains("bytes; the limit") => {
+            ApiError::Json { status: StatusCode::PAYLOAD_TOO_LARGE, field: Some(field), message }
+        }
+        other => other.into(),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -311,38 +324,51 @@ mod double_option {
     }
 }
 
+impl QueuePatch {
+    /// Every field's range, before anything is written: a refused patch
+    /// neither creates the queue nor changes part of it.
+    fn check(&self) -> Result<(), AppError> {
+        if self.concurrency.is_some_and(|c| !(0..=100_000).contains(&c)) {
+            return Err(AppError::invalid("concurrency", "concurrency must be 0 (no limit) to 100000"));
+        }
+        if self.max_attempts.flatten().is_some_and(|m| !(1..=100).contains(&m)) {
+            return Err(AppError::invalid("max_attempts", "max_attempts must be 1 to 100"));
+        }
+        if let Some(Some(list)) = &self.retry_delays_ms {
+            if list.is_empty() || list.len() > 20 || list.iter().any(|v| !(0..=86_400_000).contains(v)) {
+                return Err(AppError::invalid("retry_delays_ms", "1 to 20 delays, each 0 ms to 24 h"));
+            }
+        }
+        if self.starvation_after_ms.flatten().is_some_and(|v| !(1_000..=86_400_000).contains(&v)) {
+            return Err(AppError::invalid("starvation_after_ms", "starvation_after_ms must be 1 s to 24 h"));
+        }
+        Ok(())
+    }
+}
+
 async fn apply_patch(s: &ApiState, name: &str, patch: QueuePatch) -> Result<QueueView, ApiError> {
-    check_queue_name(name)?;
+    // The queue's name is the route's `{name}`.
+    check_queue_name(name).map_err(|e| match e {
+        AppError::Invalid { message, .. } => AppError::Invalid { field: "name".into(), message },
+        other => other,
+    })?;
+    patch.check()?;
     let now = s.engine.now();
     s.engine.store.ensure_queues(&[name.to_string()], now).await?;
     let mut q = s.engine.store.list_queues().await?.into_iter().find(|q| q.name == name).ok_or(ApiError::NotFound)?;
     if let Some(c) = patch.concurrency {
-        if !(0..=100_000).contains(&c) {
-            return Err(AppError::invalid("concurrency", "concurrency must be 0 (no limit) to 100000").into());
-        }
         q.concurrency = c;
     }
     if let Some(p) = patch.paused {
         q.paused = p;
     }
     if let Some(m) = patch.max_attempts {
-        if m.is_some_and(|m| !(1..=100).contains(&m)) {
-            return Err(AppError::invalid("max_attempts", "max_attempts must be 1 to 100").into());
-        }
         q.max_attempts = m;
     }
     if let Some(d) = patch.retry_delays_ms {
-        if let Some(list) = &d {
-            if list.is_empty() || list.len() > 20 || list.iter().any(|v| !(0..=86_400_000).contains(v)) {
-                return Err(AppError::invalid("retry_delays_ms", "1 to 20 delays, each 0 ms to 24 h").into());
-            }
-        }
         q.retry_delays_ms = d.map(|l| l.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
     }
     if let Some(st) = patch.starvation_after_ms {
-        if st.is_some_and(|v| !(1_000..=86_400_000).contains(&v)) {
-            return Err(AppError::invalid("starvation_after_ms", "starvation_after_ms must be 1 s to 24 h").into());
-        }
         q.starvation_after_ms = st;
     }
     q.updated_at = now;

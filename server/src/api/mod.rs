@@ -310,21 +310,25 @@ fn field_at(prefix: &str, path: &serde_path_to_error::Path, message: &str, fallb
 }
 
 /// Refuses JSON text with a NUL character in any string, naming where it is.
-/// A NUL can only appear in JSON text as the escape `\u0000`, so bodies
-/// without it (nearly all) are not parsed twice. A top-level array's items
-/// are named under `array_name` (`jobs[0].payload.note`) when it is given.
+/// A top-level array's items are named under `array_name`
+/// (`jobs[0].payload.note`) when it is given.
 fn refuse_nul_in_json(bytes: &[u8], array_name: &str) -> Result<(), ApiError> {
-    if memchr::memmem::find(bytes, b"\\u0000").is_none() {
-        return Ok(());
+    match json_nul_field(bytes, array_name) {
+        Some(field) => Err(nul_error(StatusCode::UNPROCESSABLE_ENTITY, field)),
+        None => Ok(()),
     }
-    // Malformed text is reported by the parse that follows.
-    let Ok(value) = serde_json::from_slice::<Value>(bytes) else { return Ok(()) };
+}
+
+/// Where JSON text holds a NUL character in a string (a key or a value):
+/// the field's path, `body` for a bare string, `None` when there is none.
+/// A NUL can only appear in JSON text as the escape `\u0000`, so text
+/// without it (nearly all) is not parsed twice. Malformed text is `None`:
+/// the parse that follows reports it.
+pub(crate) fn json_nul_field(bytes: &[u8], array_name: &str) -> Option<String> {
+    memchr::memmem::find(bytes, b"\\u0000")?;
+    let value = serde_json::from_slice::<Value>(bytes).ok()?;
     let mut path = if value.is_array() { array_name.to_string() } else { String::new() };
-    if nul_path(&value, &mut path) {
-        let field = if path.is_empty() { "body".to_string() } else { path };
-        return Err(nul_error(StatusCode::UNPROCESSABLE_ENTITY, field));
-    }
-    Ok(())
+    nul_path(&value, &mut path).then(|| if path.is_empty() { "body".to_string() } else { path })
 }
 
 /// Whether a string in `value` (an object's key or any value) holds a NUL;

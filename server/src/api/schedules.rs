@@ -39,7 +39,11 @@ pub async fn create(
     ApiJson(body): ApiJson<NewSchedule>,
 ) -> Result<impl IntoResponse, ApiError> {
     s.engine.refuse_internal_kinds([("job.kind".to_string(), body.job.kind.as_str())])?;
-    let row = s.engine.create_schedule(&body.name, &body.cron, &body.timezone, &body.job).await?;
+    let row = s
+        .engine
+        .create_schedule(&body.name, &body.cron, &body.timezone, &body.job)
+        .await
+        .map_err(super::jobs::payload_too_large)?;
     Ok((StatusCode::CREATED, Json(view(&row))))
 }
 

@@ -199,6 +199,9 @@ impl Auth {
 impl AuthService for Auth {
     async fn login(&self, email: &str, password: &str, meta: &RequestMeta) -> Result<NewSession, AppError> {
         let email = email.trim().to_lowercase();
+        // No account has an email this check refuses, and an email of any
+        // length would otherwise become a key of the login limiter.
+        check_email(&email)?;
         let now = self.clock.now_ms();
         // Check and count the attempt under one lock: concurrent attempts
         // cannot all pass the check before any of them is counted. The

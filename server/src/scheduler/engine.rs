@@ -7,7 +7,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use app::{
     auth::AppError,
-    jobs::{NewJob, DEFAULT_PRIORITY, DEFAULT_QUEUE, MAX_BATCH, MAX_PAYLOAD_BYTES},
+    jobs::{check_payload_bytes, NewJob, DEFAULT_PRIORITY, DEFAULT_QUEUE, MAX_BATCH},
 };
 use rand::Rng as _;
 use tokio::sync::RwLock;
@@ -245,12 +245,7 @@ impl Engine {
                 });
             };
             let payload = serde_json::to_string(&job.payload).unwrap_or_else(|_| "null".into());
-            if payload.len() > MAX_PAYLOAD_BYTES {
-                return Err(AppError::Invalid {
-                    field: field("payload"),
-                    message: format!("payload is {} bytes; the limit is {MAX_PAYLOAD_BYTES}", payload.len()),
-                });
-            }
+            check_payload_bytes(payload.len(), &field("payload"))?;
             handler.validate(&job.payload).map_err(|m| AppError::Invalid { field: field("payload"), message: m })?;
             let queue = job.queue.unwrap_or_else(|| DEFAULT_QUEUE.to_string());
             let qconf = self.queue(&queue).await;
@@ -347,7 +342,12 @@ impl Engine {
                 })
             })?;
             let queue = job.queue.clone().unwrap_or_else(|| DEFAULT_QUEUE.to_string());
-            app::jobs::check_queue_name(&queue).map_err(WorkflowError::App)?;
+            app::jobs::check_queue_name(&queue).map_err(|e| {
+                WorkflowError::App(match e {
+                    AppError::Invalid { message, .. } => AppError::Invalid { field: field("queue"), message },
+                    other => other,
+                })
+            })?;
             if !queue_names.contains(&queue) {
                 queue_names.push(queue);
             }
@@ -444,9 +444,13 @@ impl Engine {
             AppError::Invalid { field, message } => AppError::Invalid { field: format!("job.{field}"), message },
             other => other,
         })?;
-        if template.idempotency_key.is_some() || template.run_at.is_some() {
-            return Err(AppError::invalid("job", "a schedule sets run_at and idempotency_key itself"));
+        if template.idempotency_key.is_some() {
+            return Err(AppError::invalid("job.idempotency_key", "a schedule sets each fire's idempotency_key itself"));
         }
+        if template.run_at.is_some() {
+            return Err(AppError::invalid("job.run_at", "a schedule's fires set run_at: leave it out"));
+        }
+        check_payload_bytes(template.payload_bytes(), "job.payload")?;
         let handler = self.registry.get(&template.kind).ok_or_else(|| {
             AppError::invalid(
                 "job.kind",

@@ -52,6 +52,22 @@ impl JobStore for PgStore {
                 out[i] = Some(Inserted { id, state: jobs[i].state.clone(), existing: false });
             }
         }
+        // A keyed insert waits on an uncommitted row with its key, so two
+        // batches holding the same keys in opposite orders would deadlock
+        // (one of them failing). Taking a lock per key first, in one global
+        // order, makes the later batch wait for the earlier one as a whole;
+        // the rows are still written in the order given. (Volatile functions
+        // in the select list run after the ORDER BY.)
+        let keys: Vec<&str> = keyed.iter().filter_map(|&i| jobs[i].idempotency_key.as_deref()).collect();
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(h) FROM (
+                 SELECT DISTINCT hashtextextended($2 || k, 0) AS h FROM unnest($1::text[]) AS k
+             ) AS key_locks ORDER BY h",
+        )
+        .bind(&keys)
+        .bind(self.scoped("meetmind.idempotency_key:"))
+        .execute(&mut *tx)
+        .await?;
         for &i in &keyed {
             let j = &jobs[i];
             let id: Option<i64> = sqlx::query_scalar(
