@@ -151,6 +151,15 @@ async fn a_starving_job_is_aged_until_served(db: TestDb) -> TestDb {
     let mine: Vec<_> = events.iter().filter(|e| e.job_id == other).collect();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].cause, "no_worker");
+
+    // Jobs already at the most urgent priority cannot age: 250 of them that
+    // waited longer do not hide a newer job that can (a pass looks at 200).
+    engine.enqueue((0..250).map(|_| noop(0)).collect(), true).await.unwrap();
+    clock.advance_ms(1_000);
+    let late = engine.enqueue(vec![noop(9)], false).await.unwrap()[0].id;
+    clock.advance_ms(11_000);
+    let events = engine.starvation_pass().await.unwrap();
+    assert!(events.iter().any(|e| e.job_id == late), "{events:?}");
     db
 }
 

@@ -302,6 +302,66 @@ async fn keyed_batches_in_opposite_orders_all_succeed(db: TestDb) -> TestDb {
     db
 }
 
+/// A handler with a bug that panics.
+struct Panics;
+
+#[async_trait::async_trait]
+impl meetmind::scheduler::handlers::Handler for Panics {
+    fn kind(&self) -> &'static str {
+        "test.panic"
+    }
+
+    async fn run(
+        &self,
+        _: meetmind::scheduler::handlers::JobContext,
+    ) -> Result<(), meetmind::scheduler::handlers::HandlerError> {
+        panic!("a bug in the handler")
+    }
+}
+
+/// A panic is a failed attempt like any other: the job retries, and its
+/// error says what happened. It is not left `running` under a lease.
+async fn a_panicking_handler_is_a_failed_attempt(db: TestDb) -> TestDb {
+    use meetmind::scheduler::{
+        engine::{Engine, EngineConfig},
+        events::EventHub,
+        handlers::Registry,
+    };
+    let mut registry = Registry::standard();
+    registry.register(Panics);
+    let clock = Arc::new(ManualClock::at(T0));
+    let engine =
+        Engine::new(db.store.clone(), clock, "test-node", registry, EventHub::new(64), EngineConfig::default());
+    let id = engine.enqueue(vec![job("test.panic", serde_json::json!({}))], false).await.unwrap()[0].id;
+    let claimed = engine.claim(1).await.unwrap();
+    let Outcome::Failed { failure, permanent } = engine.run(&claimed[0]).await else { panic!("a panic succeeded") };
+    assert!(!permanent);
+    assert!(failure.error.contains("the handler panicked: a bug in the handler"), "{}", failure.error);
+    assert!(engine.record_failure(&claimed[0], failure, permanent).await.unwrap());
+    let row = db.store.get_job(id).await.unwrap().unwrap();
+    assert_eq!(row.state, "retrying");
+    db
+}
+
+/// A queue with a limit gets its share even while a queue without one has
+/// more work than the node has slots.
+async fn a_limited_queue_is_served_beside_an_unlimited_backlog(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let backlog: Vec<NewJob> = (0..50).map(|_| with("noop", serde_json::json!({"priority": 0}))).collect();
+    engine.enqueue(backlog, true).await.unwrap();
+    let limited: Vec<NewJob> =
+        (0..5).map(|_| with("noop", serde_json::json!({"queue": "mail", "priority": 9}))).collect();
+    engine.enqueue(limited, true).await.unwrap();
+    db.store.update_queue(&queue_row("mail", 2, false)).await.unwrap();
+    engine.refresh_queues().await.unwrap();
+    let claimed = engine.claim(8).await.unwrap();
+    assert_eq!(claimed.len(), 8);
+    assert_eq!(claimed.iter().filter(|j| j.queue == "mail").count(), 2, "the limited queue's two slots");
+    // Its limit still holds on the next claim.
+    assert!(engine.claim(8).await.unwrap().iter().all(|j| j.queue != "mail"));
+    db
+}
+
 async fn the_runtime_works_a_batch_to_the_end(db: TestDb) -> TestDb {
     use meetmind::scheduler::runtime::{self, RuntimeConfig};
     let clock = Arc::new(meetmind::clock::SystemClock);
@@ -340,6 +400,8 @@ both_backends!(
     finished_jobs_past_retention_are_pruned_in_batches,
     priorities_pauses_limits_and_idempotency,
     keyed_batches_in_opposite_orders_all_succeed,
+    a_panicking_handler_is_a_failed_attempt,
+    a_limited_queue_is_served_beside_an_unlimited_backlog,
     the_runtime_works_a_batch_to_the_end,
 );
 

@@ -136,6 +136,16 @@ impl Breaker {
         }
     }
 
+    /// An admitted call that never reached the provider (no free slot, no
+    /// time left, its caller gone): a probe gives its place back, so a
+    /// half-open breaker is never left waiting for an outcome that will not
+    /// come. Nothing is counted.
+    pub fn release(&mut self, admission: Admission) {
+        if admission == Admission::Probe && self.state == State::HalfOpen {
+            self.probes_in_flight = self.probes_in_flight.saturating_sub(1);
+        }
+    }
+
     /// Reports a call's outcome.
     pub fn record(&mut self, now: i64, admission: Admission, ok: bool) -> Option<Transition> {
         match (self.state, admission) {
@@ -203,6 +213,27 @@ mod tests {
         let t = b.record(3, Admission::Allowed, false).expect("the 4th failure opens it");
         assert_eq!((t.from, t.to), ("closed", "open"));
         assert_eq!(b.admit(500).0, Admission::Refused, "skipped without a call");
+    }
+
+    #[test]
+    fn a_probe_that_never_reached_the_provider_gives_its_place_back() {
+        let mut b = Breaker::new(config());
+        for t in 0..4 {
+            b.record(t, Admission::Allowed, false);
+        }
+        let until = match b.state() {
+            State::Open { until } => until,
+            s => panic!("{s:?}"),
+        };
+        assert_eq!(b.admit(until).0, Admission::Probe);
+        assert_eq!(b.admit(until).0, Admission::Refused, "one probe at a time");
+        b.release(Admission::Probe);
+        assert_eq!(b.state(), State::HalfOpen, "nothing was counted");
+        assert_eq!(b.admit(until).0, Admission::Probe, "the next call may probe");
+        assert!(b.record(until, Admission::Probe, true).is_some());
+        assert_eq!(b.state(), State::Closed);
+        b.release(Admission::Allowed);
+        assert_eq!(b.state(), State::Closed);
     }
 
     #[test]

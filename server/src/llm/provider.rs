@@ -119,8 +119,13 @@ impl HttpProvider {
     async fn error_of(&self, res: reqwest::Response) -> Failure {
         let status = res.status().as_u16();
         let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        // Retry-After wins; Groq's rate-limit reset headers are the fallback hint.
+        // Retry-After wins; Groq's rate-limit reset headers are the fallback
+        // hint on a 429 only: they ride on every answer, and a 5xx with a
+        // three-minute request-window reset must still be retried soon.
         let retry_after = header("retry-after").or_else(|| {
+            if status != 429 {
+                return None;
+            }
             let reset = ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
                 .iter()
                 .filter_map(|h| header(h).as_deref().and_then(wire::parse_reset))
@@ -161,32 +166,39 @@ impl Provider for HttpProvider {
         tx: &mpsc::Sender<String>,
     ) -> Result<Reply, StreamFailure> {
         let fail = |failure, tokens_sent| StreamFailure { failure, tokens_sent };
-        let res = tokio::time::timeout(ttft, self.request(prompt, true).send())
+        // Everything before the first token shares one deadline: the request,
+        // an error's body, keep-alive comments and empty deltas. Bytes that
+        // carry no token do not restart it.
+        let first_by = tokio::time::Instant::now() + ttft;
+        let res = tokio::time::timeout_at(first_by, self.request(prompt, true).send())
             .await
             .map_err(|_| fail(Failure::Timeout, 0))?
             .map_err(|e| fail(transport(e), 0))?;
         if !res.status().is_success() {
-            return Err(fail(self.error_of(res).await, 0));
+            let failure = tokio::time::timeout_at(first_by, self.error_of(res)).await.unwrap_or(Failure::Timeout);
+            return Err(fail(failure, 0));
         }
         let mut body = res.bytes_stream();
-        let mut buffer = String::new();
+        let mut lines = wire::LineBuffer::default();
         let mut text = String::new();
         let mut sent = 0usize;
         let mut done = false;
         loop {
-            let wait = if sent == 0 { ttft } else { stall };
-            let chunk = match tokio::time::timeout(wait, body.next()).await {
+            let next = if sent == 0 {
+                tokio::time::timeout_at(first_by, body.next()).await
+            } else {
+                tokio::time::timeout(stall, body.next()).await
+            };
+            let chunk = match next {
                 Err(_) => return Err(fail(Failure::Timeout, sent)),
                 Ok(None) => break,
                 Ok(Some(Err(_))) => return Err(fail(Failure::Cut, sent)),
                 Ok(Some(Ok(bytes))) => bytes,
             };
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find('\n') {
-                let line: String = buffer.drain(..=end).collect();
+            for line in lines.push(&chunk) {
                 let parsed = match self.format {
-                    Format::Gemini => wire::gemini_stream_line(line.trim_end()),
-                    Format::OpenAi => wire::openai_stream_line(line.trim_end()),
+                    Format::Gemini => wire::gemini_stream_line(&line),
+                    Format::OpenAi => wire::openai_stream_line(&line),
                 };
                 match parsed {
                     StreamLine::Token(t) => {

@@ -11,7 +11,8 @@ pub enum ErrorClass {
     Retry,
     /// Daily quota exhausted, 402 credits, 401/403, model not found.
     NextTier,
-    /// 400 for our own bad request: other tiers would refuse it too.
+    /// 400 for our own bad request: other tiers would refuse it too. The
+    /// provider did its job, so its breaker counts it as a success.
     Fatal,
 }
 
@@ -22,6 +23,8 @@ pub enum Failure {
         code: u16,
         quota_exhausted: bool,
         model_not_found: bool,
+        /// Our key or account was refused (Gemini says so with a 400).
+        key_refused: bool,
         retry_after: Option<Duration>,
     },
     Timeout,
@@ -36,9 +39,9 @@ impl Failure {
     pub fn class(&self) -> ErrorClass {
         match self {
             Failure::Timeout | Failure::Connect | Failure::Empty | Failure::Cut => ErrorClass::Retry,
-            Failure::Status { quota_exhausted: true, .. } | Failure::Status { model_not_found: true, .. } => {
-                ErrorClass::NextTier
-            }
+            Failure::Status { quota_exhausted: true, .. }
+            | Failure::Status { model_not_found: true, .. }
+            | Failure::Status { key_refused: true, .. } => ErrorClass::NextTier,
             Failure::Status { code, .. } => match code {
                 429 | 500 | 502 | 503 | 504 | 408 => ErrorClass::Retry,
                 401 | 402 | 403 | 404 => ErrorClass::NextTier,
@@ -93,19 +96,21 @@ impl Backoff {
             ErrorClass::Fatal => Next::Fail,
             ErrorClass::NextTier => Next::NextTier,
             ErrorClass::Retry if attempt >= self.max_attempts => Next::NextTier,
-            ErrorClass::Retry => {
-                // The server's hint wins when it fits the deadline; a hint
-                // that does not fit means moving on at once, not waiting.
-                let wait = match failure.retry_after() {
-                    Some(hint) => hint,
-                    None => self.delay(attempt, unit),
-                };
-                if wait < remaining {
-                    Next::RetryAfter(wait)
-                } else {
-                    Next::NextTier
+            ErrorClass::Retry => match failure.retry_after() {
+                // The server's hint is honoured when it is short: at most half
+                // of what is left, so the retry and the tiers after it still
+                // have time. A longer one means moving on at once, not waiting.
+                Some(hint) if hint <= remaining / 2 => Next::RetryAfter(hint),
+                Some(_) => Next::NextTier,
+                None => {
+                    let wait = self.delay(attempt, unit);
+                    if wait < remaining {
+                        Next::RetryAfter(wait)
+                    } else {
+                        Next::NextTier
+                    }
                 }
-            }
+            },
         }
     }
 }
@@ -115,7 +120,7 @@ mod tests {
     use super::*;
 
     fn status(code: u16) -> Failure {
-        Failure::Status { code, quota_exhausted: false, model_not_found: false, retry_after: None }
+        Failure::Status { code, quota_exhausted: false, model_not_found: false, key_refused: false, retry_after: None }
     }
 
     #[test]
@@ -127,7 +132,13 @@ mod tests {
             assert_eq!(status(c).class(), ErrorClass::NextTier, "{c}");
         }
         assert_eq!(status(400).class(), ErrorClass::Fatal);
-        let quota = Failure::Status { code: 429, quota_exhausted: true, model_not_found: false, retry_after: None };
+        let quota = Failure::Status {
+            code: 429,
+            quota_exhausted: true,
+            model_not_found: false,
+            key_refused: false,
+            retry_after: None,
+        };
         assert_eq!(quota.class(), ErrorClass::NextTier, "a daily quota moves on");
         for f in [Failure::Timeout, Failure::Connect, Failure::Empty, Failure::Cut] {
             assert_eq!(f.class(), ErrorClass::Retry);
@@ -150,10 +161,21 @@ mod tests {
             code: 429,
             quota_exhausted: false,
             model_not_found: false,
+            key_refused: false,
             retry_after: Some(Duration::from_secs(s)),
         };
         assert_eq!(b.next(&hint(2), 1, Duration::from_secs(8), 0.5), Next::RetryAfter(Duration::from_secs(2)));
+        assert_eq!(b.next(&hint(4), 1, Duration::from_secs(8), 0.5), Next::RetryAfter(Duration::from_secs(4)));
+        assert_eq!(b.next(&hint(5), 1, Duration::from_secs(8), 0.5), Next::NextTier, "5 s would leave 3 s of 8");
         assert_eq!(b.next(&hint(60), 1, Duration::from_secs(8), 0.5), Next::NextTier, "60 s does not fit 8 s");
+        let endless = Failure::Status {
+            code: 429,
+            quota_exhausted: false,
+            model_not_found: false,
+            key_refused: false,
+            retry_after: Some(Duration::MAX),
+        };
+        assert_eq!(b.next(&endless, 1, Duration::from_secs(45), 0.5), Next::NextTier);
         assert_eq!(b.next(&status(503), 3, Duration::from_secs(8), 0.5), Next::NextTier, "attempts spent");
         assert_eq!(b.next(&status(400), 1, Duration::from_secs(8), 0.5), Next::Fail);
         assert_eq!(b.next(&status(401), 1, Duration::from_secs(8), 0.5), Next::NextTier);

@@ -5,7 +5,10 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
     time::{Duration, Instant},
 };
 
@@ -18,7 +21,8 @@ use super::{
     budget::RetryBudget,
     offline::{self, Purpose},
     provider::Provider,
-    retry::{Backoff, Failure, Next},
+    provider::StreamFailure,
+    retry::{Backoff, ErrorClass, Failure, Next},
     wire::Prompt,
 };
 use crate::clock::SharedClock;
@@ -239,17 +243,23 @@ impl Router {
         }
     }
 
+    /// Admits a call to `tier`, or `None` when its breaker refuses it.
+    fn admitted<'r>(&'r self, tier: &'r Tier) -> Option<Admitted<'r>> {
+        let admission = self.admit(tier);
+        (admission != Admission::Refused).then_some(Admitted { router: self, tier, admission, reported: false })
+    }
+
     /// One call through the tiers within `deadline`; never fails.
     pub async fn complete(&self, purpose: &Purpose, prompt: &Prompt, deadline: Duration) -> Answer {
         let started = Instant::now();
         let mut attempts = Vec::new();
         'tiers: for tier in &self.tiers {
             let name = tier.provider.name().to_string();
-            let admission = self.admit(tier);
-            if admission == Admission::Refused {
+            let Some(mut admitted) = self.admitted(tier) else {
                 attempts.push(Attempt { tier: name, error: Some("skipped: breaker open".into()), latency_ms: 0 });
                 continue;
-            }
+            };
+            let admission = admitted.admission;
             let remaining = deadline.saturating_sub(started.elapsed()).min(self.config.attempt_timeout);
             let permit = match tokio::time::timeout(remaining, tier.bulkhead.clone().acquire_owned()).await {
                 Ok(Ok(p)) => p,
@@ -270,7 +280,7 @@ impl Router {
                 let latency_ms = t0.elapsed().as_millis() as u64;
                 match result {
                     Ok(reply) => {
-                        self.record(tier, admission, true);
+                        admitted.report(true);
                         self.note(tier, latency_ms, true, None);
                         attempts.push(Attempt { tier: name.clone(), error: None, latency_ms });
                         drop(permit);
@@ -287,7 +297,8 @@ impl Router {
                         );
                     }
                     Err(failure) => {
-                        self.record(tier, admission, false);
+                        // Our own bad request is no mark against the provider.
+                        admitted.report(failure.class() == ErrorClass::Fatal);
                         let error = describe(&failure);
                         self.note(tier, latency_ms, false, Some(error.clone()));
                         attempts.push(Attempt { tier: name.clone(), error: Some(error), latency_ms });
@@ -340,23 +351,27 @@ impl Router {
         let mut attempts = Vec::new();
         for tier in &self.tiers {
             let name = tier.provider.name().to_string();
-            let admission = self.admit(tier);
-            if admission == Admission::Refused {
+            let remaining = limits.deadline.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                break;
+            }
+            let Some(mut admitted) = self.admitted(tier) else {
                 attempts.push(Attempt { tier: name, error: Some("skipped: breaker open".into()), latency_ms: 0 });
                 continue;
-            }
-            let remaining = limits.deadline.saturating_sub(started.elapsed());
+            };
             let slot_wait = remaining.min(self.config.attempt_timeout);
             let Ok(Ok(_permit)) = tokio::time::timeout(slot_wait, tier.bulkhead.clone().acquire_owned()).await else {
                 attempts.push(Attempt { tier: name, error: Some("skipped: bulkhead full".into()), latency_ms: 0 });
                 continue;
             };
             let (tok_tx, mut tok_rx) = tokio::sync::mpsc::channel::<String>(64);
+            let forwarded = AtomicUsize::new(0);
             let forward = async {
                 while let Some(t) = tok_rx.recv().await {
                     if tx.send(StreamEvent::Token(t)).await.is_err() {
                         break;
                     }
+                    forwarded.fetch_add(1, Ordering::Relaxed);
                 }
             };
             let t0 = Instant::now();
@@ -366,11 +381,20 @@ impl Router {
                 drop(tok_tx);
                 r
             };
-            let (result, ()) = tokio::join!(call, forward);
+            // The whole call, tokens flowing or not, ends by the deadline (a
+            // suggestion's budget): a slow stream must not hold the
+            // interview's next suggestion behind it.
+            let whole = async { tokio::join!(call, forward).0 };
+            let result = match tokio::time::timeout(remaining, whole).await {
+                Ok(result) => result,
+                Err(_) => {
+                    Err(StreamFailure { failure: Failure::Timeout, tokens_sent: forwarded.load(Ordering::Relaxed) })
+                }
+            };
             let latency_ms = t0.elapsed().as_millis() as u64;
             match result {
                 Ok(reply) => {
-                    self.record(tier, admission, true);
+                    admitted.report(true);
                     self.note(tier, latency_ms, true, None);
                     attempts.push(Attempt { tier: name.clone(), error: None, latency_ms });
                     let _ = tx.send(StreamEvent::Done { tier: name.clone(), degraded: false }).await;
@@ -387,7 +411,7 @@ impl Router {
                     );
                 }
                 Err(sf) => {
-                    self.record(tier, admission, false);
+                    admitted.report(sf.failure.class() == ErrorClass::Fatal);
                     let error = describe(&sf.failure);
                     self.note(tier, latency_ms, false, Some(error.clone()));
                     attempts.push(Attempt { tier: name.clone(), error: Some(error.clone()), latency_ms });
@@ -524,5 +548,31 @@ impl app::services::LlmService for Router {
 
     fn force(&self, provider: &str, open: Option<bool>) -> bool {
         Router::force(self, provider, open)
+    }
+}
+
+/// A call the breaker admitted. Its outcome is reported (`report`); a call
+/// that never reached the provider (no free slot, no time left, its caller
+/// gone) gives its admission back when dropped, so a half-open probe's place
+/// is never held for ever.
+struct Admitted<'r> {
+    router: &'r Router,
+    tier: &'r Tier,
+    admission: Admission,
+    reported: bool,
+}
+
+impl Admitted<'_> {
+    fn report(&mut self, ok: bool) {
+        self.reported = true;
+        self.router.record(self.tier, self.admission, ok);
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        if !self.reported {
+            lock(&self.tier.breaker).release(self.admission);
+        }
     }
 }

@@ -47,10 +47,16 @@ pub enum StreamLine {
     Skip,
 }
 
-/// "2s", "1.5s" or "30" (seconds) into a duration.
+/// "2s", "1.5s" or "30" (seconds) into a duration. A hint too long for a
+/// `Duration` ("1e30s") is the longest one: it never fits a deadline.
 pub fn parse_delay(text: &str) -> Option<Duration> {
     let t = text.trim().trim_end_matches('s');
-    t.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+    t.parse::<f64>().ok().filter(|s| !s.is_nan() && *s >= 0.0).map(seconds)
+}
+
+/// Seconds into a duration, saturating instead of panicking.
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX)
 }
 
 /// Go-style durations as Groq's `x-ratelimit-reset-*` headers send them:
@@ -87,7 +93,30 @@ pub fn parse_reset(text: &str) -> Option<Duration> {
     if !num.is_empty() {
         return None;
     }
-    any.then(|| Duration::from_secs_f64(total))
+    any.then(|| seconds(total))
+}
+
+/// A stream's bytes into complete lines, without their line ends. Lines are
+/// cut at `\n` in the bytes before decoding, so a character split across two
+/// network chunks is decoded whole, not as two replacement characters.
+#[derive(Debug, Default)]
+pub struct LineBuffer {
+    pending: Vec<u8>,
+}
+
+impl LineBuffer {
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<String> {
+        self.pending.extend_from_slice(chunk);
+        let mut lines = Vec::new();
+        let mut start = 0;
+        while let Some(i) = self.pending[start..].iter().position(|&b| b == b'\n') {
+            let line = &self.pending[start..start + i];
+            lines.push(String::from_utf8_lossy(line).trim_end().to_string());
+            start += i + 1;
+        }
+        self.pending.drain(..start);
+        lines
+    }
 }
 
 // ---- Gemini ---------------------------------------------------------------
@@ -158,7 +187,16 @@ pub fn gemini_error(status: u16, retry_after_header: Option<&str>, body: &str) -
         }
     }
     let model_not_found = status == 404;
-    Failure::Status { code: status, quota_exhausted, model_not_found, retry_after }
+    // Gemini answers a bad or revoked API key with 400 API_KEY_INVALID, and
+    // a region or project it does not serve with FAILED_PRECONDITION: the
+    // request was fine, this provider will not take it from us.
+    let reason_is = |r: &str| details.iter().any(|d| d["reason"].as_str() == Some(r));
+    let key_refused = reason_is("API_KEY_INVALID")
+        || matches!(
+            v["error"]["status"].as_str(),
+            Some("UNAUTHENTICATED" | "PERMISSION_DENIED" | "FAILED_PRECONDITION")
+        );
+    Failure::Status { code: status, quota_exhausted, model_not_found, key_refused, retry_after }
 }
 
 /// A line of `:streamGenerateContent?alt=sse`.
@@ -228,11 +266,15 @@ pub fn openai_error(status: u16, retry_after_header: Option<&str>, body: &str) -
     let quota_exhausted = code == "insufficient_quota"
         || ty == "insufficient_quota"
         || (status == 429 && (message.contains("per day") || message.contains("daily")));
-    let model_not_found = code == "model_not_found" || (status == 404 && message.contains("model"));
+    // OpenRouter answers a model id it does not know with 400 "… is not a valid model ID".
+    let model_not_found = code == "model_not_found"
+        || (status == 404 && message.contains("model"))
+        || (status == 400 && message.contains("not a valid model"));
     Failure::Status {
         code: status,
         quota_exhausted,
         model_not_found,
+        key_refused: false,
         retry_after: retry_after_header.and_then(parse_delay),
     }
 }
@@ -364,5 +406,40 @@ mod tests {
         assert_eq!(parse_reset("120ms"), Some(Duration::from_millis(120)));
         assert_eq!(parse_reset("1h2m"), Some(Duration::from_secs(3720)));
         assert_eq!(parse_reset("7"), None);
+        // Absurd hints saturate (they never fit a deadline) instead of panicking.
+        assert_eq!(parse_delay("1e30s"), Some(Duration::MAX));
+        assert_eq!(parse_delay("-1"), None);
+        assert_eq!(parse_delay("inf"), Some(Duration::MAX));
+        assert_eq!(parse_reset("99999999999999999999h"), Some(Duration::MAX));
+    }
+
+    #[test]
+    fn stream_lines_survive_characters_split_across_chunks() {
+        let text = "data: {\"t\":\"café 東京\"}\r\n\ndata: [DONE]\n";
+        let bytes = text.as_bytes();
+        // Every split point, including inside the two- and three-byte characters.
+        for cut in 1..bytes.len() {
+            let mut lines = LineBuffer::default();
+            let mut got = lines.push(&bytes[..cut]);
+            got.extend(lines.push(&bytes[cut..]));
+            assert_eq!(got, ["data: {\"t\":\"café 東京\"}", "", "data: [DONE]"], "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_revoked_gemini_key_and_an_unknown_openrouter_model_move_to_the_next_tier() {
+        use super::super::retry::ErrorClass;
+        let bad_key = r#"{"error": {"code": 400, "message": "API key not valid. Please pass a valid API key.", "status": "INVALID_ARGUMENT",
+            "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}"#;
+        assert_eq!(gemini_error(400, None, bad_key).class(), ErrorClass::NextTier);
+        let region = r#"{"error": {"code": 400, "message": "User location is not supported for the API use.", "status": "FAILED_PRECONDITION"}}"#;
+        assert_eq!(gemini_error(400, None, region).class(), ErrorClass::NextTier);
+        let ours =
+            r#"{"error": {"code": 400, "message": "Invalid JSON payload received.", "status": "INVALID_ARGUMENT"}}"#;
+        assert_eq!(gemini_error(400, None, ours).class(), ErrorClass::Fatal, "our own bad request stays fatal");
+        let model = r#"{"error": {"message": "acme/none is not a valid model ID", "code": 400}}"#;
+        assert_eq!(openai_error(400, None, model).class(), ErrorClass::NextTier);
+        let hint = r#"{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1e30s"}]}}"#;
+        assert_eq!(gemini_error(429, Some("1e20"), hint).retry_after(), Some(Duration::MAX));
     }
 }

@@ -63,7 +63,7 @@ pub async fn run(engine: Arc<Engine>, config: RuntimeConfig, mut stop: watch::Re
     let (done_tx, done_rx) = mpsc::unbounded_channel::<(Completion, String, String)>();
     let mut tasks = JoinSet::new();
 
-    tasks.spawn(completer(engine.clone(), done_rx));
+    let completions = tokio::spawn(completer(engine.clone(), done_rx));
     tasks.spawn(heartbeat(engine.clone(), stop.clone()));
     tasks.spawn(listen_remote(engine.clone(), wake.clone(), stop.clone()));
     if config.maintenance {
@@ -72,8 +72,18 @@ pub async fn run(engine: Arc<Engine>, config: RuntimeConfig, mut stop: watch::Re
 
     dispatcher(engine.clone(), &config, wake, done_tx, &mut stop).await;
 
-    // Dispatcher returned: in-flight jobs were drained or released. The
-    // completer ends when the last sender (the job tasks) is gone.
+    // The dispatcher returned with every job task ended, so the completer
+    // ends once it has written the last successes. Only then are the leases
+    // still held given back: a lease released first would fence out a
+    // success not yet written, and the job would run again elsewhere.
+    if tokio::time::timeout(Duration::from_secs(10), completions).await.is_err() {
+        warn!("completions still being written after 10 s; releasing leases anyway");
+    }
+    match engine.store.release_leases(&engine.node, engine.now()).await {
+        Ok(0) => {}
+        Ok(n) => info!(released = n, "released unfinished jobs"),
+        Err(e) => warn!(error = %e, "releasing leases failed; they will expire instead"),
+    }
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     info!("scheduler stopped");
@@ -226,14 +236,6 @@ async fn dispatcher(
             running.abort_all();
             while running.join_next().await.is_some() {}
         }
-    }
-    drop(done_tx);
-    // Let the completer write what finished, then give back any lease still held.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    match engine.store.release_leases(&engine.node, engine.now()).await {
-        Ok(0) => {}
-        Ok(n) => info!(released = n, "released unfinished jobs"),
-        Err(e) => warn!(error = %e, "releasing leases failed; they will expire instead"),
     }
 }
 

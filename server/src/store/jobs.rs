@@ -946,6 +946,7 @@ macro_rules! impl_job_queries {
         async fn starving_jobs(&self, queue: &str, due_before: i64, limit: i64) -> Result<Vec<(i64, i32, i64)>, StoreError> {
             Ok(sqlx::query_as(
                 "SELECT id, priority, run_at FROM jobs WHERE state = 'available' AND queue = $1 AND run_at < $2
+                   AND priority > 0
                  ORDER BY run_at, id LIMIT $3",
             )
             .bind(queue).bind(due_before).bind(limit)
