@@ -206,6 +206,57 @@ async fn cancel_and_retry(db: TestDb) -> TestDb {
     db
 }
 
+async fn id_of(db: &TestDb, wf: &str, key: &str) -> i64 {
+    db.store.workflow_jobs(wf).await.unwrap().into_iter().find(|j| j.workflow_key.as_deref() == Some(key)).unwrap().id
+}
+
+/// Retrying one job or a whole workflow, after cancels and purges, never
+/// leaves a job waiting for a parent that will not finish, nor a child
+/// running before its parents.
+async fn retries_and_purges_never_strand_a_job(db: TestDb) -> TestDb {
+    let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
+    let workflow_state = |wf: String| {
+        let db = &db;
+        async move { db.store.get_workflow(&wf).await.unwrap().unwrap().state }
+    };
+
+    // A child cancelled while its parent waits, then retried: it waits again.
+    let spec = WorkflowSpec { name: "c".into(), jobs: vec![node("a", "noop", &[]), node("b", "noop", &["a"])] };
+    let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
+    let b = id_of(&db, &wf, "b").await;
+    db.store.cancel_job(b, T0).await.unwrap().unwrap();
+    assert_eq!(db.store.retry_job(b, T0).await.unwrap().unwrap().state, "blocked", "a is not done");
+    assert_eq!(drain(&engine, 10).await, ["a", "b"], "parents first");
+    assert_eq!(workflow_state(wf).await, "succeeded");
+
+    // x waits on b (which continues past a's failure) and on d. Retrying a
+    // re-arms x, but d is still dead: x fails again at once and the
+    // workflow ends, instead of x waiting for ever.
+    let mut b = node("b", "noop", &["a"]);
+    b.on_parent_failure = EdgePolicy::Continue;
+    let spec = WorkflowSpec {
+        name: "x".into(),
+        jobs: vec![node("a", "fail", &[]), node("d", "fail", &[]), b, node("x", "noop", &["b", "d"])],
+    };
+    let (wf, _) = engine.submit_workflow(&spec).await.unwrap();
+    drain(&engine, 10).await;
+    let s = states(&db, &wf).await;
+    assert_eq!((s["a"].as_str(), s["b"].as_str(), s["x"].as_str()), ("dead", "succeeded", "upstream_failed"));
+    db.store.retry_job(id_of(&db, &wf, "a").await, T0).await.unwrap().unwrap();
+    assert_eq!(states(&db, &wf).await["x"], "upstream_failed", "d is still dead");
+    drain(&engine, 10).await;
+    assert_eq!(workflow_state(wf.clone()).await, "failed");
+
+    // A dead parent purged from the DLQ, then the workflow retried: its
+    // child cannot wait for it, so it fails again and the workflow ends.
+    db.store.delete_dead(id_of(&db, &wf, "d").await).await.unwrap();
+    db.store.retry_workflow(&wf, T0).await.unwrap();
+    drain(&engine, 10).await;
+    assert_eq!(states(&db, &wf).await["x"], "upstream_failed");
+    assert_eq!(workflow_state(wf).await, "failed");
+    db
+}
+
 async fn an_urgent_job_lends_its_priority_to_its_dependency(db: TestDb) -> TestDb {
     let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
     let waiting: Vec<app::jobs::NewJob> =
@@ -342,6 +393,7 @@ both_backends!(
     fan_out_and_in_of_a_thousand,
     a_failure_mid_graph_follows_each_edge_policy,
     cancel_and_retry,
+    retries_and_purges_never_strand_a_job,
     an_urgent_job_lends_its_priority_to_its_dependency,
     random_graphs_with_random_failures_always_finish,
     concurrent_workers_never_strand_a_join_or_deadlock,

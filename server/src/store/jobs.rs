@@ -468,7 +468,9 @@ macro_rules! impl_job_queries {
                             THEN 1 ELSE 0 END), 0),
                         COALESCE(sum(CASE WHEN p.policy = 'fail' AND p.state IN ('dead', 'cancelled', 'upstream_failed')
                             THEN 1 ELSE 0 END), 0)
-                 FROM (SELECT d.policy, (SELECT j.state FROM jobs j WHERE j.id = d.parent_id) AS state
+                 FROM (SELECT d.policy,
+                              -- A parent purged from the dead-letter queue is gone dead.
+                              COALESCE((SELECT j.state FROM jobs j WHERE j.id = d.parent_id), 'dead') AS state
                        FROM job_deps d WHERE d.child_id = $1) AS p",
             )
             .bind(child).fetch_one(&mut **tx).await?;
@@ -542,21 +544,35 @@ macro_rules! impl_job_queries {
         }
 
         /// A failed job runs again: what failed beneath it waits again, and
-        /// its workflow is running again.
+        /// its workflow is running again. Each re-armed job is decided at once
+        /// from its parents as they are now, parents first (ids ascend down a
+        /// graph): one that also waits on a job that is still dead fails
+        /// again now, rather than wait for a completion that would never
+        /// reach it. A workflow left with nothing to run ends again.
         async fn rearm(tx: &mut sqlx::Transaction<'_, $db>, id: i64, now: i64) -> Result<(), sqlx::Error> {
-            sqlx::query(
+            let mut rearmed: Vec<i64> = sqlx::query_scalar(
                 "WITH RECURSIVE below(id) AS (
                     SELECT child_id FROM job_deps WHERE parent_id = $1
                     UNION SELECT d.child_id FROM job_deps d JOIN below ON d.parent_id = below.id)
                  UPDATE jobs SET state = 'blocked', attempt = 0, finished_at = NULL, last_error = NULL, updated_at = $2
-                 WHERE id IN (SELECT id FROM below) AND state = 'upstream_failed'",
+                 WHERE id IN (SELECT id FROM below) AND state = 'upstream_failed'
+                 RETURNING id",
             )
-            .bind(id).bind(now).execute(&mut **tx).await?;
+            .bind(id).bind(now).fetch_all(&mut **tx).await?;
             sqlx::query(
                 "UPDATE workflows SET state = 'running', finished_at = NULL, cancel_requested = FALSE, updated_at = $1
                  WHERE id = (SELECT workflow_id FROM jobs WHERE id = $2) AND state <> 'running'",
             )
             .bind(now).bind(id).execute(&mut **tx).await?;
+            rearmed.sort_unstable();
+            for child in rearmed {
+                evaluate(tx, child, now).await?;
+            }
+            let wf: Option<String> = sqlx::query_scalar("SELECT workflow_id FROM jobs WHERE id = $1")
+                .bind(id).fetch_optional(&mut **tx).await?.flatten();
+            if let Some(wf) = wf {
+                finalize_workflow(tx, &wf, now).await?;
+            }
             Ok(())
         }
 
@@ -569,8 +585,10 @@ macro_rules! impl_job_queries {
                 None => ("dead", None, Some(now)),
             };
             let done = sqlx::query(
+                // The fence moves on, as on every way out of `running`:
+                // PostgreSQL's completion checks the fence alone.
                 "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), last_error = $3, lease_owner = NULL,
-                        lease_expires_at = NULL, updated_at = $4, finished_at = $5
+                        lease_expires_at = NULL, updated_at = $4, finished_at = $5, fence = fence + 1
                  WHERE id = $6 AND fence = $7 AND state = 'running'",
             )
             .bind(state).bind(run_at).bind(&f.error).bind(now).bind(finished).bind(f.id).bind(f.fence)
@@ -713,9 +731,10 @@ macro_rules! impl_job_queries {
         }
 
         async fn retry_job(&self, id: i64, now: i64) -> Result<Option<JobRow>, StoreError> {
-            // An upstream_failed job waits for its parents again; the others run now.
+            // A workflow's job waits for its parents again (a cancelled child
+            // may be retried before they finish); the others run now.
             let sql = format!(
-                "UPDATE jobs SET state = CASE WHEN state = 'upstream_failed' THEN 'blocked' ELSE 'available' END,
+                "UPDATE jobs SET state = CASE WHEN workflow_id IS NOT NULL THEN 'blocked' ELSE 'available' END,
                         attempt = 0, run_at = $1, updated_at = $1, finished_at = NULL
                  WHERE id = $2 AND state IN ('dead', 'cancelled', 'retrying', 'upstream_failed')
                  RETURNING {}",
@@ -726,10 +745,9 @@ macro_rules! impl_job_queries {
             let row: Option<JobRow> = sqlx::query_as(&sql).bind(now).bind(id).fetch_optional(&mut *tx).await?;
             if let Some(r) = &row {
                 if r.workflow_id.is_some() {
+                    // The job first, then what sits below it (`rearm`), in id order.
+                    evaluate(&mut tx, id, now).await?;
                     rearm(&mut tx, id, now).await?;
-                    if r.state == "blocked" {
-                        evaluate(&mut tx, id, now).await?;
-                    }
                 }
             }
             tx.commit().await?;
@@ -885,6 +903,8 @@ macro_rules! impl_job_queries {
                         break;
                     }
                 }
+                // Nothing may be left to run (a parent purged from the DLQ).
+                finalize_workflow(&mut tx, id, now).await?;
             }
             tx.commit().await?;
             Ok(rearmed)
