@@ -232,6 +232,27 @@ async fn expired_leases_return_jobs_and_stale_completions_are_refused(db: TestDb
     db
 }
 
+/// The heartbeat renews only the leases of jobs the node is still running:
+/// one whose outcome never reached the database expires and runs again.
+async fn only_the_leases_of_jobs_in_flight_are_renewed(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(T0);
+    let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
+    engine.enqueue(vec![job("noop", serde_json::json!({})), job("noop", serde_json::json!({}))], true).await.unwrap();
+    let claimed = engine.claim(2).await.unwrap();
+    let (running, orphan) = (claimed[0].id, claimed[1].id);
+    assert_eq!(db.store.extend_leases("test-node", &[], T0).await.unwrap(), 0);
+    // Two thirds of the lease later, the heartbeat renews the one in flight.
+    clock.advance_ms(engine.config.lease_ms * 2 / 3);
+    let until = clock.now_ms() + engine.config.lease_ms;
+    assert_eq!(db.store.extend_leases("test-node", &[running], until).await.unwrap(), 1);
+    assert_eq!(db.store.extend_leases("other-node", &[orphan], until).await.unwrap(), 0, "not its lease");
+    clock.advance_ms(engine.config.lease_ms / 2);
+    assert_eq!(engine.rescue_expired().await.unwrap(), 1, "only the orphan's lease ran out");
+    assert_eq!(db.store.get_job(orphan).await.unwrap().unwrap().state, "available");
+    assert_eq!(db.store.get_job(running).await.unwrap().unwrap().state, "running");
+    db
+}
+
 async fn priorities_pauses_limits_and_idempotency(db: TestDb) -> TestDb {
     let clock = ManualClock::at(T0);
     let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
@@ -396,6 +417,7 @@ both_backends!(
     failures_retry_with_jitter_then_dead_letter_and_redrive,
     permanent_errors_and_timeouts,
     expired_leases_return_jobs_and_stale_completions_are_refused,
+    only_the_leases_of_jobs_in_flight_are_renewed,
     successes_recorded_before_0010_show_once,
     finished_jobs_past_retention_are_pruned_in_batches,
     priorities_pauses_limits_and_idempotency,

@@ -3,14 +3,18 @@
 //!   NOTIFY from other nodes, or its timer structure (heap or wheel) exactly
 //!   when the next scheduled job or retry is due; polling is a slow fallback;
 //! - the completer writes successes in batches;
-//! - the heartbeat renews this node's leases;
+//! - the heartbeat renews the leases of the jobs this node is running;
 //! - on maintenance nodes, the leader (a lease row any node may take over
 //!   when it expires) rescues expired leases, sweeps due jobs, fires cron
 //!   schedules, ages starving jobs and prunes nodes, sessions and old jobs.
 //! On shutdown the dispatcher stops claiming, in-flight jobs get the grace
 //! period, and whatever is still running is released for other nodes.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use tokio::{
     sync::{mpsc, watch, Notify, Semaphore},
@@ -54,6 +58,23 @@ impl Default for RuntimeConfig {
     }
 }
 
+/// The jobs this node is running: claimed, and their outcome not yet
+/// written. Only their leases are renewed, so a job whose run ended without
+/// its outcome reaching the database (a store error, the completer giving
+/// up) lets its lease expire and runs again, instead of staying `running`.
+#[derive(Clone, Default)]
+struct InFlight(Arc<Mutex<HashSet<i64>>>);
+
+impl InFlight {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<i64>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ids(&self) -> Vec<i64> {
+        self.set().iter().copied().collect()
+    }
+}
+
 /// Runs the node's scheduler until `stop` turns true, then drains.
 pub async fn run(engine: Arc<Engine>, config: RuntimeConfig, mut stop: watch::Receiver<bool>) {
     if let Err(e) = engine.refresh_queues().await {
@@ -63,14 +84,15 @@ pub async fn run(engine: Arc<Engine>, config: RuntimeConfig, mut stop: watch::Re
     let (done_tx, done_rx) = mpsc::unbounded_channel::<(Completion, String, String)>();
     let mut tasks = JoinSet::new();
 
-    let completions = tokio::spawn(completer(engine.clone(), done_rx));
-    tasks.spawn(heartbeat(engine.clone(), stop.clone()));
+    let in_flight = InFlight::default();
+    let completions = tokio::spawn(completer(engine.clone(), done_rx, in_flight.clone()));
+    tasks.spawn(heartbeat(engine.clone(), in_flight.clone(), stop.clone()));
     tasks.spawn(listen_remote(engine.clone(), wake.clone(), stop.clone()));
     if config.maintenance {
         tasks.spawn(maintenance(engine.clone(), config.retention_ms, config.node_dead_after_ms, stop.clone()));
     }
 
-    dispatcher(engine.clone(), &config, wake, done_tx, &mut stop).await;
+    dispatcher(engine.clone(), &config, wake, done_tx, in_flight, &mut stop).await;
 
     // The dispatcher returned with every job task ended, so the completer
     // ends once it has written the last successes. Only then are the leases
@@ -94,6 +116,7 @@ async fn dispatcher(
     config: &RuntimeConfig,
     wake: Arc<Notify>,
     done_tx: mpsc::UnboundedSender<(Completion, String, String)>,
+    in_flight: InFlight,
     stop: &mut watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(engine.config.concurrency));
@@ -149,9 +172,12 @@ async fn dispatcher(
                         let permit = slots.clone().try_acquire_owned().expect("claimed no more than the free slots");
                         let engine = engine.clone();
                         let done_tx = done_tx.clone();
+                        let in_flight = in_flight.clone();
+                        in_flight.set().insert(job.id);
                         running.spawn(async move {
                             let _permit = permit;
                             match engine.run(&job).await {
+                                // The completer writes it, then lets the lease go.
                                 Outcome::Succeeded(c) => {
                                     let _ = done_tx.send((c, job.queue.clone(), job.kind.clone()));
                                 }
@@ -159,6 +185,7 @@ async fn dispatcher(
                                     if let Err(e) = engine.record_failure(&job, failure, permanent).await {
                                         warn!(job = job.id, error = %e, "could not record a failure; the lease will expire and the job run again");
                                     }
+                                    in_flight.set().remove(&job.id);
                                 }
                             }
                         });
@@ -248,7 +275,11 @@ fn note_event(timers: &mut dyn ReadyQueue, ev: &JobEvent) {
 }
 
 /// Writes successes in batches: whatever arrived while the last write ran.
-async fn completer(engine: Arc<Engine>, mut rx: mpsc::UnboundedReceiver<(Completion, String, String)>) {
+async fn completer(
+    engine: Arc<Engine>,
+    mut rx: mpsc::UnboundedReceiver<(Completion, String, String)>,
+    in_flight: InFlight,
+) {
     let mut batch = Vec::new();
     let mut meta = HashMap::new();
     while let Some(first) = rx.recv().await {
@@ -273,10 +304,16 @@ async fn completer(engine: Arc<Engine>, mut rx: mpsc::UnboundedReceiver<(Complet
                 }
             }
         }
+        // Written, or given up on: either way no lease of theirs is renewed
+        // (unwritten ones expire, and the jobs run again).
+        let mut set = in_flight.set();
+        for c in &done {
+            set.remove(&c.id);
+        }
     }
 }
 
-async fn heartbeat(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+async fn heartbeat(engine: Arc<Engine>, in_flight: InFlight, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis((engine.config.lease_ms / 3).max(100) as u64);
     loop {
         tokio::select! {
@@ -285,7 +322,7 @@ async fn heartbeat(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
         }
         // Keep renewing through the drain: stop only when aborted.
         let until = engine.now() + engine.config.lease_ms;
-        if let Err(e) = engine.store.extend_leases(&engine.node, until).await {
+        if let Err(e) = engine.store.extend_leases(&engine.node, &in_flight.ids(), until).await {
             warn!(error = %e, "lease heartbeat failed");
         }
     }

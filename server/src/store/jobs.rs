@@ -245,8 +245,11 @@ pub trait JobQueries: Send + Sync {
     /// when the fence is stale.
     async fn fail(&self, failure: &Failure, now: i64) -> Result<bool, StoreError>;
 
-    /// Renews every lease this node holds.
-    async fn extend_leases(&self, node: &str, until: i64) -> Result<u64, StoreError>;
+    /// Renews the leases of the jobs `ids` this node is running. Only those:
+    /// a job whose run ended without its outcome written (or an earlier
+    /// process's job under the same node id) keeps no lease alive, so it
+    /// expires and the job runs again.
+    async fn extend_leases(&self, node: &str, ids: &[i64], until: i64) -> Result<u64, StoreError>;
 
     /// Gives back this node's running jobs (shutdown), not counting the run.
     async fn release_leases(&self, node: &str, now: i64) -> Result<u64, StoreError>;
@@ -612,11 +615,16 @@ macro_rules! impl_job_queries {
             Ok(true)
         }
 
-        async fn extend_leases(&self, node: &str, until: i64) -> Result<u64, StoreError> {
-            let done = sqlx::query("UPDATE jobs SET lease_expires_at = $1 WHERE lease_owner = $2 AND state = 'running'")
-                .bind(until).bind(node)
-                .execute(&self.pool)
-                .await?;
+        async fn extend_leases(&self, node: &str, ids: &[i64], until: i64) -> Result<u64, StoreError> {
+            if ids.is_empty() {
+                return Ok(0);
+            }
+            let list = <$store>::ID_LIST;
+            let sql = format!(
+                "UPDATE jobs SET lease_expires_at = $1 WHERE lease_owner = $2 AND state = 'running' AND {}",
+                list.matches("id", 3)
+            );
+            let done = sqlx::query(&sql).bind(until).bind(node).bind(list.bind(ids)).execute(&self.pool).await?;
             Ok(done.rows_affected())
         }
 
