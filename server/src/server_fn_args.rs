@@ -34,7 +34,7 @@ pub async fn refuse_nul_arguments(req: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
     let (parts, body) = req.into_parts();
     // `http::body_limit`, outside, holds the body to its limit as it is read.
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {

@@ -208,6 +208,37 @@ async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it()
     assert!(matches!(events.last(), Some(StreamEvent::Done { degraded: true, .. })));
 }
 
+/// Keep-alive comments do not extend the wait for the first token, and a
+/// stream still flowing at its deadline ends there, interrupted.
+#[tokio::test]
+async fn streams_keep_their_first_token_wait_and_their_deadline() {
+    use meetmind::llm::router::{StreamEvent, StreamLimits};
+    let base = common::provider_sim().await;
+    let r = router(&base, fast());
+    let limits = StreamLimits {
+        deadline: Duration::from_secs(8),
+        ttft: Duration::from_millis(300),
+        stall: Duration::from_millis(300),
+    };
+    // Gemini keeps the line busy for a second before its first token.
+    fault(&base, "gemini", json!({"token_delay_ms": 1000, "keepalive_ms": 100})).await;
+    let t0 = Instant::now();
+    let (events, a) = collect(&r, limits).await;
+    assert_eq!(a.tier, "groq", "{events:?}");
+    assert!(t0.elapsed() < Duration::from_millis(900), "{:?}", t0.elapsed());
+
+    // A slow model: a token every 150 ms (under the 300 ms stall limit),
+    // some 2 s in all, against a 600 ms budget.
+    fault(&base, "gemini", json!({"token_delay_ms": 150})).await;
+    let t0 = Instant::now();
+    let (events, _) = collect(&r, StreamLimits { deadline: Duration::from_millis(600), ..limits }).await;
+    let took = t0.elapsed();
+    let tokens = events.iter().filter(|e| matches!(e, StreamEvent::Token(_))).count();
+    assert!(tokens >= 1, "{events:?}");
+    assert!(matches!(events.last(), Some(StreamEvent::Interrupted { tier, .. }) if tier == "gemini"), "{events:?}");
+    assert!(took < Duration::from_millis(1000), "{took:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_provider_does_not_stall_the_others() {
     let base = common::provider_sim().await;

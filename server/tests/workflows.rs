@@ -9,7 +9,7 @@ use std::{collections::HashMap, sync::Arc};
 use app::dag::{EdgePolicy, JobSpec, WorkflowSpec};
 use common::TestDb;
 use meetmind::{
-    clock::ManualClock,
+    clock::{Clock, ManualClock},
     scheduler::engine::{Engine, Outcome},
 };
 use serde_json::json;
@@ -257,6 +257,44 @@ async fn retries_and_purges_never_strand_a_job(db: TestDb) -> TestDb {
     db
 }
 
+/// Workflows that ended before retention go whole (the workflow, its jobs,
+/// their edges and runs); a running one and a recent one stay.
+async fn finished_workflows_past_retention_are_pruned_whole(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(T0);
+    let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
+    let diamond = |name: &str| WorkflowSpec {
+        name: name.into(),
+        jobs: vec![
+            node("a", "noop", &[]),
+            node("b", "fail", &["a"]),
+            node("c", "noop", &["a"]),
+            node("d", "noop", &["b", "c"]),
+        ],
+    };
+    let (old, _) = engine.submit_workflow(&diamond("old")).await.unwrap();
+    drain(&engine, 10).await;
+    assert_eq!(db.store.get_workflow(&old).await.unwrap().unwrap().state, "failed");
+    let old_jobs: Vec<i64> = db.store.workflow_jobs(&old).await.unwrap().iter().map(|j| j.id).collect();
+    clock.advance_ms(60_000);
+    let (open, _) = engine.submit_workflow(&diamond("open")).await.unwrap();
+    let cutoff = clock.now_ms() - 1_000;
+    assert_eq!(db.store.prune_workflows(cutoff, 10).await.unwrap(), 1);
+    assert!(db.store.get_workflow(&old).await.unwrap().is_none());
+    assert!(db.store.workflow_edges(&old).await.unwrap().is_empty());
+    for id in old_jobs {
+        assert!(db.store.get_job(id).await.unwrap().is_none(), "job {id}");
+        assert!(db.store.job_attempts(id).await.unwrap().is_empty(), "runs of job {id}");
+    }
+    assert_eq!(db.store.workflow_edges(&open).await.unwrap().len(), 4, "the running one keeps its graph");
+    assert_eq!(db.store.prune_workflows(cutoff, 10).await.unwrap(), 0);
+    // Once it has ended and retention has passed, it goes too.
+    drain(&engine, 10).await;
+    clock.advance_ms(60_000);
+    assert_eq!(db.store.prune_workflows(clock.now_ms() - 1_000, 10).await.unwrap(), 1);
+    assert!(db.store.get_workflow(&open).await.unwrap().is_none());
+    db
+}
+
 async fn an_urgent_job_lends_its_priority_to_its_dependency(db: TestDb) -> TestDb {
     let engine = common::engine(db.store.clone(), Arc::new(ManualClock::at(T0)));
     let waiting: Vec<app::jobs::NewJob> =
@@ -394,6 +432,7 @@ both_backends!(
     a_failure_mid_graph_follows_each_edge_policy,
     cancel_and_retry,
     retries_and_purges_never_strand_a_job,
+    finished_workflows_past_retention_are_pruned_whole,
     an_urgent_job_lends_its_priority_to_its_dependency,
     random_graphs_with_random_failures_always_finish,
     concurrent_workers_never_strand_a_join_or_deadlock,

@@ -364,6 +364,8 @@ impl Router {
                 attempts.push(Attempt { tier: name, error: Some("skipped: bulkhead full".into()), latency_ms: 0 });
                 continue;
             };
+            // What is left once a slot was had: the wait for it counts.
+            let remaining = limits.deadline.saturating_sub(started.elapsed());
             let (tok_tx, mut tok_rx) = tokio::sync::mpsc::channel::<String>(64);
             let forwarded = AtomicUsize::new(0);
             let forward = async {

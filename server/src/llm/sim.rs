@@ -41,6 +41,11 @@ pub struct Faults {
     pub hang: bool,
     /// Streams stop (connection closed) after this many tokens.
     pub cut_after_tokens: Option<usize>,
+    /// Streams wait this long before each token (a slow model).
+    pub token_delay_ms: u64,
+    /// While a stream waits for its first token, a keep-alive comment
+    /// every this many ms (as OpenRouter sends `: OPENROUTER PROCESSING`).
+    pub keepalive_ms: u64,
     /// Answer 200 with no content.
     pub empty: bool,
 }
@@ -128,27 +133,37 @@ async fn before_answer(f: &Faults) -> Option<Early> {
     None
 }
 
-fn sse(events: Vec<String>, cut_after: Option<usize>, done: Option<&'static str>) -> Response {
+fn sse(events: Vec<String>, f: &Faults, done: Option<&'static str>) -> Response {
     let n = events.len();
-    let (take, finished) = match cut_after {
+    let (take, finished) = match f.cut_after_tokens {
         Some(k) if k < n => (k, false),
         _ => (n, true),
     };
-    let mut chunks: Vec<Result<String, std::io::Error>> =
-        events.into_iter().take(take).map(|e| Ok(format!("data: {e}\n\n"))).collect();
+    // Each chunk with the wait before it: a little pacing, like a real model
+    // (it also lets the head and the first tokens reach the client before a
+    // cut), or the slow model's delay, filled with keep-alives before the
+    // first token when asked.
+    let pace = Duration::from_millis(f.token_delay_ms.max(2));
+    let mut chunks: Vec<(Duration, Result<String, std::io::Error>)> = Vec::new();
+    if f.keepalive_ms > 0 && f.token_delay_ms > f.keepalive_ms {
+        let every = Duration::from_millis(f.keepalive_ms);
+        for _ in 0..f.token_delay_ms / f.keepalive_ms {
+            chunks.push((every, Ok(": OPENROUTER PROCESSING\n\n".to_string())));
+        }
+    }
+    chunks.extend(events.into_iter().take(take).map(|e| (pace, Ok(format!("data: {e}\n\n")))));
+    let short = Duration::from_millis(2);
     if finished {
         if let Some(d) = done {
-            chunks.push(Ok(format!("data: {d}\n\n")));
+            chunks.push((short, Ok(format!("data: {d}\n\n"))));
         }
     } else {
         // Ends the body with an error: the client sees the connection cut.
-        chunks.push(Err(std::io::Error::other("stream cut by the simulator")));
+        chunks.push((short, Err(std::io::Error::other("stream cut by the simulator"))));
     }
-    // A little pacing, like a real model; it also lets the head and the first
-    // tokens reach the client before a cut.
     use futures_util::StreamExt as _;
-    let stream = futures_util::stream::iter(chunks).then(|c| async move {
-        tokio::time::sleep(Duration::from_millis(2)).await;
+    let stream = futures_util::stream::iter(chunks).then(|(wait, c)| async move {
+        tokio::time::sleep(wait).await;
         c
     });
     Response::builder()
@@ -186,7 +201,7 @@ async fn gemini(State(s): State<Shared>, Path(call): Path<String>, Json(body): J
     let candidate = |t: &str| json!({"candidates": [{"content": {"role": "model", "parts": [{"text": t}]}}], "usageMetadata": {"promptTokenCount": prompt.split_whitespace().count(), "candidatesTokenCount": t.split_whitespace().count()}});
     if action.starts_with("streamGenerateContent") {
         let events = text.split_inclusive(' ').map(|w| candidate(w).to_string()).collect();
-        return sse(events, f.cut_after_tokens, None);
+        return sse(events, &f, None);
     }
     if f.empty {
         return Json(json!({"candidates": []})).into_response();
@@ -237,7 +252,7 @@ async fn openai(State(s): State<Shared>, Path(provider): Path<String>, Json(body
         events.extend(
             text.split_inclusive(' ').map(|w| json!({"choices": [{"index": 0, "delta": {"content": w}}]}).to_string()),
         );
-        return sse(events, f.cut_after_tokens, Some("[DONE]"));
+        return sse(events, &f, Some("[DONE]"));
     }
     Json(json!({
         "id": "sim", "object": "chat.completion", "model": body["model"],

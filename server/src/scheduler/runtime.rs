@@ -11,7 +11,7 @@
 //! period, and whatever is still running is released for other nodes.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -58,20 +58,33 @@ impl Default for RuntimeConfig {
     }
 }
 
-/// The jobs this node is running: claimed, and their outcome not yet
-/// written. Only their leases are renewed, so a job whose run ended without
-/// its outcome reaching the database (a store error, the completer giving
-/// up) lets its lease expire and runs again, instead of staying `running`.
+/// The jobs this node is running (id → the fence of its run): claimed, and
+/// their outcome not yet written. Only their leases are renewed, so a job
+/// whose run ended without its outcome reaching the database (a store
+/// error, the completer giving up) lets its lease expire and runs again,
+/// instead of staying `running`. An outcome removes its own run only: the
+/// same job claimed again here (a retry due at once) is a newer fence.
 #[derive(Clone, Default)]
-struct InFlight(Arc<Mutex<HashSet<i64>>>);
+struct InFlight(Arc<Mutex<HashMap<i64, i64>>>);
 
 impl InFlight {
-    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<i64>> {
+    fn runs(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i64>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    fn start(&self, id: i64, fence: i64) {
+        self.runs().insert(id, fence);
+    }
+
+    fn end(&self, id: i64, fence: i64) {
+        let mut runs = self.runs();
+        if runs.get(&id) == Some(&fence) {
+            runs.remove(&id);
+        }
+    }
+
     fn ids(&self) -> Vec<i64> {
-        self.set().iter().copied().collect()
+        self.runs().keys().copied().collect()
     }
 }
 
@@ -173,7 +186,7 @@ async fn dispatcher(
                         let engine = engine.clone();
                         let done_tx = done_tx.clone();
                         let in_flight = in_flight.clone();
-                        in_flight.set().insert(job.id);
+                        in_flight.start(job.id, job.fence);
                         running.spawn(async move {
                             let _permit = permit;
                             match engine.run(&job).await {
@@ -185,7 +198,7 @@ async fn dispatcher(
                                     if let Err(e) = engine.record_failure(&job, failure, permanent).await {
                                         warn!(job = job.id, error = %e, "could not record a failure; the lease will expire and the job run again");
                                     }
-                                    in_flight.set().remove(&job.id);
+                                    in_flight.end(job.id, job.fence);
                                 }
                             }
                         });
@@ -306,9 +319,8 @@ async fn completer(
         }
         // Written, or given up on: either way no lease of theirs is renewed
         // (unwritten ones expire, and the jobs run again).
-        let mut set = in_flight.set();
         for c in &done {
-            set.remove(&c.id);
+            in_flight.end(c.id, c.fence);
         }
     }
 }
@@ -415,8 +427,26 @@ async fn prune_finished(engine: &Engine, before: i64) {
             }
         }
     }
-    if pruned > 0 {
-        info!(pruned, "pruned finished jobs past retention");
+    // Whole workflows (their jobs stay until the last has ended): at least
+    // one batch a tick, however long the jobs took.
+    const WORKFLOW_BATCH: i64 = 50;
+    let mut workflows = 0;
+    loop {
+        match engine.store.prune_workflows(before, WORKFLOW_BATCH).await {
+            Ok(n) => {
+                workflows += n;
+                if (n as i64) < WORKFLOW_BATCH || started.elapsed() >= 2 * BUDGET {
+                    break;
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "pruning workflows failed");
+                break;
+            }
+        }
+    }
+    if pruned > 0 || workflows > 0 {
+        info!(pruned, workflows, "pruned finished jobs and workflows past retention");
     }
 }
 
@@ -458,5 +488,27 @@ async fn listen_remote(engine: Arc<Engine>, wake: Arc<Notify>, mut stop: watch::
                 _ = stop.changed() => { if *stop.borrow() { return; } }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_ends_its_own_run_only() {
+        let runs = InFlight::default();
+        runs.start(7, 1);
+        runs.start(8, 1);
+        // Job 7 failed, and a retry due at once was claimed here again
+        // before the first run's task ended.
+        runs.start(7, 2);
+        runs.end(7, 1);
+        let mut ids = runs.ids();
+        ids.sort_unstable();
+        assert_eq!(ids, [7, 8], "the new run of 7 keeps its lease");
+        runs.end(7, 2);
+        runs.end(8, 1);
+        assert!(runs.ids().is_empty());
     }
 }

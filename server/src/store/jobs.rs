@@ -323,6 +323,10 @@ pub trait JobQueries: Send + Sync {
     async fn list_starvation(&self, limit: i64) -> Result<Vec<StarvationRow>, StoreError>;
     /// Deletes succeeded and cancelled jobs (and their attempts) that ended before `before`.
     async fn prune_finished(&self, before: i64, limit: i64) -> Result<u64, StoreError>;
+    /// Deletes up to `limit` whole workflows that ended before `before`: the
+    /// workflow, its jobs, their edges and their attempts (`prune_finished`
+    /// leaves workflow jobs alone, so a graph is never cut in half).
+    async fn prune_workflows(&self, before: i64, limit: i64) -> Result<u64, StoreError>;
 
     async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), StoreError>;
     async fn list_queues(&self) -> Result<Vec<QueueRow>, StoreError>;
@@ -1048,6 +1052,50 @@ macro_rules! impl_job_queries {
             }
             tx.commit().await?;
             Ok(ids.len() as u64)
+        }
+
+        async fn prune_workflows(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
+            let mut tx = self.pool.begin().await?;
+            // Oldest first through the creation index: one that ended before
+            // `before` was created before it too.
+            let ended: Vec<String> = sqlx::query_scalar(
+                "SELECT id FROM workflows WHERE created_at < $1 AND finished_at < $1
+                   AND state IN ('succeeded', 'failed', 'cancelled')
+                 ORDER BY created_at LIMIT $2",
+            )
+            .bind(before).bind(limit).fetch_all(&mut *tx).await?;
+            if ended.is_empty() {
+                return Ok(0);
+            }
+            let list = <$store>::ID_LIST;
+            // A retry may have re-opened one since: its jobs are locked first,
+            // in id order as every other writer takes them, then only the
+            // workflows still ended go, and their jobs with them.
+            if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
+                sqlx::query(&format!(
+                    "SELECT id FROM jobs WHERE workflow_id IN (SELECT json_array_elements_text(CAST($1 AS JSON)))
+                     ORDER BY id {lock}"
+                ))
+                .bind(list.bind_text(&ended)).fetch_all(&mut *tx).await?;
+            }
+            let gone: Vec<String> = sqlx::query_scalar(&format!(
+                "DELETE FROM workflows WHERE state IN ('succeeded', 'failed', 'cancelled')
+                   AND id IN (SELECT w.id FROM {}) RETURNING id",
+                list.text_rows("workflows", "w", "id", "id", 1)
+            ))
+            .bind(list.bind_text(&ended)).fetch_all(&mut *tx).await?;
+            let keys = list.bind_text(&gone);
+            let jobs_of = format!("SELECT j.id FROM {}", list.text_rows("jobs", "j", "id", "workflow_id", 1));
+            // Edges never cross workflows: every edge of theirs has its child among their jobs.
+            for sql in [
+                format!("DELETE FROM job_attempts WHERE job_id IN ({jobs_of})"),
+                format!("DELETE FROM job_deps WHERE child_id IN ({jobs_of})"),
+                format!("DELETE FROM jobs WHERE id IN ({jobs_of})"),
+            ] {
+                sqlx::query(&sql).bind(&keys).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(gone.len() as u64)
         }
 
         async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), StoreError> {
