@@ -157,16 +157,21 @@ async fn collect(
     (events, answer)
 }
 
-#[tokio::test]
-async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it() {
-    use meetmind::llm::router::{StreamEvent, StreamLimits};
-    let base = common::provider_sim().await;
-    let r = router(&base, fast());
-    let limits = StreamLimits {
+/// 8 s in all, 300 ms for the first token and between tokens.
+fn quick_stream_limits() -> meetmind::llm::router::StreamLimits {
+    meetmind::llm::router::StreamLimits {
         deadline: Duration::from_secs(8),
         ttft: Duration::from_millis(300),
         stall: Duration::from_millis(300),
-    };
+    }
+}
+
+#[tokio::test]
+async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it() {
+    use meetmind::llm::router::StreamEvent;
+    let base = common::provider_sim().await;
+    let r = router(&base, fast());
+    let limits = quick_stream_limits();
 
     let (events, a) = collect(&r, limits).await;
     assert_eq!(a.tier, "gemini");
@@ -215,11 +220,7 @@ async fn streams_keep_their_first_token_wait_and_their_deadline() {
     use meetmind::llm::router::{StreamEvent, StreamLimits};
     let base = common::provider_sim().await;
     let r = router(&base, fast());
-    let limits = StreamLimits {
-        deadline: Duration::from_secs(8),
-        ttft: Duration::from_millis(300),
-        stall: Duration::from_millis(300),
-    };
+    let limits = quick_stream_limits();
     // Gemini keeps the line busy for a second before its first token.
     fault(&base, "gemini", json!({"token_delay_ms": 1000, "keepalive_ms": 100})).await;
     let t0 = Instant::now();
