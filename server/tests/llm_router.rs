@@ -228,11 +228,12 @@ async fn streams_keep_their_first_token_wait_and_their_deadline() {
     assert_eq!(a.tier, "groq", "{events:?}");
     assert!(t0.elapsed() < Duration::from_millis(900), "{:?}", t0.elapsed());
 
-    // A slow model: a token every 150 ms (under the 300 ms stall limit),
-    // some 2 s in all, against a 600 ms budget.
-    fault(&base, "gemini", json!({"token_delay_ms": 150})).await;
+    // A slow model: a token every 100 ms (well under the first-token and
+    // stall limits), some 1.3 s in all, against a 600 ms budget.
+    fault(&base, "gemini", json!({"token_delay_ms": 100})).await;
     let t0 = Instant::now();
-    let (events, _) = collect(&r, StreamLimits { deadline: Duration::from_millis(600), ..limits }).await;
+    let slow = StreamLimits { deadline: Duration::from_millis(600), ttft: Duration::from_millis(400), ..limits };
+    let (events, _) = collect(&r, slow).await;
     let took = t0.elapsed();
     let tokens = events.iter().filter(|e| matches!(e, StreamEvent::Token(_))).count();
     assert!(tokens >= 1, "{events:?}");

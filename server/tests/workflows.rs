@@ -257,28 +257,32 @@ async fn retries_and_purges_never_strand_a_job(db: TestDb) -> TestDb {
     db
 }
 
-/// Workflows that ended before retention go whole (the workflow, its jobs,
-/// their edges and runs); a running one and a recent one stay.
+/// Succeeded workflows that ended before retention go whole (the workflow,
+/// its jobs, their edges and runs); a failed one stays with its dead jobs in
+/// the dead-letter queue, and a running one stays.
 async fn finished_workflows_past_retention_are_pruned_whole(db: TestDb) -> TestDb {
     let clock = ManualClock::at(T0);
     let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
-    let diamond = |name: &str| WorkflowSpec {
+    let diamond = |name: &str, middle: &str| WorkflowSpec {
         name: name.into(),
         jobs: vec![
             node("a", "noop", &[]),
-            node("b", "fail", &["a"]),
+            node("b", middle, &["a"]),
             node("c", "noop", &["a"]),
             node("d", "noop", &["b", "c"]),
         ],
     };
-    let (old, _) = engine.submit_workflow(&diamond("old")).await.unwrap();
+    let (old, _) = engine.submit_workflow(&diamond("old", "noop")).await.unwrap();
+    let (failed, _) = engine.submit_workflow(&diamond("failed", "fail")).await.unwrap();
     drain(&engine, 10).await;
-    assert_eq!(db.store.get_workflow(&old).await.unwrap().unwrap().state, "failed");
+    assert_eq!(db.store.get_workflow(&old).await.unwrap().unwrap().state, "succeeded");
+    assert_eq!(db.store.get_workflow(&failed).await.unwrap().unwrap().state, "failed");
     let old_jobs: Vec<i64> = db.store.workflow_jobs(&old).await.unwrap().iter().map(|j| j.id).collect();
     clock.advance_ms(60_000);
-    let (open, _) = engine.submit_workflow(&diamond("open")).await.unwrap();
+    let (open, _) = engine.submit_workflow(&diamond("open", "noop")).await.unwrap();
     let cutoff = clock.now_ms() - 1_000;
     assert_eq!(db.store.prune_workflows(cutoff, 10).await.unwrap(), 1);
+    assert_eq!(db.store.workflow_jobs(&failed).await.unwrap().len(), 4, "the failed one stays whole");
     assert!(db.store.get_workflow(&old).await.unwrap().is_none());
     assert!(db.store.workflow_edges(&old).await.unwrap().is_empty());
     for id in old_jobs {

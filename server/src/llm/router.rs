@@ -366,6 +366,9 @@ impl Router {
             };
             // What is left once a slot was had: the wait for it counts.
             let remaining = limits.deadline.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                break;
+            }
             let (tok_tx, mut tok_rx) = tokio::sync::mpsc::channel::<String>(64);
             let forwarded = AtomicUsize::new(0);
             let forward = async {

@@ -143,16 +143,21 @@ fn sse(events: Vec<String>, f: &Faults, done: Option<&'static str>) -> Response 
     // (it also lets the head and the first tokens reach the client before a
     // cut), or the slow model's delay, filled with keep-alives before the
     // first token when asked.
-    let pace = Duration::from_millis(f.token_delay_ms.max(2));
+    let short = Duration::from_millis(2);
+    let pace = Duration::from_millis(f.token_delay_ms).max(short);
     let mut chunks: Vec<(Duration, Result<String, std::io::Error>)> = Vec::new();
-    if f.keepalive_ms > 0 && f.token_delay_ms > f.keepalive_ms {
+    let mut first_wait = pace;
+    if f.keepalive_ms > 0 && f.token_delay_ms >= f.keepalive_ms {
+        // The wait for the first token, spent in keep-alives.
         let every = Duration::from_millis(f.keepalive_ms);
         for _ in 0..f.token_delay_ms / f.keepalive_ms {
             chunks.push((every, Ok(": OPENROUTER PROCESSING\n\n".to_string())));
         }
+        first_wait = short;
     }
-    chunks.extend(events.into_iter().take(take).map(|e| (pace, Ok(format!("data: {e}\n\n")))));
-    let short = Duration::from_millis(2);
+    for (i, e) in events.into_iter().take(take).enumerate() {
+        chunks.push((if i == 0 { first_wait } else { pace }, Ok(format!("data: {e}\n\n"))));
+    }
     if finished {
         if let Some(d) = done {
             chunks.push((short, Ok(format!("data: {d}\n\n"))));

@@ -323,9 +323,10 @@ pub trait JobQueries: Send + Sync {
     async fn list_starvation(&self, limit: i64) -> Result<Vec<StarvationRow>, StoreError>;
     /// Deletes succeeded and cancelled jobs (and their attempts) that ended before `before`.
     async fn prune_finished(&self, before: i64, limit: i64) -> Result<u64, StoreError>;
-    /// Deletes up to `limit` whole workflows that ended before `before`: the
-    /// workflow, its jobs, their edges and their attempts (`prune_finished`
-    /// leaves workflow jobs alone, so a graph is never cut in half).
+    /// Deletes up to `limit` whole succeeded or cancelled workflows that ended
+    /// before `before`: the workflow, its jobs, their edges and their attempts
+    /// (`prune_finished` leaves workflow jobs alone, so a graph is never cut
+    /// in half).
     async fn prune_workflows(&self, before: i64, limit: i64) -> Result<u64, StoreError>;
 
     async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), StoreError>;
@@ -1055,35 +1056,49 @@ macro_rules! impl_job_queries {
         }
 
         async fn prune_workflows(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
-            let mut tx = self.pool.begin().await?;
-            // Oldest first through the creation index: one that ended before
-            // `before` was created before it too.
-            let ended: Vec<String> = sqlx::query_scalar(
-                "SELECT id FROM workflows WHERE created_at < $1 AND finished_at < $1
-                   AND state IN ('succeeded', 'failed', 'cancelled')
-                 ORDER BY created_at LIMIT $2",
-            )
-            .bind(before).bind(limit).fetch_all(&mut *tx).await?;
-            if ended.is_empty() {
-                return Ok(0);
-            }
+            // Succeeded and cancelled ones only, as for standalone jobs: a
+            // failed workflow's dead jobs stay in the dead-letter queue.
+            // Oldest first through the creation index (one that ended before
+            // `before` was created before it too).
+            const ENDED: &str = "state IN ('succeeded', 'cancelled') AND created_at < $1 AND finished_at < $1";
             let list = <$store>::ID_LIST;
-            // A retry may have re-opened one since: its jobs are locked first,
-            // in id order as every other writer takes them, then only the
-            // workflows still ended go, and their jobs with them.
-            if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
+            let mut tx = self.pool.begin().await?;
+            let gone: Vec<String> = if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
+                // PostgreSQL: a retry may re-open one meanwhile. Its jobs are
+                // locked first, in id order as every other writer takes them;
+                // then only the workflows still ended go.
+                let ended: Vec<String> = sqlx::query_scalar(&format!(
+                    "SELECT id FROM workflows WHERE {ENDED} ORDER BY created_at LIMIT $2"
+                ))
+                .bind(before).bind(limit).fetch_all(&mut *tx).await?;
+                if ended.is_empty() {
+                    return Ok(0);
+                }
                 sqlx::query(&format!(
-                    "SELECT id FROM jobs WHERE workflow_id IN (SELECT json_array_elements_text(CAST($1 AS JSON)))
+                    "SELECT id FROM jobs
+                     WHERE workflow_id = ANY(ARRAY(SELECT json_array_elements_text(CAST($1 AS JSON))))
                      ORDER BY id {lock}"
                 ))
                 .bind(list.bind_text(&ended)).fetch_all(&mut *tx).await?;
+                sqlx::query_scalar(&format!(
+                    "DELETE FROM workflows WHERE {ENDED} AND id IN (SELECT w.id FROM {}) RETURNING id",
+                    list.text_rows("workflows", "w", "id", "id", 2)
+                ))
+                .bind(before).bind(list.bind_text(&ended)).fetch_all(&mut *tx).await?
+            } else {
+                // SQLite: the write comes first, so the transaction holds the
+                // write lock from its first statement (a read first could not
+                // be upgraded while another connection writes).
+                sqlx::query_scalar(&format!(
+                    "DELETE FROM workflows WHERE id IN (
+                         SELECT id FROM workflows WHERE {ENDED} ORDER BY created_at LIMIT $2)
+                     RETURNING id"
+                ))
+                .bind(before).bind(limit).fetch_all(&mut *tx).await?
+            };
+            if gone.is_empty() {
+                return Ok(0);
             }
-            let gone: Vec<String> = sqlx::query_scalar(&format!(
-                "DELETE FROM workflows WHERE state IN ('succeeded', 'failed', 'cancelled')
-                   AND id IN (SELECT w.id FROM {}) RETURNING id",
-                list.text_rows("workflows", "w", "id", "id", 1)
-            ))
-            .bind(list.bind_text(&ended)).fetch_all(&mut *tx).await?;
             let keys = list.bind_text(&gone);
             let jobs_of = format!("SELECT j.id FROM {}", list.text_rows("jobs", "j", "id", "workflow_id", 1));
             // Edges never cross workflows: every edge of theirs has its child among their jobs.
