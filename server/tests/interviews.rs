@@ -339,6 +339,10 @@ async fn the_workflow_writes_results_and_emails_the_report(db: TestDb) -> TestDb
     let detail = mm.detail(&iv, &id).await.unwrap();
     assert!(detail.report_ready);
     assert_eq!(detail.workflow.len(), 6);
+    // Retention never prunes a workflow an interview links to: its page
+    // lists the steps and links the report from them.
+    assert_eq!(db.store.prune_workflows(i64::MAX / 2, 10).await.unwrap(), 0);
+    assert_eq!(mm.detail(&iv, &id).await.unwrap().workflow.len(), 6);
     let card = detail.scorecard.expect("scorecard").scorecard;
     let ids: Vec<i64> = mm.transcript(&iv, &id).await.unwrap().iter().map(|s| s.id).collect();
     assert!(card.scores.iter().any(|s| s.level.is_some()));

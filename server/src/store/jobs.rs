@@ -324,9 +324,9 @@ pub trait JobQueries: Send + Sync {
     /// Deletes succeeded and cancelled jobs (and their attempts) that ended before `before`.
     async fn prune_finished(&self, before: i64, limit: i64) -> Result<u64, StoreError>;
     /// Deletes up to `limit` whole succeeded or cancelled workflows that ended
-    /// before `before`: the workflow, its jobs, their edges and their attempts
-    /// (`prune_finished` leaves workflow jobs alone, so a graph is never cut
-    /// in half).
+    /// before `before` and no interview links to: the workflow, its jobs,
+    /// their edges and their attempts (`prune_finished` leaves workflow jobs
+    /// alone, so a graph is never cut in half).
     async fn prune_workflows(&self, before: i64, limit: i64) -> Result<u64, StoreError>;
 
     async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), StoreError>;
@@ -1057,10 +1057,14 @@ macro_rules! impl_job_queries {
 
         async fn prune_workflows(&self, before: i64, limit: i64) -> Result<u64, StoreError> {
             // Succeeded and cancelled ones only, as for standalone jobs: a
-            // failed workflow's dead jobs stay in the dead-letter queue.
-            // Oldest first through the creation index (one that ended before
-            // `before` was created before it too).
-            const ENDED: &str = "state IN ('succeeded', 'cancelled') AND created_at < $1 AND finished_at < $1";
+            // failed workflow's dead jobs stay in the dead-letter queue. Not
+            // one an interview links to: its page lists the steps and links
+            // the report, for as long as the interview is kept (its purge
+            // cancels the workflow and drops the link). Oldest first through
+            // the creation index (one that ended before `before` was created
+            // before it too).
+            const ENDED: &str = "state IN ('succeeded', 'cancelled') AND created_at < $1 AND finished_at < $1
+                AND NOT EXISTS (SELECT 1 FROM interviews i WHERE i.workflow_id = workflows.id)";
             let list = <$store>::ID_LIST;
             let mut tx = self.pool.begin().await?;
             let gone: Vec<String> = if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
