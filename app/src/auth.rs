@@ -221,6 +221,16 @@ impl AppError {
         AppError::Invalid { field: field.to_string(), message: message.into() }
     }
 
+    /// The same error about `field`: a shared check names its own field, and
+    /// the caller knows where the value came from (`jobs[2].queue`, the
+    /// route's `name`, a query's `q`).
+    pub fn at_field(self, field: impl Into<String>) -> AppError {
+        match self {
+            AppError::Invalid { message, .. } => AppError::Invalid { field: field.into(), message },
+            other => other,
+        }
+    }
+
     /// PostgreSQL's text cannot hold a NUL character, so no stored or
     /// searched string may carry one: it is the field's error here, not a
     /// database failure later (SQLite would take it, so the drivers agree).

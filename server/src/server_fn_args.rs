@@ -39,7 +39,10 @@ pub async fn refuse_nul_arguments(req: Request, next: Next) -> Response {
     // `http::body_limit`, outside, holds the body to its limit as it is read.
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,
-        Err(_) => return refuse_unread(),
+        // It broke off, or passed its limit (which `body_limit` answers 413).
+        Err(_) => {
+            return answer(StatusCode::BAD_REQUEST, AppError::invalid("request", "the request body could not be read"))
+        }
     };
     let nul = if is_json { crate::api::json_nul_field(&bytes, "") } else { form_nul_field(&bytes) };
     if let Some(field) = nul {
@@ -61,20 +64,15 @@ fn form_nul_field(form: &[u8]) -> Option<String> {
 }
 
 fn refuse(field: &str) -> Response {
-    let e = AppError::invalid(field, format!("{field} must not contain a NUL character"));
-    (
+    answer(
         StatusCode::UNPROCESSABLE_ENTITY,
-        [(header::CONTENT_TYPE, "application/json")],
-        serde_json::to_vec(&e).unwrap_or_default(),
+        AppError::invalid(field, format!("{field} must not contain a NUL character")),
     )
-        .into_response()
 }
 
-/// The body broke off (or passed its limit, which `body_limit` answers 413).
-fn refuse_unread() -> Response {
-    let e = AppError::invalid("request", "the request body could not be read");
-    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(&e).unwrap_or_default())
-        .into_response()
+/// An error as server functions send theirs, so the browser reads it alike.
+fn answer(status: StatusCode, e: AppError) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(&e).unwrap_or_default()).into_response()
 }
 
 #[cfg(test)]

@@ -42,13 +42,8 @@ pub async fn list(
     Caller(who): Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    // The search text is `q` here (`text` to the server function).
-    let found = s.meetmind.list(&who, q.q).await.map_err(|e| match e {
-        app::auth::AppError::Invalid { field, message } if field == "text" => {
-            app::auth::AppError::Invalid { field: "q".into(), message }
-        }
-        other => other,
-    })?;
+    // The search text (its only checked input) is `q` here, `text` to the server function.
+    let found = s.meetmind.list(&who, q.q).await.map_err(|e| e.at_field("q"))?;
     Ok(Json(found).into_response())
 }
 

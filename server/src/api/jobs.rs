@@ -348,10 +348,7 @@ impl QueuePatch {
 
 async fn apply_patch(s: &ApiState, name: &str, patch: QueuePatch) -> Result<QueueView, ApiError> {
     // The queue's name is the route's `{name}`.
-    check_queue_name(name).map_err(|e| match e {
-        AppError::Invalid { message, .. } => AppError::Invalid { field: "name".into(), message },
-        other => other,
-    })?;
+    check_queue_name(name).map_err(|e| e.at_field("name"))?;
     patch.check()?;
     let now = s.engine.now();
     s.engine.store.ensure_queues(&[name.to_string()], now).await?;

@@ -52,6 +52,12 @@ impl Failure {
         }
     }
 
+    /// Whether it counts against the provider's breaker: our own bad request
+    /// (fatal) does not, the provider did its job in refusing it.
+    pub fn blames_provider(&self) -> bool {
+        self.class() != ErrorClass::Fatal
+    }
+
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Failure::Status { retry_after, .. } => *retry_after,

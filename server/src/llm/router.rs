@@ -22,7 +22,7 @@ use super::{
     offline::{self, Purpose},
     provider::Provider,
     provider::StreamFailure,
-    retry::{Backoff, ErrorClass, Failure, Next},
+    retry::{Backoff, Failure, Next},
     wire::Prompt,
 };
 use crate::clock::SharedClock;
@@ -297,8 +297,7 @@ impl Router {
                         );
                     }
                     Err(failure) => {
-                        // Our own bad request is no mark against the provider.
-                        admitted.report(failure.class() == ErrorClass::Fatal);
+                        admitted.report(!failure.blames_provider());
                         let error = describe(&failure);
                         self.note(tier, latency_ms, false, Some(error.clone()));
                         attempts.push(Attempt { tier: name.clone(), error: Some(error), latency_ms });
@@ -416,7 +415,7 @@ impl Router {
                     );
                 }
                 Err(sf) => {
-                    admitted.report(sf.failure.class() == ErrorClass::Fatal);
+                    admitted.report(!sf.failure.blames_provider());
                     let error = describe(&sf.failure);
                     self.note(tier, latency_ms, false, Some(error.clone()));
                     attempts.push(Attempt { tier: name.clone(), error: Some(error.clone()), latency_ms });

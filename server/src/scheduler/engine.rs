@@ -343,12 +343,7 @@ impl Engine {
                 })
             })?;
             let queue = job.queue.clone().unwrap_or_else(|| DEFAULT_QUEUE.to_string());
-            app::jobs::check_queue_name(&queue).map_err(|e| {
-                WorkflowError::App(match e {
-                    AppError::Invalid { message, .. } => AppError::Invalid { field: field("queue"), message },
-                    other => other,
-                })
-            })?;
+            app::jobs::check_queue_name(&queue).map_err(|e| WorkflowError::App(e.at_field(field("queue"))))?;
             if !queue_names.contains(&queue) {
                 queue_names.push(queue);
             }

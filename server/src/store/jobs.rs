@@ -557,7 +557,7 @@ macro_rules! impl_job_queries {
         /// graph): one that also waits on a job that is still dead fails
         /// again now, rather than wait for a completion that would never
         /// reach it. A workflow left with nothing to run ends again.
-        async fn rearm(tx: &mut sqlx::Transaction<'_, $db>, id: i64, now: i64) -> Result<(), sqlx::Error> {
+        async fn rearm(tx: &mut sqlx::Transaction<'_, $db>, id: i64, wf: &str, now: i64) -> Result<(), sqlx::Error> {
             let mut rearmed: Vec<i64> = sqlx::query_scalar(
                 "WITH RECURSIVE below(id) AS (
                     SELECT child_id FROM job_deps WHERE parent_id = $1
@@ -569,19 +569,14 @@ macro_rules! impl_job_queries {
             .bind(id).bind(now).fetch_all(&mut **tx).await?;
             sqlx::query(
                 "UPDATE workflows SET state = 'running', finished_at = NULL, cancel_requested = FALSE, updated_at = $1
-                 WHERE id = (SELECT workflow_id FROM jobs WHERE id = $2) AND state <> 'running'",
+                 WHERE id = $2 AND state <> 'running'",
             )
-            .bind(now).bind(id).execute(&mut **tx).await?;
+            .bind(now).bind(wf).execute(&mut **tx).await?;
             rearmed.sort_unstable();
             for child in rearmed {
                 evaluate(tx, child, now).await?;
             }
-            let wf: Option<String> = sqlx::query_scalar("SELECT workflow_id FROM jobs WHERE id = $1")
-                .bind(id).fetch_optional(&mut **tx).await?.flatten();
-            if let Some(wf) = wf {
-                finalize_workflow(tx, &wf, now).await?;
-            }
-            Ok(())
+            finalize_workflow(tx, wf, now).await
         }
 
         #[async_trait::async_trait]
@@ -757,10 +752,10 @@ macro_rules! impl_job_queries {
             lock_workflows_of(&mut tx, "id = CAST($1 AS BIGINT)", &[id.to_string()]).await?;
             let row: Option<JobRow> = sqlx::query_as(&sql).bind(now).bind(id).fetch_optional(&mut *tx).await?;
             if let Some(r) = &row {
-                if r.workflow_id.is_some() {
+                if let Some(wf) = &r.workflow_id {
                     // The job first, then what sits below it (`rearm`), in id order.
                     evaluate(&mut tx, id, now).await?;
-                    rearm(&mut tx, id, now).await?;
+                    rearm(&mut tx, id, wf, now).await?;
                 }
             }
             tx.commit().await?;
@@ -787,8 +782,8 @@ macro_rules! impl_job_queries {
             let q = q.bind(now);
             let rows = q.fetch_all(&mut *tx).await?;
             for (id, wf) in &rows {
-                if wf.is_some() {
-                    rearm(&mut tx, *id, now).await?;
+                if let Some(wf) = wf {
+                    rearm(&mut tx, *id, wf, now).await?;
                 }
             }
             tx.commit().await?;
@@ -1067,7 +1062,7 @@ macro_rules! impl_job_queries {
                 AND NOT EXISTS (SELECT 1 FROM interviews i WHERE i.workflow_id = workflows.id)";
             let list = <$store>::ID_LIST;
             let mut tx = self.pool.begin().await?;
-            let gone: Vec<String> = if let Some(lock) = <$store>::LOCK_IN_ID_ORDER {
+            let gone: Vec<String> = if <$store>::LOCK_IN_ID_ORDER.is_some() {
                 // PostgreSQL: a retry may re-open one meanwhile. Its jobs are
                 // locked first, in id order as every other writer takes them;
                 // then only the workflows still ended go.
@@ -1078,12 +1073,8 @@ macro_rules! impl_job_queries {
                 if ended.is_empty() {
                     return Ok(0);
                 }
-                sqlx::query(&format!(
-                    "SELECT id FROM jobs
-                     WHERE workflow_id = ANY(ARRAY(SELECT json_array_elements_text(CAST($1 AS JSON))))
-                     ORDER BY id {lock}"
-                ))
-                .bind(list.bind_text(&ended)).fetch_all(&mut *tx).await?;
+                let of_ended = "workflow_id = ANY(ARRAY(SELECT json_array_elements_text(CAST($1 AS JSON))))";
+                lock_workflows_of(&mut tx, of_ended, &[list.bind_text(&ended)]).await?;
                 sqlx::query_scalar(&format!(
                     "DELETE FROM workflows WHERE {ENDED} AND id IN (SELECT w.id FROM {}) RETURNING id",
                     list.text_rows("workflows", "w", "id", "id", 2)
