@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod job_counts;
 pub mod llm;
 pub mod meetmind;
 pub mod metrics;

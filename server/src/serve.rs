@@ -113,6 +113,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         info!(scheduler = ?config.scheduler, concurrency = engine.config.concurrency, "scheduler starting");
         Some(tokio::spawn(runtime::run(engine.clone(), runtime, stop_rx.clone())))
     } else {
+        // No scheduler here, but the dashboard still follows every node's jobs.
+        let wake = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(runtime::listen_remote(engine.clone(), wake, stop_rx.clone()));
         None
     };
     let web = if let Some(listener) = listener {

@@ -19,9 +19,17 @@ use axum::{
     response::Response,
 };
 use serde::Deserialize;
-use tokio::sync::{broadcast, watch};
+use tokio::{
+    sync::{broadcast, watch},
+    task::JoinHandle,
+};
 
-use crate::{api::ApiState, scheduler::engine::Engine};
+use crate::{
+    api::ApiState,
+    job_counts::JobCounts,
+    scheduler::engine::Engine,
+    store::{jobs::StateCount, StoreError},
+};
 
 /// Frames kept for resumes.
 const RING: usize = 10_000;
@@ -91,6 +99,8 @@ pub struct DashboardHub {
     next_id: Mutex<u64>,
     /// Frames numbered and in the ring, not yet sent.
     pending: Mutex<Vec<Arc<Frame>>>,
+    /// The settled states' counts as of the last tick, for the queues route.
+    settled: Mutex<Vec<StateCount>>,
     stop: watch::Receiver<bool>,
 }
 
@@ -115,6 +125,7 @@ impl DashboardHub {
             ring: Mutex::new(VecDeque::with_capacity(RING)),
             next_id: Mutex::new(first_id),
             pending: Mutex::new(Vec::new()),
+            settled: Mutex::new(Vec::new()),
             stop,
         })
     }
@@ -155,6 +166,13 @@ impl DashboardHub {
         if full {
             self.flush();
         }
+    }
+
+    /// The settled states' counts per queue as the hub last saw them (a
+    /// full count brought forward by events; see `job_counts`), so routes
+    /// need not scan the retained history either.
+    pub fn settled_counts(&self) -> Vec<StateCount> {
+        lock(&self.settled).clone()
     }
 
     /// Sends what was gathered: every frame on the main channel, the frames
@@ -203,9 +221,32 @@ impl DashboardHub {
         };
         let (mut done, mut failed) = (0u64, 0u64);
         let mut waits = WaitWindow::default();
+        let mut counts = JobCounts::default();
+        // The first full count of the finished states lands before the first
+        // frame, so no frame shows them as none. Later ones run beside the
+        // loop, so a long one on a big table never holds the frames back.
+        counts.count_started();
+        let landed = count_settled(engine.clone()).await;
+        land(&mut counts, Ok(landed));
+        let mut full_count: Option<JoinHandle<SettledCount>> = None;
+        let mut active: Vec<StateCount> = Vec::new();
         loop {
             tokio::select! {
-                _ = stop.changed() => if *stop.borrow() { return },
+                _ = stop.changed() => if *stop.borrow() {
+                    if let Some(count) = full_count.take() {
+                        count.abort();
+                    }
+                    return;
+                },
+                landed = async {
+                    match full_count.as_mut() {
+                        Some(count) => count.await,
+                        None => std::future::pending().await,
+                    }
+                }, if full_count.is_some() => {
+                    full_count = None;
+                    land(&mut counts, landed);
+                }
                 _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
                     due = None;
                     last_flush = tokio::time::Instant::now();
@@ -213,6 +254,7 @@ impl DashboardHub {
                 }
                 ev = events.recv() => match ev {
                     Ok(e) => {
+                        counts.observe(&e.queue, &e.state);
                         match e.state.as_str() {
                             "running" => if let Some(due) = e.run_at { waits.observe(&e.queue, e.at, e.at - due) },
                             "succeeded" => done += 1,
@@ -224,16 +266,27 @@ impl DashboardHub {
                         arm(&mut due, last_flush);
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
+                        // Events were lost, so the finished counts drifted.
+                        counts.count_soon();
                         self.push("resync", None, None, "{}".into());
                         arm(&mut due, last_flush);
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
                 _ = tick.tick() => {
-                    let counts = engine.store.state_counts().await.unwrap_or_default();
+                    if full_count.is_none() && counts.count_due(std::time::Instant::now()) {
+                        counts.count_started();
+                        full_count = Some(tokio::spawn(count_settled(engine.clone())));
+                    }
+                    // On an error the last counts stand, rather than zeros.
+                    match engine.store.active_state_counts().await {
+                        Ok(rows) => active = rows,
+                        Err(e) => tracing::warn!(error = %e, "counting waiting and running jobs failed"),
+                    }
+                    *lock(&self.settled) = counts.settled();
                     let mut by_queue: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
                     let mut by_state: BTreeMap<String, i64> = BTreeMap::new();
-                    for c in counts {
+                    for c in counts.merged(active.clone()) {
                         *by_state.entry(c.state.clone()).or_default() += c.count;
                         by_queue.entry(c.queue.clone()).or_default().insert(c.state.clone(), c.count);
                     }
@@ -251,6 +304,30 @@ impl DashboardHub {
                     self.flush();
                 }
             }
+        }
+    }
+}
+
+/// A full count of the finished states, and how long it took.
+type SettledCount = (Result<Vec<StateCount>, StoreError>, Duration);
+
+async fn count_settled(engine: Arc<Engine>) -> SettledCount {
+    let started = std::time::Instant::now();
+    (engine.store.settled_state_counts().await, started.elapsed())
+}
+
+/// Takes a full count's outcome; on a failure the last count stands.
+fn land(counts: &mut JobCounts, landed: Result<SettledCount, tokio::task::JoinError>) {
+    let now = std::time::Instant::now();
+    match landed {
+        Ok((Ok(rows), took)) => counts.count_landed(rows, took, now),
+        Ok((Err(e), _)) => {
+            tracing::warn!(error = %e, "counting finished jobs failed; trying again shortly");
+            counts.count_failed(now);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the count of finished jobs stopped; trying again shortly");
+            counts.count_failed(now);
         }
     }
 }

@@ -178,6 +178,29 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM nodes WHERE id = 'c'").fetch_one(&db).await.unwrap();
         n == 1
     });
+    // The web node runs no scheduler, yet its dashboard follows the workers'
+    // jobs: their events reach it over LISTEN/NOTIFY.
+    let mut feed = http.get(format!("{base}/api/v1/events?types=stats")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(feed.status(), 200);
+    let dashboard_saw_completions = tokio::spawn(async move {
+        let mut text = String::new();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while Instant::now() < deadline {
+            match tokio::time::timeout(Duration::from_millis(500), feed.chunk()).await {
+                Ok(Ok(Some(chunk))) => text.push_str(&String::from_utf8_lossy(&chunk)),
+                Ok(_) => return false,
+                Err(_) => continue,
+            }
+            let completed = |line: &str| {
+                let data = line.strip_prefix("data: ")?;
+                serde_json::from_str::<Value>(data).ok()?["completed_per_s"].as_u64()
+            };
+            if text.lines().filter_map(completed).any(|n| n > 0) {
+                return true;
+            }
+        }
+        false
+    });
     for chunk in 0..5 {
         let batch: Vec<Value> = (0..1000)
             .map(|i| json!({"kind": "noop", "payload": {"n": chunk * 1000 + i}, "priority": i % 10}))
@@ -202,6 +225,7 @@ async fn three_nodes_share_the_work_and_survive_a_crash_and_a_freeze() {
     .unwrap();
     assert_eq!((jobs, attempts), (5000, 5000), "none lost, none run twice");
     assert_eq!(nodes, 2, "both workers took part");
+    assert!(dashboard_saw_completions.await.unwrap(), "the web node's dashboard saw the workers' completions");
 
     // 3. A freeze: the worker running a job stops (SIGSTOP), loses its lease,
     //    the job completes elsewhere, and its late completion is refused.

@@ -85,6 +85,27 @@ async fn each_fire_yields_exactly_one_job_across_nodes(db: TestDb) -> TestDb {
     db
 }
 
+/// A fire whose job the database refused (an outage, a full disk) is not
+/// skipped: it stays due, and the next pass enqueues it under the same key.
+async fn a_fire_the_database_refused_stays_due(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(HOUR_MARK - 1_000);
+    let a = engine_on(&db, &clock, "node-a");
+    let template: NewJob = serde_json::from_value(serde_json::json!({"kind": "noop"})).unwrap();
+    let s = a.create_schedule("hourly", "0 * * * *", "UTC", &template).await.unwrap();
+    clock.advance_ms(1_000);
+    db.refuse_inserts("jobs").await;
+    assert_eq!(a.fire_schedules().await.unwrap(), 0);
+    assert_eq!(db.store.list_schedules().await.unwrap()[0].next_run_at, HOUR_MARK, "still due");
+    db.allow_inserts("jobs").await;
+    clock.advance_ms(5_000);
+    assert_eq!(a.fire_schedules().await.unwrap(), 1);
+    let jobs = db.store.list_jobs(&JobFilter { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].idempotency_key.as_deref(), Some(format!("schedule:{}:{HOUR_MARK}", s.id).as_str()));
+    assert_eq!(db.store.list_schedules().await.unwrap()[0].next_run_at, HOUR_MARK + 3_600_000);
+    db
+}
+
 async fn a_starving_job_is_aged_until_served(db: TestDb) -> TestDb {
     let t0 = HOUR_MARK;
     let clock = ManualClock::at(t0);
@@ -163,4 +184,8 @@ async fn a_starving_job_is_aged_until_served(db: TestDb) -> TestDb {
     db
 }
 
-both_backends!(each_fire_yields_exactly_one_job_across_nodes, a_starving_job_is_aged_until_served);
+both_backends!(
+    each_fire_yields_exactly_one_job_across_nodes,
+    a_fire_the_database_refused_stays_due,
+    a_starving_job_is_aged_until_served
+);

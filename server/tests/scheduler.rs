@@ -383,6 +383,56 @@ async fn a_limited_queue_is_served_beside_an_unlimited_backlog(db: TestDb) -> Te
     db
 }
 
+/// The runtime renews the leases of what it runs, and only that: a success
+/// the database would not record lets its lease run out, so the job runs
+/// again instead of staying `running` under a lease renewed for ever.
+async fn a_success_the_database_refused_runs_again(db: TestDb) -> TestDb {
+    use meetmind::scheduler::{
+        engine::{Engine, EngineConfig},
+        events::EventHub,
+        handlers::Registry,
+        runtime::{self, RuntimeConfig},
+    };
+    let engine = Engine::new(
+        db.store.clone(),
+        Arc::new(meetmind::clock::SystemClock),
+        "test-node",
+        Registry::standard(),
+        EventHub::new(256),
+        EngineConfig { concurrency: 4, lease_ms: 1_000 },
+    );
+    db.refuse("refuse_success", "UPDATE", "jobs", Some("NEW.state = 'succeeded'")).await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let config =
+        RuntimeConfig { poll: Duration::from_millis(200), grace: Duration::from_secs(2), ..RuntimeConfig::default() };
+    let handle = tokio::spawn(runtime::run(engine.clone(), config, stop_rx));
+    let id = engine.enqueue(vec![with("noop", serde_json::json!({"max_attempts": 20}))], false).await.unwrap()[0].id;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    // The first run's lease runs out and maintenance hands the job out again.
+    loop {
+        let attempts = db.store.job_attempts(id).await.unwrap();
+        if attempts.iter().any(|a| a.outcome == "lost") {
+            break;
+        }
+        let job = db.store.get_job(id).await.unwrap().unwrap();
+        assert!(std::time::Instant::now() < deadline, "the lease was renewed for ever: {job:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    db.allow("refuse_success", "jobs").await;
+    loop {
+        let job = db.store.get_job(id).await.unwrap().unwrap();
+        if job.state == "succeeded" {
+            assert!(job.attempt >= 2, "{job:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never recorded: {job:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop_tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), handle).await.expect("the runtime stops").unwrap();
+    db
+}
+
 async fn the_runtime_works_a_batch_to_the_end(db: TestDb) -> TestDb {
     use meetmind::scheduler::runtime::{self, RuntimeConfig};
     let clock = Arc::new(meetmind::clock::SystemClock);
@@ -424,6 +474,7 @@ both_backends!(
     keyed_batches_in_opposite_orders_all_succeed,
     a_panicking_handler_is_a_failed_attempt,
     a_limited_queue_is_served_beside_an_unlimited_backlog,
+    a_success_the_database_refused_runs_again,
     the_runtime_works_a_batch_to_the_end,
 );
 

@@ -106,6 +106,43 @@ async fn concurrent_heartbeats_from_many_tasks_all_land(db: TestDb) -> TestDb {
     db
 }
 
+/// The dashboard's two counts split the states between them: waiting,
+/// running and dead jobs in the cheap one, finished ones in the scan.
+async fn state_counts_split_active_and_settled(db: TestDb) -> TestDb {
+    let db = db.migrated().await;
+    let states = app::jobs::JobState::ALL.map(|s| s.as_str());
+    let mut rows = Vec::new();
+    for (n, state) in states.iter().enumerate() {
+        // n + 1 jobs in each state, in queue `a`; one more in queue `b`.
+        for _ in 0..=n {
+            rows.push(format!("('a', 'noop', '{{}}', 0, 0, '{state}', 3, 0, 0)"));
+        }
+        rows.push(format!("('b', 'noop', '{{}}', 0, 0, '{state}', 3, 0, 0)"));
+    }
+    db.execute(&format!(
+        "INSERT INTO jobs (queue, kind, payload, priority, run_at, state, max_attempts, created_at, updated_at) VALUES {}",
+        rows.join(", ")
+    ))
+    .await;
+    let as_map = |rows: Vec<meetmind::store::jobs::StateCount>| {
+        rows.into_iter().map(|r| ((r.queue, r.state), r.count)).collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let active = as_map(db.store.active_state_counts().await.unwrap());
+    let settled = as_map(db.store.settled_state_counts().await.unwrap());
+    let all = as_map(db.store.state_counts().await.unwrap());
+    for (n, state) in states.iter().enumerate() {
+        let (a, b) = (("a".to_string(), state.to_string()), ("b".to_string(), state.to_string()));
+        let (counted, other) =
+            if meetmind::job_counts::is_settled(state) { (&settled, &active) } else { (&active, &settled) };
+        assert_eq!((counted.get(&a), counted.get(&b)), (Some(&(n as i64 + 1)), Some(&1)), "{state}");
+        assert!(!other.contains_key(&a), "{state} is counted once");
+        assert_eq!(all.get(&a), Some(&(n as i64 + 1)), "{state}");
+    }
+    assert_eq!(active.len() + settled.len(), 2 * states.len());
+    assert_eq!(all.len(), 2 * states.len());
+    db
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -134,4 +171,5 @@ conformance!(
     heartbeats_update_and_report_unknown_nodes,
     pruning_removes_only_stale_nodes,
     concurrent_heartbeats_from_many_tasks_all_land,
+    state_counts_split_active_and_settled,
 );

@@ -292,7 +292,11 @@ pub fn queue_view(q: &QueueRow) -> QueueView {
 
 pub async fn queues(State(s): State<ApiState>) -> Result<impl IntoResponse, ApiError> {
     let rows = s.engine.store.list_queues().await?;
-    let counts = s.engine.store.state_counts().await?;
+    // Waiting, blocked, running and dead jobs exactly, now; finished ones as
+    // the dashboard hub counts them (no scan of the retained history per
+    // request).
+    let mut counts = s.engine.store.active_state_counts().await?;
+    counts.extend(s.dashboard.settled_counts());
     let out: Vec<QueueStats> = rows
         .iter()
         .map(|q| QueueStats {

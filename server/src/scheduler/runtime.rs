@@ -450,8 +450,11 @@ async fn prune_finished(engine: &Engine, before: i64) {
     }
 }
 
-/// Wakes the dispatcher when another node inserts or reschedules jobs.
-async fn listen_remote(engine: Arc<Engine>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+/// Brings other nodes' job events into this node's event hub: they wake the
+/// dispatcher when another node inserts or reschedules jobs, and they feed
+/// the dashboard. A web-only node runs this alone, with a `wake` no
+/// dispatcher waits on.
+pub async fn listen_remote(engine: Arc<Engine>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     let Some(pool) = engine.store.listen_pool() else { return };
     loop {
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {

@@ -332,8 +332,35 @@ pub trait JobQueries: Send + Sync {
     async fn ensure_queues(&self, names: &[String], now: i64) -> Result<(), StoreError>;
     async fn list_queues(&self) -> Result<Vec<QueueRow>, StoreError>;
     async fn update_queue(&self, queue: &QueueRow) -> Result<bool, StoreError>;
-    async fn state_counts(&self) -> Result<Vec<StateCount>, StoreError>;
+    /// Exact counts per queue of the states with a partial index (waiting,
+    /// blocked, running, dead): each read through its index, so the cost
+    /// follows those jobs, not the retained history; the dashboard asks
+    /// every second.
+    async fn active_state_counts(&self) -> Result<Vec<StateCount>, StoreError>;
+    /// Counts per queue of the settled states (`job_counts::SETTLED_STATES`):
+    /// a scan of the retained history, so the dashboard asks rarely.
+    async fn settled_state_counts(&self) -> Result<Vec<StateCount>, StoreError>;
+
+    /// Every state, exact: both counts above.
+    async fn state_counts(&self) -> Result<Vec<StateCount>, StoreError> {
+        let mut all = self.active_state_counts().await?;
+        all.extend(self.settled_state_counts().await?);
+        all.sort_by(|a, b| (&a.queue, &a.state).cmp(&(&b.queue, &b.state)));
+        Ok(all)
+    }
 }
+
+/// The states `active_state_counts` counts, one predicate per partial
+/// index, each written as its index's own condition, so that both planners
+/// use the index (as one `OR`, SQLite scans the table; as an `IN` list, so
+/// does PostgreSQL).
+pub(crate) const ACTIVE_STATE_PREDICATES: [&str; 5] = [
+    "state = 'available'",
+    "state IN ('scheduled', 'retrying')",
+    "state = 'running'",
+    "state = 'dead'",
+    "state = 'blocked'",
+];
 
 /// The `WHERE` clause and its binds for a job filter, numbered from `first`.
 pub(crate) fn filter_sql(f: &JobFilter, first: usize, text_match: TextMatch) -> (String, Vec<String>, Option<i64>) {
@@ -1139,10 +1166,17 @@ macro_rules! impl_job_queries {
             Ok(done.rows_affected() == 1)
         }
 
-        async fn state_counts(&self) -> Result<Vec<StateCount>, StoreError> {
-            Ok(sqlx::query_as("SELECT queue, state, count(*) AS count FROM jobs GROUP BY queue, state ORDER BY queue, state")
-                .fetch_all(&self.pool)
-                .await?)
+        async fn active_state_counts(&self) -> Result<Vec<StateCount>, StoreError> {
+            let sql = $crate::store::jobs::ACTIVE_STATE_PREDICATES
+                .map(|p| format!("SELECT queue, state, count(*) AS count FROM jobs WHERE {p} GROUP BY queue, state"))
+                .join(" UNION ALL ");
+            Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
+        }
+
+        async fn settled_state_counts(&self) -> Result<Vec<StateCount>, StoreError> {
+            let list = $crate::job_counts::SETTLED_STATES.map(|s| format!("'{s}'")).join(", ");
+            let sql = format!("SELECT queue, state, count(*) AS count FROM jobs WHERE state IN ({list}) GROUP BY queue, state");
+            Ok(sqlx::query_as(&sql).fetch_all(&self.pool).await?)
         }
         }
     };

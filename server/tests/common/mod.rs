@@ -67,6 +67,50 @@ impl TestDb {
         }
     }
 
+    /// Makes every insert into `table` fail with a real database error
+    /// (a trigger), for paths that must survive one, until `allow_inserts`.
+    pub async fn refuse_inserts(&self, table: &str) {
+        self.refuse(&format!("refuse_{table}"), "INSERT", table, None).await;
+    }
+
+    pub async fn allow_inserts(&self, table: &str) {
+        self.allow(&format!("refuse_{table}"), table).await;
+    }
+
+    /// A trigger named `name` failing every `event` (INSERT, UPDATE) on
+    /// `table`, or only those whose rows match `when` (`NEW.state = 'x'`).
+    pub async fn refuse(&self, name: &str, event: &str, table: &str, when: Option<&str>) {
+        let message = "refused by the test";
+        match &self.cleanup {
+            Cleanup::Sqlite(_) => {
+                let when = when.map(|w| format!("WHEN {w}")).unwrap_or_default();
+                self.execute(&format!(
+                    "CREATE TRIGGER {name} BEFORE {event} ON {table} {when} BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                ))
+                .await
+            }
+            Cleanup::Postgres { .. } => {
+                self.execute(&format!(
+                    "CREATE OR REPLACE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql \
+                     AS $$ BEGIN RAISE EXCEPTION '{message}'; END $$"
+                ))
+                .await;
+                let when = when.map(|w| format!("WHEN ({w})")).unwrap_or_default();
+                self.execute(&format!(
+                    "CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW {when} EXECUTE FUNCTION refuse_write()"
+                ))
+                .await
+            }
+        }
+    }
+
+    pub async fn allow(&self, name: &str, table: &str) {
+        match &self.cleanup {
+            Cleanup::Sqlite(_) => self.execute(&format!("DROP TRIGGER {name}")).await,
+            Cleanup::Postgres { .. } => self.execute(&format!("DROP TRIGGER {name} ON {table}")).await,
+        }
+    }
+
     pub async fn finish(self) {
         self.store.close().await;
         if let Cleanup::Postgres { admin, schema } = &self.cleanup {
