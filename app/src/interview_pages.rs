@@ -280,7 +280,7 @@ fn load_pending(key: &str) -> Vec<NewSegment> {
 pub fn LivePage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let detail = Resource::new(id, load_interview);
+    let detail = Resource::new(id, load_live);
     view! {
         <Title text="Interview"/>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -293,7 +293,7 @@ pub fn LivePage() -> impl IntoView {
 }
 
 #[component]
-fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
+fn LiveScreen(detail: LiveDetail) -> impl IntoView {
     // A moment highlighted on an earlier visit is not this visit's.
     #[cfg(feature = "hydrate")]
     FLASHED.with(|f| f.set(None));
@@ -342,7 +342,7 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
     let refresh = move || {
         let id = refresh_id.clone();
         leptos::task::spawn_local(async move {
-            if let Ok(d) = load_interview(id).await {
+            if let Ok(d) = load_live(id).await {
                 set_state.set(d.interview.state);
                 set_paused.set(d.interview.paused_at.is_some());
                 set_started_at.set(d.interview.started_at);
@@ -372,8 +372,8 @@ fn LiveScreen(detail: InterviewDetail) -> impl IntoView {
                     }
                 }
                 "suggestion_token" => {
-                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&data) {
-                        set_streaming.update(|s| s.push_str(v["text"].as_str().unwrap_or_default()));
+                    if let Ok(t) = serde_json::from_str::<SuggestionToken>(&data) {
+                        set_streaming.update(|s| s.push_str(&t.text));
                     }
                 }
                 "suggestion" => {

@@ -498,6 +498,26 @@ pub struct InterviewDetail {
     pub workflow: Vec<(String, String)>,
 }
 
+/// One piece of a suggestion as it streams: the `suggestion_token` event
+/// on an interview's live stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuggestionToken {
+    /// The candidate's answer the suggestion follows.
+    pub after_segment_id: i64,
+    pub text: String,
+}
+
+/// What the live screen shows: the interview and how its post-interview
+/// work is going, without the report. The report's types are not decoded on
+/// the live screen, so their code stays out of its wasm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveDetail {
+    pub interview: InterviewView,
+    pub report_ready: bool,
+    /// The post-interview workflow's jobs: (key, state).
+    pub workflow: Vec<(String, String)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
     pub interview_id: String,
@@ -564,6 +584,13 @@ pub async fn create_interview(new: NewInterview) -> Result<CreatedInterview, App
 pub async fn load_interview(id: String) -> Result<InterviewDetail, AppError> {
     let who = crate::services::require_principal()?;
     service()?.detail(&who, &id).await
+}
+
+#[leptos::server(endpoint = "interview_live", output = crate::wire::Json)]
+pub async fn load_live(id: String) -> Result<LiveDetail, AppError> {
+    let who = crate::services::require_principal()?;
+    let d = service()?.detail(&who, &id).await?;
+    Ok(LiveDetail { interview: d.interview, report_ready: d.report_ready, workflow: d.workflow })
 }
 
 #[leptos::server(endpoint = "interview_transcript", output = crate::wire::Json)]

@@ -297,6 +297,54 @@ async fn priorities_pauses_limits_and_idempotency(db: TestDb) -> TestDb {
     db
 }
 
+/// With a queue left out (paused, a backlog at the top priority), claims
+/// take the most urgent jobs of the other queues in order, and two nodes
+/// claiming at once never take the same job.
+async fn claims_beside_a_paused_backlog_keep_their_order(db: TestDb) -> TestDb {
+    let clock = ManualClock::at(T0);
+    let engine = common::engine(db.store.clone(), Arc::new(clock.clone()));
+    let held: Vec<NewJob> =
+        (0..300).map(|_| with("noop", serde_json::json!({"queue": "held", "priority": 0}))).collect();
+    engine.enqueue(held, true).await.unwrap();
+    let mut jobs = Vec::new();
+    for (queue, priority) in [("a", 3), ("a", 7), ("a", 1), ("b", 2), ("b", 9), ("b", 4)] {
+        jobs.push(with("noop", serde_json::json!({"queue": queue, "priority": priority})));
+    }
+    jobs.extend((0..40).map(|_| with("noop", serde_json::json!({"priority": 5}))));
+    engine.enqueue(jobs, true).await.unwrap();
+    db.store.update_queue(&queue_row("held", 0, true)).await.unwrap();
+    engine.refresh_queues().await.unwrap();
+
+    let first: Vec<(String, i32)> = engine.claim(4).await.unwrap().into_iter().map(|j| (j.queue, j.priority)).collect();
+    let want = [("a", 1), ("b", 2), ("a", 3), ("b", 4)].map(|(q, p)| (q.to_string(), p));
+    assert_eq!(first, want, "the most urgent of every queue but the paused one");
+
+    // Two nodes drain the rest together: each job exactly once.
+    let other = common::engine(db.store.clone(), Arc::new(clock.clone()));
+    other.refresh_queues().await.unwrap();
+    let drain = |e: Arc<meetmind::scheduler::engine::Engine>| {
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let got = e.claim(5).await.unwrap();
+                if got.is_empty() {
+                    return ids;
+                }
+                assert!(got.iter().all(|j| j.queue != "held"), "a paused queue is not served");
+                ids.extend(got.into_iter().map(|j| j.id));
+            }
+        })
+    };
+    let (x, y) = (drain(engine.clone()), drain(other));
+    let mut ids = x.await.unwrap();
+    ids.extend(y.await.unwrap());
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!((n, ids.len()), (42, 42), "2 + 40 left, none twice");
+    db
+}
+
 /// Batches sharing idempotency keys, submitted at once in opposite orders,
 /// all succeed (no deadlock between their inserts), and each key is one job.
 async fn keyed_batches_in_opposite_orders_all_succeed(db: TestDb) -> TestDb {
@@ -471,6 +519,7 @@ both_backends!(
     successes_recorded_before_0010_show_once,
     finished_jobs_past_retention_are_pruned_in_batches,
     priorities_pauses_limits_and_idempotency,
+    claims_beside_a_paused_backlog_keep_their_order,
     keyed_batches_in_opposite_orders_all_succeed,
     a_panicking_handler_is_a_failed_attempt,
     a_limited_queue_is_served_beside_an_unlimited_backlog,

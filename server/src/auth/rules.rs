@@ -104,6 +104,7 @@ pub const RULES: &[Rule] = &[
     api("POST", "/api/interviews_list", Scope("interviews:read")),
     api("POST", "/api/interview_create", Scope("interviews:write")),
     api("POST", "/api/interview_detail", Scope("interviews:read")),
+    api("POST", "/api/interview_live", Scope("interviews:read")),
     api("POST", "/api/interview_transcript", Scope("interviews:read")),
     api("POST", "/api/interview_suggestions", Scope("interviews:read")),
     api("POST", "/api/interview_append", Scope("interviews:write")),

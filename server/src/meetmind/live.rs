@@ -183,7 +183,7 @@ pub async fn suggest(mm: &MeetMind, row: &InterviewRow, segments: &[Segment]) ->
                     &id,
                     Audience::Staff,
                     "suggestion_token",
-                    serde_json::json!({ "after_segment_id": after, "text": t }),
+                    app::interviews::SuggestionToken { after_segment_id: after, text: t },
                 ),
                 StreamEvent::Interrupted { tier, reason } => hub.publish(
                     &id,
