@@ -63,9 +63,17 @@ impl State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     Allowed,
-    /// Admitted as a half-open probe: report its outcome.
-    Probe,
+    /// Admitted as a probe of the half-open period it names: report its
+    /// outcome. A probe outliving its period (an operator's override came
+    /// between) neither frees nor decides a later one.
+    Probe(u64),
     Refused,
+}
+
+impl Admission {
+    pub fn is_probe(self) -> bool {
+        matches!(self, Admission::Probe(_))
+    }
 }
 
 /// A state change, for logs and events.
@@ -83,13 +91,15 @@ pub struct Breaker {
     /// (time, failed) of recent outcomes.
     window: VecDeque<(i64, bool)>,
     probes_in_flight: usize,
+    /// Counts the half-open periods, so a probe's outcome is matched to its own.
+    period: u64,
     cooldown_ms: i64,
 }
 
 impl Breaker {
     pub fn new(config: BreakerConfig) -> Breaker {
         let cooldown_ms = config.cooldown_ms;
-        Breaker { config, state: State::Closed, window: VecDeque::new(), probes_in_flight: 0, cooldown_ms }
+        Breaker { config, state: State::Closed, window: VecDeque::new(), probes_in_flight: 0, period: 0, cooldown_ms }
     }
 
     pub fn state(&self) -> State {
@@ -125,12 +135,13 @@ impl Breaker {
             State::Open { until } if now < until => (Admission::Refused, None),
             State::Open { .. } => {
                 let t = self.set(State::HalfOpen, now);
+                self.period += 1;
                 self.probes_in_flight = 1;
-                (Admission::Probe, t)
+                (Admission::Probe(self.period), t)
             }
             State::HalfOpen if self.probes_in_flight < self.config.half_open_probes => {
                 self.probes_in_flight += 1;
-                (Admission::Probe, None)
+                (Admission::Probe(self.period), None)
             }
             State::HalfOpen => (Admission::Refused, None),
         }
@@ -141,15 +152,19 @@ impl Breaker {
     /// half-open breaker is never left waiting for an outcome that will not
     /// come. Nothing is counted.
     pub fn release(&mut self, admission: Admission) {
-        if admission == Admission::Probe && self.state == State::HalfOpen {
+        if self.is_current_probe(admission) {
             self.probes_in_flight = self.probes_in_flight.saturating_sub(1);
         }
+    }
+
+    fn is_current_probe(&self, admission: Admission) -> bool {
+        self.state == State::HalfOpen && admission == Admission::Probe(self.period)
     }
 
     /// Reports a call's outcome.
     pub fn record(&mut self, now: i64, admission: Admission, ok: bool) -> Option<Transition> {
         match (self.state, admission) {
-            (State::HalfOpen, Admission::Probe) => {
+            (State::HalfOpen, Admission::Probe(_)) if self.is_current_probe(admission) => {
                 self.probes_in_flight = self.probes_in_flight.saturating_sub(1);
                 if ok {
                     self.window.clear();
@@ -225,12 +240,12 @@ mod tests {
             State::Open { until } => until,
             s => panic!("{s:?}"),
         };
-        assert_eq!(b.admit(until).0, Admission::Probe);
+        assert_eq!(b.admit(until).0, Admission::Probe(1));
         assert_eq!(b.admit(until).0, Admission::Refused, "one probe at a time");
-        b.release(Admission::Probe);
+        b.release(Admission::Probe(1));
         assert_eq!(b.state(), State::HalfOpen, "nothing was counted");
-        assert_eq!(b.admit(until).0, Admission::Probe, "the next call may probe");
-        assert!(b.record(until, Admission::Probe, true).is_some());
+        assert_eq!(b.admit(until).0, Admission::Probe(1), "the next call may probe");
+        assert!(b.record(until, Admission::Probe(1), true).is_some());
         assert_eq!(b.state(), State::Closed);
         b.release(Admission::Allowed);
         assert_eq!(b.state(), State::Closed);
@@ -258,13 +273,13 @@ mod tests {
         }
         assert_eq!(b.state(), State::Open { until: 1_003 });
         let (a, t) = b.admit(1_003);
-        assert_eq!(a, Admission::Probe);
+        assert_eq!(a, Admission::Probe(1));
         assert_eq!(t.unwrap().to, "half_open");
         assert_eq!(b.admit(1_004).0, Admission::Refused, "one probe at a time");
-        assert_eq!(b.record(1_100, Admission::Probe, false).unwrap().to, "open");
+        assert_eq!(b.record(1_100, a, false).unwrap().to, "open");
         assert_eq!(b.state(), State::Open { until: 3_100 }, "cooldown doubled");
-        b.admit(3_100);
-        b.record(3_200, Admission::Probe, false);
+        let (a, _) = b.admit(3_100);
+        b.record(3_200, a, false);
         assert_eq!(b.state(), State::Open { until: 6_200 }, "capped at max_cooldown_ms");
         let (a, _) = b.admit(6_200);
         assert_eq!(b.record(6_300, a, true).unwrap().to, "closed");
@@ -274,6 +289,31 @@ mod tests {
             b.record(7_000 + t, Admission::Allowed, false);
         }
         assert_eq!(b.state(), State::Open { until: 8_003 });
+    }
+
+    /// A probe admitted before an operator's override, released or
+    /// answered after the breaker went half-open again, is a stranger there:
+    /// it frees no place and decides nothing.
+    #[test]
+    fn a_probe_from_an_earlier_half_open_period_is_ignored() {
+        let mut b = Breaker::new(config());
+        let open = |b: &mut Breaker, at: i64| {
+            for t in 0..4 {
+                b.record(at + t, Admission::Allowed, false);
+            }
+        };
+        open(&mut b, 0);
+        let (old, _) = b.admit(1_003);
+        assert_eq!(old, Admission::Probe(1));
+        b.force(1_010, None);
+        open(&mut b, 1_020);
+        let (current, _) = b.admit(2_023);
+        assert_eq!(current, Admission::Probe(2));
+        b.release(old);
+        assert_eq!(b.admit(2_024).0, Admission::Refused, "still one probe at a time");
+        assert!(b.record(2_025, old, true).is_none());
+        assert_eq!(b.state(), State::HalfOpen, "the old probe decided nothing");
+        assert_eq!(b.record(2_026, current, true).unwrap().to, "closed");
     }
 
     #[test]

@@ -304,7 +304,7 @@ impl Router {
                         let remaining = deadline.saturating_sub(started.elapsed());
                         let unit: f64 = rand::rng().random();
                         match self.config.backoff.next(&failure, attempt, remaining, unit) {
-                            Next::RetryAfter(wait) if admission != Admission::Probe => {
+                            Next::RetryAfter(wait) if !admission.is_probe() => {
                                 if !lock(&tier.budget).try_retry(self.clock.now_ms()) {
                                     attempts.push(Attempt {
                                         tier: name.clone(),
@@ -471,7 +471,7 @@ impl Router {
             if let Some(t) = t {
                 self.announce(tier.provider.name(), t);
             }
-            if a != Admission::Probe {
+            if !a.is_probe() {
                 continue;
             }
             let ok = tier.provider.complete(&tiny, Duration::from_secs(5)).await.is_ok();
