@@ -682,6 +682,15 @@ mod tests {
         NewSegment { client_id: "c1".into(), speaker: Speaker::Candidate, text: text.into(), start_ms: 0, end_ms: 10 }
     }
 
+    /// The `suggestion_token` event is part of the documented SSE API.
+    #[test]
+    fn a_suggestion_token_keeps_its_wire_shape() {
+        let t = SuggestionToken { after_segment_id: 7, text: "Why".into() };
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#"{"after_segment_id":7,"text":"Why"}"#);
+        let back: SuggestionToken = serde_json::from_str(r#"{"text":" Kafka","after_segment_id":8}"#).unwrap();
+        assert_eq!(back.text, " Kafka");
+    }
+
     #[test]
     fn segments_are_checked_before_storage() {
         assert!(seg("hello").check(0).is_ok());

@@ -35,6 +35,9 @@ const REFRESH_COST: u32 = 30;
 const MIN_INTERVAL: Duration = Duration::from_secs(2);
 /// After a failed count.
 const RETRY_INTERVAL: Duration = Duration::from_secs(10);
+/// A count brought forward by lost events still leaves this many times its
+/// duration since the last one (a tenth of the usual gap).
+const LAG_RECOUNT_GAP: u32 = 3;
 
 type Key = (String, String);
 
@@ -51,6 +54,13 @@ pub struct JobCounts {
     next_count: Option<Instant>,
     /// Events were lost while a count ran: count again once it lands.
     recount: bool,
+    /// The last full count's duration: counts brought forward by lost
+    /// events still wait a few times that long after the last one.
+    last_took: Duration,
+    /// When the last full count landed.
+    last_landed: Option<Instant>,
+    /// A full count has landed or failed: the figures mean something.
+    counted: bool,
 }
 
 pub fn is_settled(state: &str) -> bool {
@@ -86,22 +96,43 @@ impl JobCounts {
         self.settled =
             rows.into_iter().filter(|r| is_settled(&r.state)).map(|r| ((r.queue, r.state), r.count)).collect();
         self.since_count = self.since_running.take().unwrap_or_default();
-        self.next_count =
-            if std::mem::take(&mut self.recount) { None } else { Some(now + (took * REFRESH_COST).max(MIN_INTERVAL)) };
+        self.last_took = took;
+        self.last_landed = Some(now);
+        self.counted = true;
+        self.next_count = Some(if std::mem::take(&mut self.recount) {
+            now + took * LAG_RECOUNT_GAP
+        } else {
+            now + (took * REFRESH_COST).max(MIN_INTERVAL)
+        });
+    }
+
+    /// True once a full count has landed or failed, so the settled counts
+    /// are more than a guess.
+    pub fn has_counted(&self) -> bool {
+        self.counted
     }
 
     /// A full count failed: the last one stands, brought forward by events.
     pub fn count_failed(&mut self, now: Instant) {
         // Events seen during the failed count are in `since_count` too.
         self.since_running = None;
+        self.counted = true;
         self.next_count = Some(now + RETRY_INTERVAL);
     }
 
     /// Events were lost (the hub lagged): count again now, or as soon as
     /// the running count lands.
     pub fn count_soon(&mut self) {
-        self.next_count = None;
-        self.recount = self.since_running.is_some();
+        if self.since_running.is_some() {
+            self.recount = true;
+            return;
+        }
+        // Not back to back under a sustained lag, when the node is busiest.
+        let soon = self.last_landed.map(|at| at + self.last_took * LAG_RECOUNT_GAP);
+        self.next_count = match (self.next_count, soon) {
+            (Some(next), Some(soon)) => Some(next.min(soon)),
+            _ => None,
+        };
     }
 
     /// The settled counts as they stand: the last full count plus the events since.
@@ -198,18 +229,23 @@ mod tests {
     #[test]
     fn lost_events_bring_the_next_count_forward() {
         let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
         let mut c = JobCounts::default();
+        assert!(!c.has_counted());
         c.count_started();
         c.count_landed(Vec::new(), Duration::from_secs(4), t0);
+        assert!(c.has_counted());
         c.count_soon();
-        assert!(c.count_due(t0), "no count running: at once");
+        assert!(!c.count_due(at(11)), "not back to back: three times its duration after the last");
+        assert!(c.count_due(at(12)), "long before the usual two minutes");
         c.count_started();
         c.count_soon();
-        assert!(!c.count_due(t0), "one count at a time");
-        c.count_landed(Vec::new(), Duration::from_secs(4), t0);
-        assert!(c.count_due(t0), "the events lost during that count may be missing from it");
+        assert!(!c.count_due(at(12)), "one count at a time");
+        c.count_landed(Vec::new(), Duration::from_secs(4), at(16));
+        assert!(!c.count_due(at(27)));
+        assert!(c.count_due(at(28)), "the events lost during that count may be missing from it");
         c.count_started();
-        c.count_landed(Vec::new(), Duration::from_secs(4), t0);
-        assert!(!c.count_due(t0 + Duration::from_secs(119)), "then back to its pace");
+        c.count_landed(Vec::new(), Duration::from_secs(4), at(32));
+        assert!(!c.count_due(at(32 + 119)), "then back to its pace");
     }
 }

@@ -211,6 +211,8 @@ impl DashboardHub {
         let mut events = engine.events.subscribe();
         let mut stop = self.stop.clone();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        // A tick held up (a slow count) is not made up with a burst of frames.
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         // When the frames gathered so far go out: one FLUSH after the last
         // batch, so a lone event after a quiet spell goes at once and a burst
         // is batched. None while nothing waits, so an idle node sleeps.
@@ -222,12 +224,9 @@ impl DashboardHub {
         let (mut done, mut failed) = (0u64, 0u64);
         let mut waits = WaitWindow::default();
         let mut counts = JobCounts::default();
-        // The first full count of the finished states lands before the first
-        // frame, so no frame shows them as none. Later ones run beside the
-        // loop, so a long one on a big table never holds the frames back.
-        counts.count_started();
-        let landed = count_settled(engine.clone()).await;
-        land(&mut counts, Ok(landed));
+        // Full counts of the finished states run beside the loop, so a long
+        // one on a big table never holds the frames back. No `stats` frame
+        // goes out before the first one has landed, so none shows them as none.
         let mut full_count: Option<JoinHandle<SettledCount>> = None;
         let mut active: Vec<StateCount> = Vec::new();
         loop {
@@ -282,6 +281,9 @@ impl DashboardHub {
                     match engine.store.active_state_counts().await {
                         Ok(rows) => active = rows,
                         Err(e) => tracing::warn!(error = %e, "counting waiting and running jobs failed"),
+                    }
+                    if !counts.has_counted() {
+                        continue;
                     }
                     *lock(&self.settled) = counts.settled();
                     let mut by_queue: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();

@@ -139,3 +139,44 @@ async fn the_feed_filters_aggregates_and_resumes() {
     assert!(job_frames.iter().all(|f| members.contains(&f.data["id"].as_i64().unwrap())), "{job_frames:?}");
     db.finish().await;
 }
+
+/// Finished jobs reach the dashboard's counts and `/api/v1/queues`, which
+/// count them apart from the waiting ones (a full count now and then,
+/// brought forward by job events).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_jobs_are_counted_on_the_feed_and_the_queues_route() {
+    let db = TestDb::sqlite().await.migrated().await;
+    let (app, auth) = common::app_with_auth(db.store.clone(), Arc::new(meetmind::clock::SystemClock));
+    let admin = auth.add_token("test", "ops", "admin").await.unwrap().secret;
+    let base = common::listen(app).await;
+    let http = reqwest::Client::new();
+    let mut feed = http.get(format!("{base}/api/v1/events?types=stats")).bearer_auth(&admin).send().await.unwrap();
+    let jobs: Vec<Value> = (0..3).map(|i| json!({"kind": "noop", "queue": "fin", "payload": {"i": i}})).collect();
+    let r = http.post(format!("{base}/api/v1/jobs")).bearer_auth(&admin).json(&jobs).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let ids: Vec<i64> = r.json::<Value>().await.unwrap()["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_i64().unwrap())
+        .collect();
+    for id in &ids[..2] {
+        let c = http.post(format!("{base}/api/v1/jobs/{id}/cancel")).bearer_auth(&admin).send().await.unwrap();
+        assert_eq!(c.status(), 200);
+    }
+    let counted = |f: &Sse| f.data["queues"]["fin"] == json!({"available": 1, "cancelled": 2});
+    let frames = read(&mut feed, 10, |f| f.iter().any(|x| x.event == "stats" && counted(x))).await;
+    assert!(frames.iter().any(|x| x.event == "stats" && counted(x)), "{frames:?}");
+    let (mut seen, deadline) = (Value::Null, tokio::time::Instant::now() + Duration::from_secs(10));
+    while tokio::time::Instant::now() < deadline {
+        let queues: Value =
+            http.get(format!("{base}/api/v1/queues")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+        seen = queues.as_array().unwrap().iter().find(|q| q["name"] == "fin").cloned().unwrap_or(Value::Null);
+        if seen["counts"] == json!({"available": 1, "cancelled": 2}) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(seen["counts"], json!({"available": 1, "cancelled": 2}), "{seen}");
+    db.finish().await;
+}

@@ -107,7 +107,8 @@ async fn concurrent_heartbeats_from_many_tasks_all_land(db: TestDb) -> TestDb {
 }
 
 /// The dashboard's two counts split the states between them: waiting,
-/// running and dead jobs in the cheap one, finished ones in the scan.
+/// blocked, running and dead jobs in the cheap one, finished ones in the
+/// scan.
 async fn state_counts_split_active_and_settled(db: TestDb) -> TestDb {
     let db = db.migrated().await;
     let states = app::jobs::JobState::ALL.map(|s| s.as_str());

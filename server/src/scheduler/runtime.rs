@@ -456,18 +456,32 @@ async fn prune_finished(engine: &Engine, before: i64) {
 /// dispatcher waits on.
 pub async fn listen_remote(engine: Arc<Engine>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
     let Some(pool) = engine.store.listen_pool() else { return };
+    // Waits before the next try; false when the node is stopping meanwhile.
+    let pause = |stop: &watch::Receiver<bool>| {
+        let mut stop = stop.clone();
+        async move {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => true,
+                _ = stop.wait_for(|s| *s) => false,
+            }
+        }
+    };
     loop {
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(l) => l,
             Err(e) => {
-                warn!(error = %e, "LISTEN failed; polling until it works");
-                tokio::time::sleep(Duration::from_secs(2)).await;
+                warn!(error = %e, "LISTEN failed; other nodes' job events are missed until it works");
+                if !pause(&stop).await {
+                    return;
+                }
                 continue;
             }
         };
         if let Err(e) = listener.listen(&engine.store.channel(CHANNEL)).await {
             warn!(error = %e, "LISTEN failed");
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            if !pause(&stop).await {
+                return;
+            }
             continue;
         }
         loop {
