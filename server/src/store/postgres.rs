@@ -47,10 +47,6 @@ impl PgStore {
     }
 
     pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<Self, StoreError> {
-        // No JIT: every statement here is short, and a misestimate (a table
-        // not yet analysed) made PostgreSQL spend ~150 ms compiling each
-        // claim, a third of the worked rate (BENCHMARKS.md).
-        let options = options.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(5))

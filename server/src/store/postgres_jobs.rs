@@ -28,31 +28,6 @@ const ASYNC_COMMIT: &str = "SELECT set_config('synchronous_commit', 'off', true)
 /// never share a fence.
 const CLAIM_FENCE: &str = "GREATEST(fence + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)";
 
-/// The claim's pick from one named queue (`$5`), most urgent first.
-const PICK_ONE_QUEUE: &str = "SELECT id FROM jobs
-    WHERE state = 'available' AND run_at <= $3 AND queue = $5 AND $4::text[] IS NOT NULL
-    ORDER BY priority, run_at, id
-    LIMIT $6
-    FOR UPDATE SKIP LOCKED";
-
-/// The claim's pick from every queue but those in `$4` (paused or limited):
-/// up to `$6` jobs from each queue through `jobs_queue_fetch_idx`, then the
-/// most urgent of them. One index ordered by priority across all queues
-/// had to be walked past a left-out queue's backlog on every claim (1M
-/// paused jobs ahead: 150 ms a claim). Every job's queue has a row in
-/// `queues` (the engine writes it before the job). Rows locked here but not
-/// taken are free again when the claim commits.
-const PICK_PER_QUEUE: &str = "SELECT c.id FROM queues q
-    CROSS JOIN LATERAL (
-        SELECT id, priority, run_at FROM jobs
-        WHERE state = 'available' AND queue = q.name AND run_at <= $3
-        ORDER BY priority, run_at, id
-        LIMIT $6
-        FOR UPDATE SKIP LOCKED) c
-    WHERE NOT (q.name = ANY($4)) AND $5::text IS NULL
-    ORDER BY c.priority, c.run_at, c.id
-    LIMIT $6";
-
 #[async_trait]
 impl JobStore for PgStore {
     async fn insert_jobs(&self, jobs: &[InsertJob], now: i64) -> Result<Vec<Inserted>, StoreError> {
@@ -144,10 +119,19 @@ impl JobStore for PgStore {
         // A materialised pick joined on the primary key keeps the plan an
         // index walk even on fresh tables without planner statistics.
         // The claim commits without waiting for the WAL flush (see ASYNC_COMMIT).
-        let pick = if only.is_some() { PICK_ONE_QUEUE } else { PICK_PER_QUEUE };
+        let queue_filter = match (only.is_some(), exclude.is_empty()) {
+            (true, _) => "AND queue = $5",
+            (false, true) => "AND $5::text IS NULL",
+            (false, false) => "AND $5::text IS NULL AND NOT (queue = ANY($4))",
+        };
         let sql = format!(
             "WITH async_commit AS MATERIALIZED ({ASYNC_COMMIT}),
-             picked AS MATERIALIZED ({pick})
+             picked AS MATERIALIZED (
+                SELECT id FROM jobs
+                WHERE state = 'available' AND run_at <= $3 {queue_filter} AND $4::text[] IS NOT NULL
+                ORDER BY priority, run_at, id
+                LIMIT $6
+                FOR UPDATE SKIP LOCKED)
              UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = {CLAIM_FENCE}, lease_owner = $1,
                     lease_expires_at = $2, updated_at = $3
              FROM picked, async_commit WHERE jobs.id = picked.id
