@@ -99,11 +99,11 @@ impl JobCounts {
         self.last_took = took;
         self.last_landed = Some(now);
         self.counted = true;
-        self.next_count = Some(if std::mem::take(&mut self.recount) {
-            now + took * LAG_RECOUNT_GAP
-        } else {
-            now + (took * REFRESH_COST).max(MIN_INTERVAL)
-        });
+        self.next_count = Some(now + (took * REFRESH_COST).max(MIN_INTERVAL));
+        if std::mem::take(&mut self.recount) {
+            // Events were lost while it ran, so they may be missing from it.
+            self.count_soon();
+        }
     }
 
     /// True once a full count has landed or failed, so the settled counts
@@ -120,8 +120,9 @@ impl JobCounts {
         self.next_count = Some(now + RETRY_INTERVAL);
     }
 
-    /// Events were lost (the hub lagged): count again now, or as soon as
-    /// the running count lands.
+    /// Events were lost (the hub lagged): count again soon, though no
+    /// sooner than `LAG_RECOUNT_GAP` times the last count's duration after
+    /// it; during a count, once that count lands.
     pub fn count_soon(&mut self) {
         if self.since_running.is_some() {
             self.recount = true;

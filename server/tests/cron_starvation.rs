@@ -93,10 +93,10 @@ async fn a_fire_the_database_refused_stays_due(db: TestDb) -> TestDb {
     let template: NewJob = serde_json::from_value(serde_json::json!({"kind": "noop"})).unwrap();
     let s = a.create_schedule("hourly", "0 * * * *", "UTC", &template).await.unwrap();
     clock.advance_ms(1_000);
-    db.refuse_inserts("jobs").await;
+    db.refuse("refuse_jobs", "INSERT", "jobs", None).await;
     assert_eq!(a.fire_schedules().await.unwrap(), 0);
     assert_eq!(db.store.list_schedules().await.unwrap()[0].next_run_at, HOUR_MARK, "still due");
-    db.allow_inserts("jobs").await;
+    db.allow("refuse_jobs", "jobs").await;
     clock.advance_ms(5_000);
     assert_eq!(a.fire_schedules().await.unwrap(), 1);
     let jobs = db.store.list_jobs(&JobFilter { limit: 10, ..Default::default() }).await.unwrap();

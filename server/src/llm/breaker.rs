@@ -163,8 +163,8 @@ impl Breaker {
 
     /// Reports a call's outcome.
     pub fn record(&mut self, now: i64, admission: Admission, ok: bool) -> Option<Transition> {
-        match (self.state, admission) {
-            (State::HalfOpen, Admission::Probe(_)) if self.is_current_probe(admission) => {
+        match self.state {
+            _ if self.is_current_probe(admission) => {
                 self.probes_in_flight = self.probes_in_flight.saturating_sub(1);
                 if ok {
                     self.window.clear();
@@ -176,7 +176,7 @@ impl Breaker {
                     self.set(State::Open { until: now + self.cooldown_ms }, now)
                 }
             }
-            (State::Closed, _) => {
+            State::Closed => {
                 self.window.push_back((now, !ok));
                 let (rate, n) = self.failure_rate(now);
                 if n >= self.config.min_calls && rate >= self.config.failure_rate {

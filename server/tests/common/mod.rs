@@ -67,18 +67,9 @@ impl TestDb {
         }
     }
 
-    /// Makes every insert into `table` fail with a real database error
-    /// (a trigger), for paths that must survive one, until `allow_inserts`.
-    pub async fn refuse_inserts(&self, table: &str) {
-        self.refuse(&format!("refuse_{table}"), "INSERT", table, None).await;
-    }
-
-    pub async fn allow_inserts(&self, table: &str) {
-        self.allow(&format!("refuse_{table}"), table).await;
-    }
-
     /// A trigger named `name` failing every `event` (INSERT, UPDATE) on
-    /// `table`, or only those whose rows match `when` (`NEW.state = 'x'`).
+    /// `table`, or only those whose rows match `when` (`NEW.state = 'x'`):
+    /// a real database error, for paths that must survive one, until `allow`.
     pub async fn refuse(&self, name: &str, event: &str, table: &str, when: Option<&str>) {
         let message = "refused by the test";
         match &self.cleanup {
