@@ -23,7 +23,11 @@ use crate::{
         runtime::{self, RuntimeConfig},
         QueueKind,
     },
-    store::{self, jobs::InsertJob, Store},
+    store::{
+        self,
+        jobs::{InsertJob, QueueRow},
+        Store,
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -280,10 +284,18 @@ impl Handler for Mark {
     }
 }
 
-pub async fn latency(config: &Config, samples: usize, kind: QueueKind) -> Result<(), BenchError> {
+pub async fn latency(
+    config: &Config,
+    samples: usize,
+    paused_backlog: usize,
+    kind: QueueKind,
+) -> Result<(), BenchError> {
     let scratch = scratch(config, 10).await?;
     let store = scratch.store.clone();
     println!("{}", describe(config, &store).await);
+    if paused_backlog > 0 {
+        hold_backlog(&store, paused_backlog).await?;
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut registry = Registry::standard();
     registry.register(Mark(tx));
@@ -308,12 +320,43 @@ pub async fn latency(config: &Config, samples: usize, kind: QueueKind) -> Result
     us.sort_unstable();
     let pct = |p: f64| us[((us.len() as f64 * p).ceil() as usize).saturating_sub(1).min(us.len() - 1)] as f64 / 1000.0;
     println!(
-        "latency: {samples} sequential samples after 100 warm-up, from before the INSERT to the handler's start, {kind:?} timers"
+        "latency: {samples} sequential samples after 100 warm-up, from before the INSERT to the handler's start, {kind:?} timers, \
+         {paused_backlog} more urgent jobs in a paused queue"
     );
     println!("  p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms", pct(0.50), pct(0.99), pct(1.0));
     let _ = stop_tx.send(true);
     let _ = handle.await;
     scratch.finish().await;
+    Ok(())
+}
+
+/// `n` jobs at the top priority in the paused queue `held`, in batches, then
+/// statistics as autovacuum would gather them for a table this size.
+async fn hold_backlog(store: &Arc<dyn Store>, n: usize) -> Result<(), BenchError> {
+    let held = "held".to_string();
+    store.ensure_queues(std::slice::from_ref(&held), 0).await?;
+    store
+        .update_queue(&QueueRow {
+            name: held.clone(),
+            concurrency: 0,
+            paused: true,
+            max_attempts: None,
+            retry_delays_ms: None,
+            starvation_after_ms: None,
+            updated_at: 0,
+        })
+        .await?;
+    let rows: Vec<InsertJob> =
+        noop_rows(n.min(10_000)).into_iter().map(|j| InsertJob { queue: held.clone(), priority: 0, ..j }).collect();
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(rows.len());
+        store.insert_jobs(&rows[..take], 0).await?;
+        left -= take;
+    }
+    if let Some(pool) = store.listen_pool() {
+        sqlx::query("ANALYZE jobs").execute(&pool).await?;
+    }
     Ok(())
 }
 

@@ -120,6 +120,10 @@ pub enum BenchCommand {
     Latency {
         #[arg(long, default_value_t = 1_000)]
         samples: usize,
+        /// Jobs waiting first in a paused queue, all more urgent than the
+        /// samples (every claim leaves them out).
+        #[arg(long, default_value_t = 0)]
+        paused_backlog: usize,
         #[command(flatten)]
         overrides: Overrides,
     },

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bench_sse;
 pub mod cli;
 pub mod clock;
+pub mod clock_sync;
 pub mod config;
 pub mod error;
 pub mod http;

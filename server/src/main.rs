@@ -178,8 +178,8 @@ async fn main() -> ExitCode {
                     };
                     meetmind::bench_sse::sse(&b).await
                 }
-                BenchCommand::Latency { samples, .. } => {
-                    meetmind::bench::latency(&config, samples.max(1), config.scheduler).await
+                BenchCommand::Latency { samples, paused_backlog, .. } => {
+                    meetmind::bench::latency(&config, samples.max(1), paused_backlog, config.scheduler).await
                 }
             };
             match result {

@@ -2,13 +2,13 @@
 
 use std::{future::Future, sync::Arc};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::{net::TcpListener, sync::watch};
 use tracing::{info, warn};
 
 use crate::{
     auth::Auth,
-    clock::SystemClock,
+    clock::{Clock, CorrectedClock, SharedClock, SystemClock},
     config::{Config, Role},
     http::{self, AppState},
     metrics::Metrics,
@@ -78,8 +78,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
         None
     };
 
+    // The database's time, not this machine's: other nodes judge the leases,
+    // leadership and heartbeats this node writes (clock_sync).
+    let clock = CorrectedClock::new(Arc::new(SystemClock));
+    crate::clock_sync::sync_once(store.as_ref(), &clock).await;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(crate::clock_sync::run(store.clone(), clock.clone(), stop_rx.clone()));
+    let clock: SharedClock = clock;
+
     let id: Arc<str> = config.node_id.clone().unwrap_or_else(node_id).into();
-    let now = Utc::now();
+    let now = at(&*clock);
     let record = NodeRecord {
         id: id.to_string(),
         hostname: hostname(),
@@ -91,10 +99,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
     store.register_node(&record).await?;
     info!(node = %id, roles = ?record.roles, "node registered");
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let heartbeat = tokio::spawn(heartbeat_loop(store.clone(), record, config.clone(), stop_rx.clone()));
+    let heartbeat = tokio::spawn(heartbeat_loop(store.clone(), clock.clone(), record, config.clone(), stop_rx.clone()));
 
-    let clock: crate::clock::SharedClock = Arc::new(SystemClock);
     let auth = Auth::new(store.clone(), clock.clone(), config.secure_cookies);
     auth.set_sse_recheck(config.stream_recheck);
     let Parts { engine, llm, meetmind } = assemble(&config, store.clone(), clock, &id)?;
@@ -257,14 +263,25 @@ async fn ensure_retention_schedule(engine: &Engine) {
 
 /// Keeps this node's registration fresh; maintenance nodes also prune nodes
 /// that stopped heartbeating (crashed without deregistering).
-async fn heartbeat_loop(store: Arc<dyn Store>, record: NodeRecord, config: Config, mut stop: watch::Receiver<bool>) {
+/// The clock's time as a timestamp.
+fn at(clock: &dyn Clock) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(clock.now_ms()).unwrap_or_default()
+}
+
+async fn heartbeat_loop(
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    record: NodeRecord,
+    config: Config,
+    mut stop: watch::Receiver<bool>,
+) {
     let every = config.node_heartbeat;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        let now = Utc::now();
+        let now = at(&*clock);
         match store.heartbeat_node(&record.id, now).await {
             Ok(true) => {}
             Ok(false) => {

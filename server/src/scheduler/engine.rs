@@ -657,7 +657,7 @@ impl Engine {
         if room > 0 {
             let exclude: Vec<String> =
                 queues.iter().filter(|q| q.paused || q.concurrency > 0).map(|q| q.name.clone()).collect();
-            claimed.extend(self.store.claim(&self.node, now, lease_until, room as i64, &exclude, None).await?);
+            claimed.extend(self.store.claim(&self.node, now, lease_until, room as i64, &exclude).await?);
         }
         claimed.sort_by_key(|r| (r.priority, r.run_at, r.id));
         for j in &claimed {

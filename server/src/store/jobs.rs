@@ -199,8 +199,8 @@ pub trait JobStore: Send + Sync {
     async fn insert_jobs(&self, jobs: &[InsertJob], now: i64) -> Result<Vec<Inserted>, StoreError>;
 
     /// Claims up to `limit` available jobs, most urgent first, skipping the
-    /// `exclude` queues; or only from `only` when given. Each claim bumps the
-    /// attempt and the fence and takes a lease until `lease_until`.
+    /// `exclude` queues (see `claim_plan`). Each claim bumps the attempt and
+    /// the fence and takes a lease until `lease_until`.
     async fn claim(
         &self,
         node: &str,
@@ -208,7 +208,6 @@ pub trait JobStore: Send + Sync {
         lease_until: i64,
         limit: i64,
         exclude: &[String],
-        only: Option<&str>,
     ) -> Result<Vec<JobRow>, StoreError>;
 
     /// Claims from a queue with a concurrency limit, counting its running jobs

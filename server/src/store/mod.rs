@@ -2,6 +2,7 @@
 //! Everything above this module talks to `dyn Store` only.
 
 pub mod auth;
+mod claim_plan;
 mod id_list;
 pub mod interviews;
 pub mod jobs;
@@ -109,6 +110,13 @@ pub trait Store:
     /// sends on it and listeners LISTEN on it.
     fn channel(&self, name: &str) -> String {
         name.to_string()
+    }
+
+    /// The database's clock in Unix milliseconds, when nodes share a database
+    /// server whose clock may differ from theirs (None: the database runs in
+    /// this process, on this node's clock).
+    async fn database_now_ms(&self) -> Result<Option<i64>, StoreError> {
+        Ok(None)
     }
 
     /// Takes or renews the lease on a named leadership; true while this node holds it.

@@ -169,6 +169,16 @@ impl Store for PgStore {
         Some(self.pool.clone())
     }
 
+    async fn database_now_ms(&self) -> Result<Option<i64>, StoreError> {
+        // clock_timestamp(), not now(): the time of the reading, not of a
+        // transaction's start.
+        Ok(Some(
+            sqlx::query_scalar("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+                .fetch_one(&self.pool)
+                .await?,
+        ))
+    }
+
     async fn try_lead(&self, name: &str, node: &str, now: i64, ttl_ms: i64) -> Result<bool, StoreError> {
         // Insert, or take over when we hold it already or it expired.
         let done = sqlx::query(

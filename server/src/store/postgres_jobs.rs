@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::{
+    claim_plan::{claim_plan, merged_pick_sql, ClaimPlan, AVAILABLE_QUEUES_SQL},
     jobs::{
         impl_job_queries, AttemptRow, Changed, Completion, EdgeRow, Failure, InsertJob, Inserted, JobFilter, JobRow,
         JobStore, NewEdge, QueueRow, ScheduleRow, StarvationRow, StateCount, WorkflowRow, JOB_COLUMNS,
@@ -114,39 +115,61 @@ impl JobStore for PgStore {
         lease_until: i64,
         limit: i64,
         exclude: &[String],
-        only: Option<&str>,
     ) -> Result<Vec<JobRow>, StoreError> {
-        // A materialised pick joined on the primary key keeps the plan an
-        // index walk even on fresh tables without planner statistics.
-        // The claim commits without waiting for the WAL flush (see ASYNC_COMMIT).
-        let queue_filter = match (only.is_some(), exclude.is_empty()) {
-            (true, _) => "AND queue = $5",
-            (false, true) => "AND $5::text IS NULL",
-            (false, false) => "AND $5::text IS NULL AND NOT (queue = ANY($4))",
+        let plan = if exclude.is_empty() {
+            ClaimPlan::Walk
+        } else {
+            claim_plan(&sqlx::query_scalar(AVAILABLE_QUEUES_SQL).fetch_all(&self.pool).await?, exclude)
+        };
+        // The pick is materialised and joined on the primary key, which keeps
+        // the plan an index walk even on fresh tables without statistics.
+        // The claim commits without waiting for the WAL flush (ASYNC_COMMIT).
+        let (picked, queues) = match plan {
+            ClaimPlan::Nothing => return Ok(Vec::new()),
+            ClaimPlan::Walk => {
+                // No filter at all when nothing is left out (the usual case).
+                let queue_filter = if exclude.is_empty() { "$5::text[] IS NOT NULL" } else { "NOT (queue = ANY($5))" };
+                (
+                    format!(
+                        "SELECT id FROM jobs
+                         WHERE state = 'available' AND run_at <= $3 AND {queue_filter}
+                         ORDER BY priority, run_at, id
+                         LIMIT $4
+                         FOR UPDATE SKIP LOCKED"
+                    ),
+                    Vec::new(),
+                )
+            }
+            // The merge reads twice the limit without locks; the most urgent
+            // of those are then locked by id, skipping what another claim
+            // holds or has taken since (so two nodes claiming at once both
+            // get work, as with the walk).
+            ClaimPlan::Merge(queues) => (
+                format!(
+                    "SELECT j.id FROM jobs j
+                     WHERE j.id = ANY(ARRAY({})) AND j.state = 'available' AND $5::text[] IS NOT NULL
+                     ORDER BY j.priority, j.run_at, j.id
+                     LIMIT $4
+                     FOR UPDATE OF j SKIP LOCKED",
+                    merged_pick_sql(queues.len(), 6, "$3", "2 * $4", true)
+                ),
+                queues,
+            ),
         };
         let sql = format!(
             "WITH async_commit AS MATERIALIZED ({ASYNC_COMMIT}),
-             picked AS MATERIALIZED (
-                SELECT id FROM jobs
-                WHERE state = 'available' AND run_at <= $3 {queue_filter} AND $4::text[] IS NOT NULL
-                ORDER BY priority, run_at, id
-                LIMIT $6
-                FOR UPDATE SKIP LOCKED)
+             picked AS MATERIALIZED ({picked})
              UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = {CLAIM_FENCE}, lease_owner = $1,
                     lease_expires_at = $2, updated_at = $3
              FROM picked, async_commit WHERE jobs.id = picked.id
              RETURNING {}",
             JOB_COLUMNS.split(", ").map(|c| format!("jobs.{c}")).collect::<Vec<_>>().join(", ")
         );
-        let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
-            .bind(node)
-            .bind(lease_until)
-            .bind(now)
-            .bind(exclude)
-            .bind(only)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let mut query = sqlx::query_as(&sql).bind(node).bind(lease_until).bind(now).bind(limit).bind(exclude);
+        for q in &queues {
+            query = query.bind(q);
+        }
+        let mut rows: Vec<JobRow> = query.fetch_all(&self.pool).await?;
         rows.sort_by_key(|r| (r.priority, r.run_at, r.id));
         Ok(rows)
     }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::{
+    claim_plan::{claim_plan, merged_pick_sql, ClaimPlan, AVAILABLE_QUEUES_SQL},
     jobs::{
         impl_job_queries, AttemptRow, Changed, Completion, EdgeRow, Failure, InsertJob, Inserted, JobFilter, JobRow,
         JobStore, NewEdge, QueueRow, ScheduleRow, StarvationRow, StateCount, WorkflowRow, JOB_COLUMNS,
@@ -62,29 +63,43 @@ impl JobStore for SqliteStore {
         lease_until: i64,
         limit: i64,
         exclude: &[String],
-        only: Option<&str>,
     ) -> Result<Vec<JobRow>, StoreError> {
-        let exclude = serde_json::to_string(exclude).unwrap_or_else(|_| "[]".into());
+        let plan = if exclude.is_empty() {
+            ClaimPlan::Walk
+        } else {
+            claim_plan(&sqlx::query_scalar(AVAILABLE_QUEUES_SQL).fetch_all(&self.pool).await?, exclude)
+        };
+        let (picked, queues) = match plan {
+            ClaimPlan::Nothing => return Ok(Vec::new()),
+            ClaimPlan::Walk => (
+                "SELECT id FROM jobs
+                 WHERE state = 'available' AND run_at <= $3 AND queue NOT IN (SELECT value FROM json_each($5))
+                 ORDER BY priority, run_at, id
+                 LIMIT $4"
+                    .to_string(),
+                Vec::new(),
+            ),
+            // `$5` stays bound, unused, so the arms' numbers match the walk's.
+            ClaimPlan::Merge(queues) => (
+                format!(
+                    "SELECT id FROM ({}) WHERE $5 IS NOT NULL",
+                    merged_pick_sql(queues.len(), 6, "$3", "$4", false)
+                ),
+                queues,
+            ),
+        };
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempt = attempt + 1, fence = fence + 1, lease_owner = $1,
                     lease_expires_at = $2, updated_at = $3
-             WHERE id IN (
-                SELECT id FROM jobs
-                WHERE state = 'available' AND run_at <= $3 AND queue NOT IN (SELECT value FROM json_each($4))
-                  AND ($5 IS NULL OR queue = $5)
-                ORDER BY priority, run_at, id
-                LIMIT $6)
+             WHERE id IN ({picked})
              RETURNING {JOB_COLUMNS}"
         );
-        let mut rows: Vec<JobRow> = sqlx::query_as(&sql)
-            .bind(node)
-            .bind(lease_until)
-            .bind(now)
-            .bind(exclude)
-            .bind(only)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
+        let exclude = serde_json::to_string(exclude).unwrap_or_else(|_| "[]".into());
+        let mut query = sqlx::query_as(&sql).bind(node).bind(lease_until).bind(now).bind(limit).bind(exclude);
+        for q in &queues {
+            query = query.bind(q);
+        }
+        let mut rows: Vec<JobRow> = query.fetch_all(&self.pool).await?;
         rows.sort_by_key(|r| (r.priority, r.run_at, r.id));
         Ok(rows)
     }
