@@ -4,4 +4,10 @@
 -- limited queue's claim reads its own run; the skip scan that finds the
 -- queues with available jobs probes it once per queue. jobs_fetch_idx stays
 -- for the plain claim (and for nodes of the previous release).
-CREATE INDEX jobs_queue_fetch_idx ON jobs (queue, priority, run_at, id) WHERE state = 'available';
+-- The build blocks writes to jobs while it runs (seconds at millions of
+-- rows). On a big table, build it first without blocking, then upgrade:
+--   CREATE INDEX CONCURRENTLY IF NOT EXISTS jobs_queue_fetch_idx
+--     ON jobs (queue, priority, run_at, id) WHERE state = 'available';
+-- (a migration cannot: CONCURRENTLY runs outside a transaction, and
+-- concurrent builds wait on each other's snapshots).
+CREATE INDEX IF NOT EXISTS jobs_queue_fetch_idx ON jobs (queue, priority, run_at, id) WHERE state = 'available';

@@ -4,4 +4,4 @@
 -- limited queue's claim reads its own run; the skip scan that finds the
 -- queues with available jobs probes it once per queue. jobs_fetch_idx stays
 -- for the plain claim (and for nodes of the previous release).
-CREATE INDEX jobs_queue_fetch_idx ON jobs (queue, priority, run_at, id) WHERE state = 'available';
+CREATE INDEX IF NOT EXISTS jobs_queue_fetch_idx ON jobs (queue, priority, run_at, id) WHERE state = 'available';

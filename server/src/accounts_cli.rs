@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal};
 
 use app::auth::{AppError, NewUser, UserRole};
 
-use crate::{auth::Auth, clock::SystemClock, config::Config, store};
+use crate::{auth::Auth, config::Config, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -22,7 +22,11 @@ pub enum CliError {
 async fn open(config: &Config) -> Result<std::sync::Arc<Auth>, CliError> {
     let store = store::connect(config).await?;
     store.migrate().await?;
-    Ok(Auth::new(store, std::sync::Arc::new(SystemClock), config.secure_cookies))
+    // Expiry times by the database's clock, as the serving nodes judge them
+    // (one reading: the command is short).
+    let (_, once) = tokio::sync::watch::channel(false);
+    let clock = crate::clock_sync::database_clock(store.clone(), once).await;
+    Ok(Auth::new(store, clock, config.secure_cookies))
 }
 
 fn read_password() -> Result<String, CliError> {

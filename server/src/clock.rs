@@ -20,6 +20,33 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock's time when created, then advanced by the monotonic
+/// clock: a step of the system clock (an operator, a VM resumed) does not
+/// move it. Under `CorrectedClock`, readings of the reference keep it right.
+#[derive(Debug, Clone, Copy)]
+pub struct MonotonicClock {
+    start_ms: i64,
+    start: std::time::Instant,
+}
+
+impl MonotonicClock {
+    pub fn new() -> Self {
+        MonotonicClock { start_ms: SystemClock.now_ms(), start: std::time::Instant::now() }
+    }
+}
+
+impl Default for MonotonicClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for MonotonicClock {
+    fn now_ms(&self) -> i64 {
+        self.start_ms + self.start.elapsed().as_millis() as i64
+    }
+}
+
 /// A clock that only moves when told to.
 #[derive(Debug, Default, Clone)]
 pub struct ManualClock(Arc<AtomicI64>);

@@ -1,23 +1,44 @@
-//! Keeps a node's clock in step with the database's. Leases, leadership and
-//! due times written by one node are judged by the others: a node whose
-//! clock runs a minute ahead would otherwise take over a live leader's lease
-//! and rescue jobs still running elsewhere. Nodes on one PostgreSQL server
-//! all read its clock; SQLite runs in-process, on the node's own clock.
+//! Keeps a node's clock in step with the database's. Leases, leadership,
+//! heartbeats and expiry times written by one node are judged by the others:
+//! a node whose clock runs a minute ahead would otherwise take over a live
+//! leader's lease and rescue jobs still running elsewhere. Nodes on one
+//! PostgreSQL server all read its clock; SQLite runs in-process, on the
+//! node's own clock.
 
 use std::{sync::Arc, time::Duration};
 
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::{clock::CorrectedClock, store::Store};
+use crate::{
+    clock::{CorrectedClock, MonotonicClock, SharedClock, SystemClock},
+    store::Store,
+};
 
-/// How often the offset is read again: clocks drift by milliseconds a day,
-/// but an operator may step one at any time.
+/// How often the offset is read again: a monotonic clock drifts by
+/// milliseconds a day, but a suspended VM's stops.
 pub const SYNC_EVERY: Duration = Duration::from_secs(60);
+
+/// How soon to try again while no reading could be placed.
+const RETRY_EVERY: Duration = Duration::from_secs(5);
 
 /// An offset this large is worth an operator's attention: NTP keeps clocks
 /// within milliseconds.
 const WORTH_A_WARNING_MS: i64 = 1_000;
+
+/// The clock a process working on `store` keeps time by: the database's,
+/// when it has a clock of its own, kept in step until `stop`; otherwise the
+/// system clock.
+pub async fn database_clock(store: Arc<dyn Store>, stop: watch::Receiver<bool>) -> SharedClock {
+    if let Ok(None) = store.database_now_ms().await {
+        return Arc::new(SystemClock);
+    }
+    let clock = CorrectedClock::new(Arc::new(MonotonicClock::new()));
+    let placed = sync_once(store.as_ref(), &clock).await;
+    report(None, placed);
+    tokio::spawn(run(store, clock.clone(), placed, stop));
+    clock
+}
 
 /// Reads the database's clock a few times and keeps the reading with the
 /// shortest round trip. Returns the offset applied, or None when the store
@@ -43,27 +64,38 @@ pub async fn sync_once(store: &dyn Store, clock: &CorrectedClock) -> Option<i64>
     clock.calibrate(before, reference, after)
 }
 
-/// The first reading, then one every `SYNC_EVERY` until `stop`.
-pub async fn run(store: Arc<dyn Store>, clock: Arc<CorrectedClock>, mut stop: watch::Receiver<bool>) {
-    let mut reported: Option<i64> = None;
-    loop {
-        if let Some(offset) = sync_once(store.as_ref(), &clock).await {
-            // Said once, and again when it moves by as much as a warning's worth.
-            if reported.is_none_or(|r| (offset - r).abs() >= WORTH_A_WARNING_MS) {
-                if offset.abs() >= WORTH_A_WARNING_MS {
-                    warn!(
-                        offset_ms = offset,
-                        "this node's clock differs from the database's; using the database's time"
-                    );
-                } else {
-                    info!(offset_ms = offset, "clock in step with the database's");
-                }
-                reported = Some(offset);
-            }
+/// Says what a reading found: once, and again when the offset moves by a
+/// warning's worth or no reading could be placed. Returns what was said.
+fn report(said: Option<i64>, offset: Option<i64>) -> Option<i64> {
+    let Some(offset) = offset else {
+        warn!("the database's clock could not be read in time; keeping this node's time for now");
+        return said;
+    };
+    if said.is_none_or(|s| (offset - s).abs() >= WORTH_A_WARNING_MS) {
+        if offset.abs() >= WORTH_A_WARNING_MS {
+            warn!(offset_ms = offset, "this node's clock differs from the database's; using the database's time");
+        } else {
+            info!(offset_ms = offset, "clock in step with the database's");
         }
+        return Some(offset);
+    }
+    said
+}
+
+/// A reading every `SYNC_EVERY` (every `RETRY_EVERY` while none could be
+/// placed) until `stop`.
+async fn run(
+    store: Arc<dyn Store>,
+    clock: Arc<CorrectedClock>,
+    mut said: Option<i64>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let wait = if said.is_some() { SYNC_EVERY } else { RETRY_EVERY };
         tokio::select! {
-            _ = tokio::time::sleep(SYNC_EVERY) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
+        said = report(said, sync_once(store.as_ref(), &clock).await);
     }
 }

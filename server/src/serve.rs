@@ -8,7 +8,7 @@ use tracing::{info, warn};
 
 use crate::{
     auth::Auth,
-    clock::{Clock, CorrectedClock, SharedClock, SystemClock},
+    clock::{Clock, SharedClock},
     config::{Config, Role},
     http::{self, AppState},
     metrics::Metrics,
@@ -80,11 +80,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'st
 
     // The database's time, not this machine's: other nodes judge the leases,
     // leadership and heartbeats this node writes (clock_sync).
-    let clock = CorrectedClock::new(Arc::new(SystemClock));
-    crate::clock_sync::sync_once(store.as_ref(), &clock).await;
     let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(crate::clock_sync::run(store.clone(), clock.clone(), stop_rx.clone()));
-    let clock: SharedClock = clock;
+    let clock = crate::clock_sync::database_clock(store.clone(), stop_rx.clone()).await;
 
     let id: Arc<str> = config.node_id.clone().unwrap_or_else(node_id).into();
     let now = at(&*clock);

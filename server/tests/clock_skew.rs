@@ -37,6 +37,12 @@ async fn a_node_ahead_of_the_database_judges_leases_by_its_clock() {
     // Its own clock would have taken both (the check above is not vacuous).
     assert_eq!(db.store.rescue_expired(ahead.now_ms()).await.unwrap().len(), 1, "the job rescued while running");
     assert!(db.store.try_lead("maintenance", "fast", ahead.now_ms(), 30_000).await.unwrap(), "the lead taken over");
+
+    // What `serve`, `demo` and the accounts commands keep time by.
+    let (_keep, stop) = tokio::sync::watch::channel(false);
+    let node_clock = clock_sync::database_clock(db.store.clone(), stop).await;
+    let database = db.store.database_now_ms().await.unwrap().unwrap();
+    assert!((node_clock.now_ms() - database).abs() < 2_000);
     db.finish().await;
 }
 
@@ -46,5 +52,8 @@ async fn an_embedded_database_keeps_the_nodes_own_clock() {
     let clock = CorrectedClock::new(Arc::new(ManualClock::at(AHEAD_MS)));
     assert_eq!(clock_sync::sync_once(db.store.as_ref(), &clock).await, None);
     assert_eq!(clock.now_ms(), AHEAD_MS);
+    let (_keep, stop) = tokio::sync::watch::channel(false);
+    let node_clock = clock_sync::database_clock(db.store.clone(), stop).await;
+    assert!((node_clock.now_ms() - SystemClock.now_ms()).abs() < 1_000, "the system clock");
     db.finish().await;
 }

@@ -319,29 +319,40 @@ async fn claims_beside_a_paused_backlog_keep_their_order(db: TestDb) -> TestDb {
     let want = [("a", 1), ("b", 2), ("a", 3), ("b", 4)].map(|(q, p)| (q.to_string(), p));
     assert_eq!(first, want, "the most urgent of every queue but the paused one");
 
-    // Two nodes drain the rest together: each job exactly once.
-    let other = common::engine(db.store.clone(), Arc::new(clock.clone()));
-    other.refresh_queues().await.unwrap();
-    let drain = |e: Arc<meetmind::scheduler::engine::Engine>| {
+    // Three nodes drain the rest together: each job exactly once. A claim may
+    // come back short while another holds its candidates, so a node stops
+    // only once nothing it may take is left.
+    let drain = |e: Arc<meetmind::scheduler::engine::Engine>, store: Arc<dyn meetmind::store::Store>| {
         tokio::spawn(async move {
+            e.refresh_queues().await.unwrap();
             let mut ids = Vec::new();
             loop {
                 let got = e.claim(5).await.unwrap();
                 if got.is_empty() {
-                    return ids;
+                    let counts = store.active_state_counts().await.unwrap();
+                    if !counts.iter().any(|c| c.state == "available" && c.queue != "held") {
+                        return ids;
+                    }
+                    tokio::task::yield_now().await;
                 }
                 assert!(got.iter().all(|j| j.queue != "held"), "a paused queue is not served");
                 ids.extend(got.into_iter().map(|j| j.id));
             }
         })
     };
-    let (x, y) = (drain(engine.clone()), drain(other));
-    let mut ids = x.await.unwrap();
-    ids.extend(y.await.unwrap());
+    let node = || common::engine(db.store.clone(), Arc::new(clock.clone()));
+    let drains =
+        [drain(engine.clone(), db.store.clone()), drain(node(), db.store.clone()), drain(node(), db.store.clone())];
+    let mut ids = Vec::new();
+    for d in drains {
+        ids.extend(d.await.unwrap());
+    }
     let n = ids.len();
     ids.sort_unstable();
     ids.dedup();
     assert_eq!((n, ids.len()), (42, 42), "2 + 40 left, none twice");
+    let held = db.store.active_state_counts().await.unwrap();
+    assert!(held.iter().any(|c| c.queue == "held" && c.state == "available" && c.count == 300), "{held:?}");
     db
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use super::{demo_script, live};
 use crate::{
-    clock::{SharedClock, SystemClock},
+    clock::SharedClock,
     config::Config,
     scheduler::runtime::{self, RuntimeConfig},
     serve::{assemble, Parts},
@@ -64,7 +64,9 @@ async fn owner(config: &Config, store: &Arc<dyn Store>, clock: SharedClock) -> R
 pub async fn run(config: &Config) -> Result<DemoOutcome, DemoError> {
     let store = store::connect(config).await?;
     store.migrate().await?;
-    let clock: SharedClock = Arc::new(SystemClock);
+    // Ends with the demo (its sender is dropped on return).
+    let (_keep_time, stop) = tokio::sync::watch::channel(false);
+    let clock: SharedClock = crate::clock_sync::database_clock(store.clone(), stop).await;
     let Parts { engine, llm, meetmind } =
         assemble(config, store.clone(), clock.clone(), "demo").map_err(|e| DemoError::Setup(e.to_string()))?;
     crate::llm::spawn_call_recorder(&llm, store.clone());

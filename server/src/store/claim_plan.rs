@@ -9,13 +9,21 @@
 //! id): one arm per queue, read only as far as the merge needs.
 
 /// The queues that hold available jobs: a skip scan of
-/// `jobs_queue_fetch_idx`, one index probe per queue (both drivers).
+/// `jobs_queue_fetch_idx`, one index probe per queue (both drivers). It
+/// stops at `$1` queues: past `MAX_MERGED_QUEUES` and the left-out ones,
+/// the claim walks whatever the rest hold.
 pub(crate) const AVAILABLE_QUEUES_SQL: &str = "WITH RECURSIVE present(queue) AS (
         SELECT (SELECT queue FROM jobs WHERE state = 'available' ORDER BY queue LIMIT 1)
         UNION ALL
         SELECT (SELECT j.queue FROM jobs j WHERE j.state = 'available' AND j.queue > p.queue ORDER BY j.queue LIMIT 1)
         FROM present p WHERE p.queue IS NOT NULL)
-     SELECT queue FROM present WHERE queue IS NOT NULL";
+     SELECT queue FROM present WHERE queue IS NOT NULL LIMIT $1";
+
+/// How many queues the skip scan needs to see to choose, with `excluded`
+/// queues left out.
+pub(crate) fn scan_limit(excluded: usize) -> i64 {
+    (MAX_MERGED_QUEUES + excluded + 1) as i64
+}
 
 /// Above this many queues to merge, the claim walks instead: each count of
 /// arms is a statement of its own to prepare and plan.
@@ -109,12 +117,27 @@ mod tests {
     }
 
     #[test]
+    fn a_scan_cut_short_still_chooses_right() {
+        // Cut at the limit, the queues seen are either all included (walk)
+        // or more than can be merged (walk): never a merge that misses one.
+        let excluded = names(&["held"]);
+        let limit = scan_limit(excluded.len()) as usize;
+        let seen: Vec<String> = (0..limit).map(|i| format!("q{i:03}")).collect();
+        assert_eq!(claim_plan(&seen, &excluded), ClaimPlan::Walk);
+        let mut seen_with_held = seen.clone();
+        seen_with_held[0] = "held".into();
+        assert_eq!(claim_plan(&seen_with_held, &excluded), ClaimPlan::Walk);
+    }
+
+    #[test]
     fn one_bound_arm_per_queue() {
-        let pg = merged_pick_sql(2, 5, "$3", "$4", true);
-        assert_eq!(pg.matches("queue = $5").count() + pg.matches("queue = $6").count(), 2);
-        assert_eq!(pg.matches("LIMIT $4").count(), 3, "each arm and the merge: {pg}");
-        let lite = merged_pick_sql(3, 7, "$3", "$6", false);
-        assert!(lite.contains("queue = $9") && !lite.contains("queue = $10"));
-        assert_eq!(lite.matches("LIMIT $6").count(), 1, "{lite}");
+        // As the drivers call it: queues bound from $6.
+        let pg = merged_pick_sql(2, 6, "$3", "2 * $4", true);
+        assert!(pg.contains("queue = $6") && pg.contains("queue = $7") && !pg.contains("queue = $8"), "{pg}");
+        assert_eq!(pg.matches("LIMIT 2 * $4").count(), 3, "each arm and the merge: {pg}");
+        let lite = merged_pick_sql(3, 6, "$3", "$4", false);
+        assert!(lite.contains("queue = $8") && !lite.contains("queue = $9"), "{lite}");
+        assert_eq!(lite.matches("LIMIT $4").count(), 1, "{lite}");
+        assert_eq!(lite.matches("run_at <= $3").count(), 3, "{lite}");
     }
 }

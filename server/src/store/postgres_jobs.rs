@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::{
-    claim_plan::{claim_plan, merged_pick_sql, ClaimPlan, AVAILABLE_QUEUES_SQL},
+    claim_plan::{claim_plan, merged_pick_sql, scan_limit, ClaimPlan, AVAILABLE_QUEUES_SQL},
     jobs::{
         impl_job_queries, AttemptRow, Changed, Completion, EdgeRow, Failure, InsertJob, Inserted, JobFilter, JobRow,
         JobStore, NewEdge, QueueRow, ScheduleRow, StarvationRow, StateCount, WorkflowRow, JOB_COLUMNS,
@@ -119,7 +119,9 @@ impl JobStore for PgStore {
         let plan = if exclude.is_empty() {
             ClaimPlan::Walk
         } else {
-            claim_plan(&sqlx::query_scalar(AVAILABLE_QUEUES_SQL).fetch_all(&self.pool).await?, exclude)
+            let present =
+                sqlx::query_scalar(AVAILABLE_QUEUES_SQL).bind(scan_limit(exclude.len())).fetch_all(&self.pool).await?;
+            claim_plan(&present, exclude)
         };
         // The pick is materialised and joined on the primary key, which keeps
         // the plan an index walk even on fresh tables without statistics.
@@ -147,7 +149,8 @@ impl JobStore for PgStore {
             ClaimPlan::Merge(queues) => (
                 format!(
                     "SELECT j.id FROM jobs j
-                     WHERE j.id = ANY(ARRAY({})) AND j.state = 'available' AND $5::text[] IS NOT NULL
+                     WHERE j.id = ANY(ARRAY({})) AND j.state = 'available' AND j.run_at <= $3
+                       AND NOT (j.queue = ANY($5))
                      ORDER BY j.priority, j.run_at, j.id
                      LIMIT $4
                      FOR UPDATE OF j SKIP LOCKED",

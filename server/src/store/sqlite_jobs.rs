@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::{
-    claim_plan::{claim_plan, merged_pick_sql, ClaimPlan, AVAILABLE_QUEUES_SQL},
+    claim_plan::{claim_plan, merged_pick_sql, scan_limit, ClaimPlan, AVAILABLE_QUEUES_SQL},
     jobs::{
         impl_job_queries, AttemptRow, Changed, Completion, EdgeRow, Failure, InsertJob, Inserted, JobFilter, JobRow,
         JobStore, NewEdge, QueueRow, ScheduleRow, StarvationRow, StateCount, WorkflowRow, JOB_COLUMNS,
@@ -67,7 +67,9 @@ impl JobStore for SqliteStore {
         let plan = if exclude.is_empty() {
             ClaimPlan::Walk
         } else {
-            claim_plan(&sqlx::query_scalar(AVAILABLE_QUEUES_SQL).fetch_all(&self.pool).await?, exclude)
+            let present =
+                sqlx::query_scalar(AVAILABLE_QUEUES_SQL).bind(scan_limit(exclude.len())).fetch_all(&self.pool).await?;
+            claim_plan(&present, exclude)
         };
         let (picked, queues) = match plan {
             ClaimPlan::Nothing => return Ok(Vec::new()),
