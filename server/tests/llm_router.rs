@@ -184,11 +184,14 @@ async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it()
     assert_eq!(a.tier, "groq", "{events:?}");
     assert!(matches!(events.last(), Some(StreamEvent::Done { tier, .. }) if tier == "groq"));
 
-    // No first token in time (a hang): also the next tier.
+    // No first token in time (a hang): the next tier at once, no retry
+    // (the wait for a first token is spent).
     fault(&base, "gemini", json!({"hang": true})).await;
+    let before = requests(&base, "gemini").await;
     let t0 = Instant::now();
     let (_, a) = collect(&r, limits).await;
     assert_eq!(a.tier, "groq");
+    assert_eq!(requests(&base, "gemini").await - before, 1, "{:?}", a.attempts);
     // 300 ms without a first token; a hang would last the 8 s deadline.
     assert!(t0.elapsed() < Duration::from_millis(4000));
 
@@ -211,6 +214,42 @@ async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it()
     let (events, a) = collect(&r2, limits).await;
     assert!(a.degraded);
     assert!(matches!(events.last(), Some(StreamEvent::Done { degraded: true, .. })));
+}
+
+/// A stream refused before its first token (a 429 with a short hint) is
+/// tried again on the same tier, and answered there once the provider
+/// recovers; a per-day quota moves on at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_retry_their_tier_before_falling_over() {
+    use meetmind::llm::router::StreamEvent;
+    let base = common::provider_sim().await;
+    let r = router(&base, fast());
+    let limits = quick_stream_limits();
+    fault(&base, "gemini", json!({"rate_limit_secs": 0.3})).await;
+    let before = requests(&base, "gemini").await;
+    // The provider recovers once it has refused the first attempt.
+    let healer = {
+        let base = base.clone();
+        tokio::spawn(async move {
+            while requests(&base, "gemini").await == before {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            fault(&base, "gemini", json!({})).await;
+        })
+    };
+    let (events, a) = collect(&r, limits).await;
+    healer.await.unwrap();
+    assert_eq!(a.tier, "gemini", "{:?}", a.attempts);
+    assert!(a.attempts[0].error.as_deref().is_some_and(|e| e.contains("429")), "{:?}", a.attempts);
+    assert!(a.attempts.iter().all(|t| t.tier == "gemini"), "{:?}", a.attempts);
+    assert!(requests(&base, "gemini").await - before >= 2);
+    assert!(matches!(events.last(), Some(StreamEvent::Done { tier, degraded: false }) if tier == "gemini"));
+
+    fault(&base, "gemini", json!({"quota_exhausted": true})).await;
+    let before = requests(&base, "gemini").await;
+    let (_, a) = collect(&r, limits).await;
+    assert_eq!(a.tier, "groq");
+    assert_eq!(requests(&base, "gemini").await - before, 1);
 }
 
 /// Keep-alive comments do not extend the wait for the first token, and a

@@ -337,8 +337,11 @@ impl Router {
     }
 
     /// A streamed call: tokens go to `tx` as they come. A stream that fails
-    /// before its first token falls over to the next tier; one cut after it
-    /// ends with `Interrupted`. All tiers down: the offline answer, degraded.
+    /// before its first token is retried on its tier like a call (a 429 or a
+    /// 5xx, with backoff or the server's hint, within the retry budget),
+    /// except when no first token came in time: that wait is spent, so the
+    /// next tier is tried at once. One cut after its first token ends with
+    /// `Interrupted`. All tiers down: the offline answer, degraded.
     pub async fn stream(
         &self,
         purpose: &Purpose,
@@ -348,7 +351,7 @@ impl Router {
     ) -> Answer {
         let started = Instant::now();
         let mut attempts = Vec::new();
-        for tier in &self.tiers {
+        'tiers: for tier in &self.tiers {
             let name = tier.provider.name().to_string();
             let remaining = limits.deadline.saturating_sub(started.elapsed());
             if remaining.is_zero() {
@@ -358,82 +361,82 @@ impl Router {
                 attempts.push(Attempt { tier: name, error: Some("skipped: breaker open".into()), latency_ms: 0 });
                 continue;
             };
+            let admission = admitted.admission;
             let slot_wait = remaining.min(self.config.attempt_timeout);
             let Ok(Ok(_permit)) = tokio::time::timeout(slot_wait, tier.bulkhead.clone().acquire_owned()).await else {
                 attempts.push(Attempt { tier: name, error: Some("skipped: bulkhead full".into()), latency_ms: 0 });
                 continue;
             };
-            // What is left once a slot was had: the wait for it counts.
-            let remaining = limits.deadline.saturating_sub(started.elapsed());
-            if remaining.is_zero() {
-                break;
-            }
-            let (tok_tx, mut tok_rx) = tokio::sync::mpsc::channel::<String>(64);
-            let forwarded = AtomicUsize::new(0);
-            let forward = async {
-                while let Some(t) = tok_rx.recv().await {
-                    if tx.send(StreamEvent::Token(t)).await.is_err() {
-                        break;
-                    }
-                    forwarded.fetch_add(1, Ordering::Relaxed);
+            lock(&tier.budget).call(self.clock.now_ms());
+            let mut attempt = 1;
+            loop {
+                // What is left once a slot was had: the wait for it counts.
+                let remaining = limits.deadline.saturating_sub(started.elapsed());
+                if remaining.is_zero() {
+                    break 'tiers;
                 }
-            };
-            let t0 = Instant::now();
-            let ttft = limits.ttft.min(remaining);
-            let call = async {
-                let r = tier.provider.stream(prompt, ttft, limits.stall, &tok_tx).await;
-                drop(tok_tx);
-                r
-            };
-            // The whole call, tokens flowing or not, ends by the deadline (a
-            // suggestion's budget): a slow stream must not hold the
-            // interview's next suggestion behind it.
-            let whole = async { tokio::join!(call, forward).0 };
-            let result = match tokio::time::timeout(remaining, whole).await {
-                Ok(result) => result,
-                Err(_) => {
-                    Err(StreamFailure { failure: Failure::Timeout, tokens_sent: forwarded.load(Ordering::Relaxed) })
-                }
-            };
-            let latency_ms = t0.elapsed().as_millis() as u64;
-            match result {
-                Ok(reply) => {
-                    admitted.report(true);
-                    self.note(tier, latency_ms, true, None);
-                    attempts.push(Attempt { tier: name.clone(), error: None, latency_ms });
-                    let _ = tx.send(StreamEvent::Done { tier: name.clone(), degraded: false }).await;
-                    return self.finish(
-                        purpose,
-                        Answer {
-                            text: reply.text,
-                            tier: name,
-                            degraded: false,
-                            attempts,
-                            latency_ms: started.elapsed().as_millis() as u64,
-                            tokens_out: reply.tokens_out,
-                        },
-                    );
-                }
-                Err(sf) => {
-                    admitted.report(!sf.failure.blames_provider());
-                    let error = describe(&sf.failure);
-                    self.note(tier, latency_ms, false, Some(error.clone()));
-                    attempts.push(Attempt { tier: name.clone(), error: Some(error.clone()), latency_ms });
-                    if sf.tokens_sent > 0 {
-                        // Words already reached the user: no silent switch of voice.
-                        let _ = tx.send(StreamEvent::Interrupted { tier: name.clone(), reason: error }).await;
+                let t0 = Instant::now();
+                let result = self.stream_once(tier, prompt, limits, remaining, tx).await;
+                let latency_ms = t0.elapsed().as_millis() as u64;
+                let sf = match result {
+                    Ok(reply) => {
+                        admitted.report(true);
+                        self.note(tier, latency_ms, true, None);
+                        attempts.push(Attempt { tier: name.clone(), error: None, latency_ms });
+                        let _ = tx.send(StreamEvent::Done { tier: name.clone(), degraded: false }).await;
                         return self.finish(
                             purpose,
                             Answer {
-                                text: String::new(),
+                                text: reply.text,
                                 tier: name,
                                 degraded: false,
                                 attempts,
                                 latency_ms: started.elapsed().as_millis() as u64,
-                                tokens_out: Some(sf.tokens_sent as u64),
+                                tokens_out: reply.tokens_out,
                             },
                         );
                     }
+                    Err(sf) => sf,
+                };
+                admitted.report(!sf.failure.blames_provider());
+                let error = describe(&sf.failure);
+                self.note(tier, latency_ms, false, Some(error.clone()));
+                attempts.push(Attempt { tier: name.clone(), error: Some(error.clone()), latency_ms });
+                if sf.tokens_sent > 0 {
+                    // Words already reached the user: no silent switch of voice.
+                    let _ = tx.send(StreamEvent::Interrupted { tier: name.clone(), reason: error }).await;
+                    return self.finish(
+                        purpose,
+                        Answer {
+                            text: String::new(),
+                            tier: name,
+                            degraded: false,
+                            attempts,
+                            latency_ms: started.elapsed().as_millis() as u64,
+                            tokens_out: Some(sf.tokens_sent as u64),
+                        },
+                    );
+                }
+                if sf.failure == Failure::Timeout {
+                    continue 'tiers;
+                }
+                let remaining = limits.deadline.saturating_sub(started.elapsed());
+                let unit: f64 = rand::rng().random();
+                match self.config.backoff.next(&sf.failure, attempt, remaining, unit) {
+                    Next::RetryAfter(wait) if !admission.is_probe() => {
+                        if !lock(&tier.budget).try_retry(self.clock.now_ms()) {
+                            attempts.push(Attempt {
+                                tier: name.clone(),
+                                error: Some("retry budget spent".into()),
+                                latency_ms: 0,
+                            });
+                            continue 'tiers;
+                        }
+                        tokio::time::sleep(wait).await;
+                        attempt += 1;
+                    }
+                    Next::Fail => break 'tiers,
+                    _ => continue 'tiers,
                 }
             }
         }
@@ -451,6 +454,40 @@ impl Router {
                 tokens_out: None,
             },
         )
+    }
+
+    /// One streamed attempt on `tier`, ended by `remaining` whatever the
+    /// tokens do: a slow stream must not hold the interview's next
+    /// suggestion behind it.
+    async fn stream_once(
+        &self,
+        tier: &Tier,
+        prompt: &Prompt,
+        limits: StreamLimits,
+        remaining: Duration,
+        tx: &tokio::sync::mpsc::Sender<StreamEvent>,
+    ) -> Result<super::wire::Reply, StreamFailure> {
+        let (tok_tx, mut tok_rx) = tokio::sync::mpsc::channel::<String>(64);
+        let forwarded = AtomicUsize::new(0);
+        let forward = async {
+            while let Some(t) = tok_rx.recv().await {
+                if tx.send(StreamEvent::Token(t)).await.is_err() {
+                    break;
+                }
+                forwarded.fetch_add(1, Ordering::Relaxed);
+            }
+        };
+        let ttft = limits.ttft.min(remaining);
+        let call = async {
+            let r = tier.provider.stream(prompt, ttft, limits.stall, &tok_tx).await;
+            drop(tok_tx);
+            r
+        };
+        let whole = async { tokio::join!(call, forward).0 };
+        match tokio::time::timeout(remaining, whole).await {
+            Ok(result) => result,
+            Err(_) => Err(StreamFailure { failure: Failure::Timeout, tokens_sent: forwarded.load(Ordering::Relaxed) }),
+        }
     }
 
     /// Background probing: a tiny request to each provider whose breaker has
