@@ -97,6 +97,30 @@ impl DagError {
         }
     }
 
+    /// `field` with the index of the job at fault in `spec` (the one
+    /// `validate` reported on), e.g. `jobs[3].depends_on`.
+    pub fn field_in(&self, spec: &WorkflowSpec) -> String {
+        let position = |key: &str| spec.jobs.iter().position(|j| j.key == key);
+        let index = match self {
+            DagError::BadKey { index } => Some(*index),
+            // The second job to use the key.
+            DagError::DuplicateKey(key) => {
+                spec.jobs.iter().enumerate().filter(|(_, j)| &j.key == key).nth(1).map(|(i, _)| i)
+            }
+            DagError::MissingKind { key }
+            | DagError::BadPriority { key, .. }
+            | DagError::PayloadTooLarge { key, .. } => position(key),
+            DagError::UnknownDependency { job, .. } => position(job),
+            // The cycle's path starts at a job whose depends_on closes it.
+            DagError::Cycle(path) => path.first().and_then(|k| position(k)),
+            DagError::MissingName | DagError::Empty | DagError::TooManyNodes { .. } => None,
+        };
+        match index {
+            Some(i) => self.field().replacen("[]", &format!("[{i}]"), 1),
+            None => self.field().to_string(),
+        }
+    }
+
     /// 413 for size limits, 422 for everything else.
     pub fn status(&self) -> u16 {
         match self {
@@ -408,6 +432,16 @@ mod tests {
         k.kind = " ".into();
         assert_eq!(validate(&spec(vec![k])).unwrap_err().field(), "jobs[].kind");
         assert_eq!(validate(&spec(vec![job("", &[])])).unwrap_err().field(), "jobs[].key");
+        let bad = spec(vec![job("a", &[]), job("b", &["a"]), job("a", &[])]);
+        assert_eq!(validate(&bad).unwrap_err().field_in(&bad), "jobs[2].key", "the second use of the key");
+        let ghost = spec(vec![job("a", &[]), job("b", &["ghost"])]);
+        assert_eq!(validate(&ghost).unwrap_err().field_in(&ghost), "jobs[1].depends_on");
+        let looped = spec(vec![job("x", &[]), job("a", &["b"]), job("b", &["a"])]);
+        let e = validate(&looped).unwrap_err();
+        assert!(matches!(&e, DagError::Cycle(p) if p[0] == "a"), "{e}");
+        assert_eq!(e.field_in(&looped), "jobs[1].depends_on");
+        let unnamed = WorkflowSpec { name: String::new(), ..looped };
+        assert_eq!(validate(&unnamed).unwrap_err().field_in(&unnamed), "name");
         assert_eq!(validate(&spec(vec![])).unwrap_err(), DagError::Empty);
         assert_eq!(
             validate(&WorkflowSpec { name: " ".into(), jobs: vec![job("a", &[])] }).unwrap_err(),

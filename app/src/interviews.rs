@@ -589,8 +589,7 @@ pub async fn load_interview(id: String) -> Result<InterviewDetail, AppError> {
 #[leptos::server(endpoint = "interview_live", output = crate::wire::Json)]
 pub async fn load_live(id: String) -> Result<LiveDetail, AppError> {
     let who = crate::services::require_principal()?;
-    let d = service()?.detail(&who, &id).await?;
-    Ok(LiveDetail { interview: d.interview, report_ready: d.report_ready, workflow: d.workflow })
+    service()?.live_detail(&who, &id).await
 }
 
 #[leptos::server(endpoint = "interview_transcript", output = crate::wire::Json)]

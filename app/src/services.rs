@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use crate::auth::{AppError, AuditEntry, CreatedToken, Me, NewUser, Principal, TokenView, UserRole, UserView};
 use crate::interviews::{
-    AskAnswer, CandidateLink, CreatedInterview, InterviewDetail, InterviewView, NewInterview, NewSegment,
+    AskAnswer, CandidateLink, CreatedInterview, InterviewDetail, InterviewView, LiveDetail, NewInterview, NewSegment,
     Recommendation, RoomView, RubricTemplate, SearchHit, Segment, Suggestion,
 };
 
@@ -70,6 +70,9 @@ pub trait InterviewService: Send + Sync + 'static {
     async fn create(&self, who: &Principal, new: NewInterview) -> Result<CreatedInterview, AppError>;
     async fn list(&self, who: &Principal, text: Option<String>) -> Result<Vec<InterviewView>, AppError>;
     async fn detail(&self, who: &Principal, id: &str) -> Result<InterviewDetail, AppError>;
+    /// The live screen's part of `detail`: no result is read, only whether
+    /// the report exists.
+    async fn live_detail(&self, who: &Principal, id: &str) -> Result<LiveDetail, AppError>;
     async fn transcript(&self, who: &Principal, id: &str) -> Result<Vec<Segment>, AppError>;
     async fn suggestions(&self, who: &Principal, id: &str) -> Result<Vec<Suggestion>, AppError>;
     async fn append(&self, who: &Principal, id: &str, segments: Vec<NewSegment>) -> Result<Vec<Segment>, AppError>;

@@ -170,6 +170,7 @@ async fn access_is_per_interview_and_rooms_are_per_token(db: TestDb) -> TestDb {
 
     // Bob can neither read nor search nor write Alice's interview; it looks absent.
     assert_eq!(mm.detail(&bob, &id).await.unwrap_err(), AppError::NotFound);
+    assert_eq!(mm.live_detail(&bob, &id).await.unwrap_err(), AppError::NotFound);
     assert_eq!(mm.search(&bob, Some(&id), "kafka").await.unwrap_err(), AppError::NotFound);
     assert_eq!(mm.append(&bob, &id, vec![seg("2", Speaker::Candidate, "x", 1)]).await.unwrap_err(), AppError::NotFound);
     assert!(mm.search(&bob, None, "kafka").await.unwrap().is_empty(), "search across interviews skips others'");
@@ -339,6 +340,9 @@ async fn the_workflow_writes_results_and_emails_the_report(db: TestDb) -> TestDb
     let detail = mm.detail(&iv, &id).await.unwrap();
     assert!(detail.report_ready);
     assert_eq!(detail.workflow.len(), 6);
+    // The live screen's view reads no result, and says the same.
+    let live = mm.live_detail(&iv, &id).await.unwrap();
+    assert_eq!((live.report_ready, &live.workflow, &live.interview), (true, &detail.workflow, &detail.interview));
     // Retention never prunes a workflow an interview links to: its page
     // lists the steps and links the report from them.
     assert_eq!(db.store.prune_workflows(i64::MAX / 2, 10).await.unwrap(), 0);

@@ -273,7 +273,7 @@ async fn workflows_over_rest(db: TestDb) -> TestDb {
     assert_eq!(status, 422, "{e}");
     // The cycle's path, following depends_on from the first job.
     assert_eq!(e["error"], "cycle: a → b → c → a", "{e}");
-    assert_eq!(e["field"], "jobs[].depends_on");
+    assert_eq!(e["field"], "jobs[0].depends_on", "the job the path starts at");
     let (status, e) = api
         .post(
             "/api/v1/workflows",
@@ -290,6 +290,7 @@ async fn workflows_over_rest(db: TestDb) -> TestDb {
         .await;
     assert_eq!(status, 422);
     assert!(e["error"].as_str().unwrap().contains("duplicate job key \"a\""), "{e}");
+    assert_eq!(e["field"], "jobs[1].key", "the second job with the key");
     let (status, e) = api.post("/api/v1/workflows", json!({"name": "x", "jobs": [{"key": "a", "kind": "warp"}]})).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("jobs[0].kind")));
     let bad_queue =

@@ -178,7 +178,8 @@ async fn streams_fall_over_before_the_first_token_and_are_interrupted_after_it()
     assert!(matches!(events.last(), Some(StreamEvent::Done { tier, degraded: false }) if tier == "gemini"));
     assert!(events.iter().filter(|e| matches!(e, StreamEvent::Token(_))).count() > 5);
 
-    // Cut before any token: the next tier streams instead.
+    // Cut before any token: retried on its tier (the budget allows one),
+    // then the next tier streams instead.
     fault(&base, "gemini", json!({"cut_after_tokens": 0})).await;
     let (events, a) = collect(&r, limits).await;
     assert_eq!(a.tier, "groq", "{events:?}");
@@ -225,20 +226,24 @@ async fn streams_retry_their_tier_before_falling_over() {
     let base = common::provider_sim().await;
     let r = router(&base, fast());
     let limits = quick_stream_limits();
-    fault(&base, "gemini", json!({"rate_limit_secs": 0.3})).await;
+    fault(&base, "gemini", json!({"rate_limit_secs": 1.0})).await;
     let before = requests(&base, "gemini").await;
-    // The provider recovers once it has refused the first attempt.
+    // The provider recovers once it has refused the first attempt (the
+    // retry comes a second later, when the hint says).
     let healer = {
         let base = base.clone();
-        tokio::spawn(async move {
+        tokio::spawn(tokio::time::timeout(Duration::from_secs(8), async move {
             while requests(&base, "gemini").await == before {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
             fault(&base, "gemini", json!({})).await;
-        })
+        }))
     };
+    let t0 = Instant::now();
     let (events, a) = collect(&r, limits).await;
-    healer.await.unwrap();
+    let took = t0.elapsed();
+    healer.await.unwrap().expect("gemini was asked");
+    assert!(took >= Duration::from_millis(900), "the hint was honoured: {took:?}");
     assert_eq!(a.tier, "gemini", "{:?}", a.attempts);
     assert!(a.attempts[0].error.as_deref().is_some_and(|e| e.contains("429")), "{:?}", a.attempts);
     assert!(a.attempts.iter().all(|t| t.tier == "gemini"), "{:?}", a.attempts);

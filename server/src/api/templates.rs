@@ -61,7 +61,7 @@ pub async fn save(
         return Err(AppError::invalid("name", "a template needs a name of 1 to 100 characters").into());
     }
     s.engine.refuse_internal_kinds(crate::scheduler::engine::Engine::workflow_kinds(&body.spec))?;
-    s.engine.check_workflow(&body.spec).map_err(workflows::workflow_error)?;
+    s.engine.check_workflow(&body.spec).map_err(|e| workflows::workflow_error(e, &body.spec))?;
     let now = s.engine.now();
     let row = TemplateRow {
         id: uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),

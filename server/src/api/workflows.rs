@@ -43,15 +43,15 @@ pub(super) async fn submit_spec(s: &ApiState, spec: &WorkflowSpec) -> Result<imp
             let jobs = spec.jobs.iter().map(|j| j.key.clone()).zip(ids).collect();
             Ok((StatusCode::CREATED, Json(SubmittedWorkflow { id, jobs })))
         }
-        Err(e) => Err(workflow_error(e)),
+        Err(e) => Err(workflow_error(e, spec)),
     }
 }
 
-pub(super) fn workflow_error(e: WorkflowError) -> ApiError {
+pub(super) fn workflow_error(e: WorkflowError, spec: &WorkflowSpec) -> ApiError {
     match e {
         WorkflowError::Graph(e) => ApiError::Json {
             status: StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
-            field: Some(e.field().to_string()),
+            field: Some(e.field_in(spec)),
             message: e.to_string(),
         },
         WorkflowError::App(e) => e.into(),

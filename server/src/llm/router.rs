@@ -420,9 +420,15 @@ impl Router {
                 if sf.failure == Failure::Timeout {
                     continue 'tiers;
                 }
-                let remaining = limits.deadline.saturating_sub(started.elapsed());
+                if tx.is_closed() {
+                    break 'tiers;
+                }
+                // A retry may wait only out of what is left beyond one more
+                // first-token wait, so a retry that hangs still leaves the
+                // next tier a chance within the (short) budget.
+                let spare = limits.deadline.saturating_sub(started.elapsed()).saturating_sub(limits.ttft);
                 let unit: f64 = rand::rng().random();
-                match self.config.backoff.next(&sf.failure, attempt, remaining, unit) {
+                match self.config.backoff.next(&sf.failure, attempt, spare, unit) {
                     Next::RetryAfter(wait) if !admission.is_probe() => {
                         if !lock(&tier.budget).try_retry(self.clock.now_ms()) {
                             attempts.push(Attempt {
@@ -484,9 +490,14 @@ impl Router {
             r
         };
         let whole = async { tokio::join!(call, forward).0 };
-        match tokio::time::timeout(remaining, whole).await {
-            Ok(result) => result,
-            Err(_) => Err(StreamFailure { failure: Failure::Timeout, tokens_sent: forwarded.load(Ordering::Relaxed) }),
+        let result = tokio::time::timeout(remaining, whole).await;
+        // What reached the caller, whatever the provider reports: a retry
+        // after any token would send words twice.
+        let sent = forwarded.load(Ordering::Relaxed);
+        match result {
+            Ok(Ok(reply)) => Ok(reply),
+            Ok(Err(sf)) => Err(StreamFailure { tokens_sent: sf.tokens_sent.max(sent), ..sf }),
+            Err(_) => Err(StreamFailure { failure: Failure::Timeout, tokens_sent: sent }),
         }
     }
 

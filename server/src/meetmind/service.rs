@@ -8,7 +8,7 @@ use app::{
     auth::{AppError, Principal},
     interviews::{
         check_plan, check_rubric, check_segments, AskAnswer, CandidateLink, Citation, CreatedInterview, Decision,
-        InterviewDetail, InterviewState, InterviewView, Mode, NewInterview, NewSegment, PlannedQuestion,
+        InterviewDetail, InterviewState, InterviewView, LiveDetail, Mode, NewInterview, NewSegment, PlannedQuestion,
         Recommendation, RoomView, Rubric, RubricTemplate, ScorecardResult, SearchHit, Segment, Speaker, Suggestion,
         SummaryResult, DEFAULT_CONSENT, MAX_SEARCH_RESULTS,
     },
@@ -114,6 +114,13 @@ pub fn workflow_spec(interview_id: &str, title: &str) -> app::dag::WorkflowSpec 
 }
 
 impl MeetMind {
+    /// The post-interview workflow's jobs, (key, state), once it exists.
+    async fn workflow_steps(&self, row: &InterviewRow) -> Result<Vec<(String, String)>, AppError> {
+        let Some(w) = row.workflow_id.as_ref().filter(|w| !w.starts_with(CLAIM)) else { return Ok(Vec::new()) };
+        let jobs = self.store.workflow_jobs(w).await.map_err(internal)?;
+        Ok(jobs.into_iter().map(|j| (j.workflow_key.unwrap_or_default(), j.state)).collect())
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         engine: Arc<Engine>,
@@ -440,24 +447,23 @@ impl app::services::InterviewService for MeetMind {
             serde_json::from_str(&r.body).ok().map(|scorecard| ScorecardResult { scorecard, provenance: provenance(r) })
         });
         let insights = find("insights").and_then(|r| serde_json::from_str(&r.body).ok());
-        let workflow = match row.workflow_id.as_ref().filter(|w| !w.starts_with(CLAIM)) {
-            Some(w) => self
-                .store
-                .workflow_jobs(w)
-                .await
-                .map_err(internal)?
-                .into_iter()
-                .map(|j| (j.workflow_key.unwrap_or_default(), j.state))
-                .collect(),
-            None => Vec::new(),
-        };
         Ok(InterviewDetail {
             report_ready: find("report_html").is_some(),
+            workflow: self.workflow_steps(&row).await?,
             interview: view(&row, shares),
             summary,
             scorecard,
             insights,
-            workflow,
+        })
+    }
+
+    async fn live_detail(&self, who: &Principal, id: &str) -> Result<LiveDetail, AppError> {
+        let (row, shares) = self.reach(who, id, Access::Read).await?;
+        let kinds = self.store.result_kinds(id).await.map_err(internal)?;
+        Ok(LiveDetail {
+            report_ready: kinds.iter().any(|k| k == "report_html"),
+            workflow: self.workflow_steps(&row).await?,
+            interview: view(&row, shares),
         })
     }
 

@@ -146,6 +146,8 @@ pub trait InterviewStore: Send + Sync {
     /// Inserts or replaces one result (a rerun job overwrites its own).
     async fn put_result(&self, row: &ResultRow) -> Result<(), StoreError>;
     async fn get_results(&self, interview_id: &str) -> Result<Vec<ResultRow>, StoreError>;
+    /// The kinds of result the interview has, without their bodies.
+    async fn result_kinds(&self, interview_id: &str) -> Result<Vec<String>, StoreError>;
 
     /// Deletes the interview with its transcript, suggestions and results,
     /// and scrubs the payloads of its workflow's jobs, in one transaction.
@@ -454,6 +456,13 @@ macro_rules! impl_interview_store {
                 .bind(interview_id)
                 .fetch_all(&self.pool)
                 .await?)
+            }
+
+            async fn result_kinds(&self, interview_id: &str) -> Result<Vec<String>, StoreError> {
+                Ok(sqlx::query_scalar("SELECT kind FROM interview_results WHERE interview_id = $1 ORDER BY kind")
+                    .bind(interview_id)
+                    .fetch_all(&self.pool)
+                    .await?)
             }
 
             async fn delete_interview(&self, id: &str) -> Result<bool, StoreError> {
