@@ -243,6 +243,33 @@ impl Router {
         }
     }
 
+    /// What follows failed attempt `attempt` on `tier` with `remaining` to
+    /// spend: a wait before retrying it (never for a probe, and only within
+    /// the retry budget), the next tier, or the end (our own bad request).
+    fn after_failure(
+        &self,
+        tier: &Tier,
+        admission: Admission,
+        failure: &Failure,
+        attempt: u32,
+        remaining: Duration,
+        attempts: &mut Vec<Attempt>,
+    ) -> Next {
+        let unit: f64 = rand::rng().random();
+        match self.config.backoff.next(failure, attempt, remaining, unit) {
+            Next::RetryAfter(wait) if !admission.is_probe() => {
+                if lock(&tier.budget).try_retry(self.clock.now_ms()) {
+                    return Next::RetryAfter(wait);
+                }
+                let tier = tier.provider.name().to_string();
+                attempts.push(Attempt { tier, error: Some("retry budget spent".into()), latency_ms: 0 });
+                Next::NextTier
+            }
+            Next::RetryAfter(_) => Next::NextTier,
+            next => next,
+        }
+    }
+
     /// Admits a call to `tier`, or `None` when its breaker refuses it.
     fn admitted<'r>(&'r self, tier: &'r Tier) -> Option<Admitted<'r>> {
         let admission = self.admit(tier);
@@ -302,22 +329,13 @@ impl Router {
                         self.note(tier, latency_ms, false, Some(error.clone()));
                         attempts.push(Attempt { tier: name.clone(), error: Some(error), latency_ms });
                         let remaining = deadline.saturating_sub(started.elapsed());
-                        let unit: f64 = rand::rng().random();
-                        match self.config.backoff.next(&failure, attempt, remaining, unit) {
-                            Next::RetryAfter(wait) if !admission.is_probe() => {
-                                if !lock(&tier.budget).try_retry(self.clock.now_ms()) {
-                                    attempts.push(Attempt {
-                                        tier: name.clone(),
-                                        error: Some("retry budget spent".into()),
-                                        latency_ms: 0,
-                                    });
-                                    continue 'tiers;
-                                }
+                        match self.after_failure(tier, admission, &failure, attempt, remaining, &mut attempts) {
+                            Next::RetryAfter(wait) => {
                                 tokio::time::sleep(wait).await;
                                 attempt += 1;
                             }
                             Next::Fail => break 'tiers,
-                            _ => continue 'tiers,
+                            Next::NextTier => continue 'tiers,
                         }
                     }
                 }
@@ -427,22 +445,13 @@ impl Router {
                 // first-token wait, so a retry that hangs still leaves the
                 // next tier a chance within the (short) budget.
                 let spare = limits.deadline.saturating_sub(started.elapsed()).saturating_sub(limits.ttft);
-                let unit: f64 = rand::rng().random();
-                match self.config.backoff.next(&sf.failure, attempt, spare, unit) {
-                    Next::RetryAfter(wait) if !admission.is_probe() => {
-                        if !lock(&tier.budget).try_retry(self.clock.now_ms()) {
-                            attempts.push(Attempt {
-                                tier: name.clone(),
-                                error: Some("retry budget spent".into()),
-                                latency_ms: 0,
-                            });
-                            continue 'tiers;
-                        }
+                match self.after_failure(tier, admission, &sf.failure, attempt, spare, &mut attempts) {
+                    Next::RetryAfter(wait) => {
                         tokio::time::sleep(wait).await;
                         attempt += 1;
                     }
                     Next::Fail => break 'tiers,
-                    _ => continue 'tiers,
+                    Next::NextTier => continue 'tiers,
                 }
             }
         }

@@ -410,6 +410,21 @@ macro_rules! impl_job_queries {
     ($store:ty, $db:ty) => {
         use $crate::store::jobs::Decision;
 
+        /// The claim's path (`claim_plan`): the skip scan runs only when a
+        /// queue is left out.
+        async fn plan_claim(
+            pool: &sqlx::Pool<$db>,
+            exclude: &[String],
+        ) -> Result<$crate::store::claim_plan::ClaimPlan, sqlx::Error> {
+            use $crate::store::claim_plan::{claim_plan, scan_limit, ClaimPlan, AVAILABLE_QUEUES_SQL};
+            if exclude.is_empty() {
+                return Ok(ClaimPlan::Walk);
+            }
+            let present: Vec<String> =
+                sqlx::query_scalar(AVAILABLE_QUEUES_SQL).bind(scan_limit(exclude.len())).fetch_all(pool).await?;
+            Ok(claim_plan(&present, exclude))
+        }
+
         /// A workflow's own row, first in its submit transaction.
         async fn insert_workflow_row(tx: &mut sqlx::Transaction<'_, $db>, wf: &WorkflowRow) -> Result<(), sqlx::Error> {
             sqlx::query(

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::{
-    claim_plan::{claim_plan, merged_pick_sql, scan_limit, ClaimPlan, AVAILABLE_QUEUES_SQL},
+    claim_plan::{merged_pick_sql, ClaimPlan},
     jobs::{
         impl_job_queries, AttemptRow, Changed, Completion, EdgeRow, Failure, InsertJob, Inserted, JobFilter, JobRow,
         JobStore, NewEdge, QueueRow, ScheduleRow, StarvationRow, StateCount, WorkflowRow, JOB_COLUMNS,
@@ -116,17 +116,10 @@ impl JobStore for PgStore {
         limit: i64,
         exclude: &[String],
     ) -> Result<Vec<JobRow>, StoreError> {
-        let plan = if exclude.is_empty() {
-            ClaimPlan::Walk
-        } else {
-            let present =
-                sqlx::query_scalar(AVAILABLE_QUEUES_SQL).bind(scan_limit(exclude.len())).fetch_all(&self.pool).await?;
-            claim_plan(&present, exclude)
-        };
         // The pick is materialised and joined on the primary key, which keeps
         // the plan an index walk even on fresh tables without statistics.
         // The claim commits without waiting for the WAL flush (ASYNC_COMMIT).
-        let (picked, queues) = match plan {
+        let (picked, queues) = match plan_claim(&self.pool, exclude).await? {
             ClaimPlan::Nothing => return Ok(Vec::new()),
             ClaimPlan::Walk => {
                 // No filter at all when nothing is left out (the usual case).
