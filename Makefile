@@ -151,9 +151,9 @@ test: setup setup-chromium check-postgres lint-rust lint-docker test-scripts tes
 test-rust:
 	cargo test -p app -p server
 
-# The build's own Node scripts (fix-split-manifest.mjs), on hand-made wasm files.
+# The build's own Node scripts (fix-split-manifest.mjs, page-sizes.mjs), on hand-made files.
 test-scripts:
-	node --test frontend/fix-split-manifest.test.mjs
+	node --test frontend/fix-split-manifest.test.mjs frontend/page-sizes.test.mjs
 
 # rustup's minimal profile leaves rustfmt out.
 setup-rustfmt:
@@ -176,6 +176,8 @@ wasm-size: build-release
 	  raw=$$(stat -c %s $$f); gz=$$(gzip -9 -c $$f | wc -c); total=$$((total + gz)); \
 	  printf '%-52s %9s B raw %9s B gzipped\n' $$f $$raw $$gz; done; \
 	  echo "all wasm together: $$total B gzipped"
+	@echo "what each page downloads (the main module and its group's chunks):"
+	@node frontend/page-sizes.mjs target/site/pkg
 
 clean-tools:
 	rm -rf $(TOOLS) end2end/node_modules

@@ -15,6 +15,17 @@ fn error_line(e: &AppError) -> AnyView {
     view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any()
 }
 
+/// The last error, if any: one element, hidden while there is none (cheaper
+/// in wasm than a view built per error; BENCHMARKS.md, "Site bundle").
+#[component]
+fn ErrorLine(error: ReadSignal<Option<AppError>>) -> impl IntoView {
+    view! {
+        <p class="form-error" role="alert" hidden=move || error.with(Option::is_none)>
+            {move || error.with(|e| e.as_ref().map(ToString::to_string).unwrap_or_default())}
+        </p>
+    }
+}
+
 /// Unix ms in the browser (0 on the server, where nothing is timed).
 fn now_ms() -> i64 {
     #[cfg(feature = "hydrate")]
@@ -562,10 +573,19 @@ fn LiveScreen(detail: LiveDetail) -> impl IntoView {
         text.set(s);
         set_speaker.set(Speaker::Interviewer);
     };
-    let names = rubric.competencies.iter().map(|c| (c.key.clone(), c.name.clone())).collect::<Vec<_>>();
-    let name_of = move |key: &str| {
-        names.iter().find(|(k, _)| k == key).map(|(_, n)| n.clone()).unwrap_or_else(|| key.to_string())
+    let names =
+        StoredValue::new(rubric.competencies.iter().map(|c| (c.key.clone(), c.name.clone())).collect::<Vec<_>>());
+    // Competency keys as their names, for the coverage lines.
+    let names_of = move |keys: &[String]| {
+        names.with_value(|names| {
+            keys.iter()
+                .map(|key| names.iter().find(|(k, _)| k == key).map_or(key.as_str(), |(_, n)| n.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
     };
+    // Text from the latest suggestion, empty before the first.
+    let latest = move |f: &dyn Fn(&Suggestion) -> String| suggestions.with(|v| v.first().map(f).unwrap_or_default());
     let report_link = format!("/interviews/{id}/report");
 
     view! {
@@ -578,60 +598,40 @@ fn LiveScreen(detail: LiveDetail) -> impl IntoView {
                 <div class="controls">
                     <ConnectionBadge connected=connected/>
                     <span class=move || format!("badge state-{}", state.get().as_str()) data-testid="state">{move || state.get().as_str()}</span>
-                    {move || (state.get() == InterviewState::Scheduled).then(|| {
-                        let c = start_click.clone();
-                        view! { <button on:click=move |_| c(true)>"Start"</button> }
-                    })}
-                    {move || (state.get() == InterviewState::Live && paused.get()).then(|| view! {
-                        <span class="badge state-paused" data-testid="paused" title="No suggestions while paused">"paused"</span>
-                    })}
-                    {move || (state.get() == InterviewState::Live).then(|| {
-                        let p = pause_toggle.clone();
-                        view! {
-                            <button class="secondary" data-testid="pause" aria-pressed=move || paused.get().to_string() on:click=move |_| p()>
-                                {move || if paused.get() { "Resume" } else { "Pause" }}
-                            </button>
+                    <button hidden=move || state.get() != InterviewState::Scheduled on:click=move |_| start_click(true)>"Start"</button>
+                    <span class="badge state-paused" data-testid="paused" title="No suggestions while paused"
+                        hidden=move || !(state.get() == InterviewState::Live && paused.get())>"paused"</span>
+                    <button class="secondary" data-testid="pause" hidden=move || state.get() != InterviewState::Live
+                        aria-pressed=move || paused.get().to_string() on:click=move |_| pause_toggle()>
+                        {move || if paused.get() { "Resume" } else { "Pause" }}
+                    </button>
+                    <button class="danger" hidden=move || state.get() != InterviewState::Live on:click=move |_| {
+                        if window().confirm_with_message("End the interview? The summary, scorecard and report are made next.").unwrap_or(false) {
+                            end_click(false);
                         }
-                    })}
-                    {move || (state.get() == InterviewState::Live).then(|| {
-                        let c = end_click.clone();
-                        view! { <button class="danger" on:click=move |_| {
-                            if window().confirm_with_message("End the interview? The summary, scorecard and report are made next.").unwrap_or(false) {
-                                c(false);
-                            }
-                        }>"End interview"</button> }
-                    })}
+                    }>"End interview"</button>
                 </div>
             </div>
-            {move || error.get().map(|e| error_line(&e))}
-            {move || matches!(state.get(), InterviewState::Scheduled | InterviewState::Live).then(|| {
-                let n = new_link_click.clone();
-                let r = revoke_click.clone();
-                view! {
-                    <details class="room-link">
-                        <summary>"Candidate's room link"</summary>
-                        <div class="controls">
-                            <button class="secondary" data-testid="new-link" on:click=move |_| n(false)>"New link"</button>
-                            <button class="secondary" data-testid="revoke-link" on:click=move |_| {
-                                if window().confirm_with_message("End the candidate's link now? They can no longer join with it.").unwrap_or(false) {
-                                    r(true);
-                                }
-                            }>"End link"</button>
-                        </div>
-                        {move || room_link.get().map(|l| view! { <p><code data-testid="room-link">{l}</code></p> })}
-                    </details>
-                }
-            })}
-            {move || {
-                let link = report_link.clone();
-                (!workflow.get().is_empty()).then(move || view! {
-                    <div class="workflow" data-testid="workflow">
-                        <strong>"After the interview: "</strong>
-                        {workflow.get().into_iter().map(|(k, s)| view! { <span class=format!("badge job-{s}") data-key=k.clone()>{format!("{k}: {s}")}</span> }).collect_view()}
-                        {report_ready.get().then(move || view! { <a href=link data-testid="report-link">"Open the report"</a> })}
-                    </div>
-                })
-            }}
+            <ErrorLine error=error/>
+            <details class="room-link" hidden=move || !matches!(state.get(), InterviewState::Scheduled | InterviewState::Live)>
+                <summary>"Candidate's room link"</summary>
+                <div class="controls">
+                    <button class="secondary" data-testid="new-link" on:click=move |_| new_link_click(false)>"New link"</button>
+                    <button class="secondary" data-testid="revoke-link" on:click=move |_| {
+                        if window().confirm_with_message("End the candidate's link now? They can no longer join with it.").unwrap_or(false) {
+                            revoke_click(true);
+                        }
+                    }>"End link"</button>
+                </div>
+                <p hidden=move || room_link.with(Option::is_none)>
+                    <code data-testid="room-link">{move || room_link.get().unwrap_or_default()}</code>
+                </p>
+            </details>
+            <div class="workflow" data-testid="workflow" hidden=move || workflow.with(Vec::is_empty)>
+                <strong>"After the interview: "</strong>
+                {move || workflow.get().into_iter().map(|(k, s)| view! { <span class=format!("badge job-{s}") data-key=k.clone()>{format!("{k}: {s}")}</span> }).collect_view()}
+                <a href=report_link data-testid="report-link" hidden=move || !report_ready.get()>"Open the report"</a>
+            </div>
         </section>
         <div class="live-grid">
             <section class="panel transcript" aria-label="Transcript">
@@ -645,15 +645,13 @@ fn LiveScreen(detail: LiveDetail) -> impl IntoView {
                         </li>
                     }).collect_view()}
                 </ol>
-                {move || (!pending.get().is_empty()).then(|| view! {
-                    <p class="muted" data-testid="queued">
-                        {move || if offline.get() {
-                            format!("offline, {} segments queued", pending.get().len())
-                        } else {
-                            format!("sending {} segments…", pending.get().len())
-                        }}
-                    </p>
-                })}
+                <p class="muted" data-testid="queued" hidden=move || pending.with(Vec::is_empty)>
+                    {move || if offline.get() {
+                        format!("offline, {} segments queued", pending.with(Vec::len))
+                    } else {
+                        format!("sending {} segments…", pending.with(Vec::len))
+                    }}
+                </p>
                 <div class="composer">
                     <div class="speaker-switch" role="radiogroup" aria-label="Speaker (Alt+1, Alt+2)">
                         <button class:active=move || speaker.get() == Speaker::Interviewer on:click=move |_| set_speaker.set(Speaker::Interviewer)>"Interviewer (Alt+1)"</button>
@@ -674,7 +672,7 @@ fn LiveScreen(detail: LiveDetail) -> impl IntoView {
             </section>
             <section class="panel suggestions" aria-label="Suggestions">
                 <h2>"Suggested follow-ups"</h2>
-                {move || (!streaming.get().is_empty()).then(|| view! { <p class="streaming" data-testid="streaming">{streaming.get()}</p> })}
+                <p class="streaming" data-testid="streaming" hidden=move || streaming.with(String::is_empty)>{move || streaming.get()}</p>
                 <ul class="suggestion-list">
                     {move || suggestions.get().into_iter().take(5).map(|s| {
                         let ask = ask_click.clone();
@@ -697,17 +695,16 @@ fn LiveScreen(detail: LiveDetail) -> impl IntoView {
                     }).collect_view()}
                 </ul>
                 <h3>"Rubric coverage"</h3>
-                {
-                    let name_of = name_of.clone();
-                    move || suggestions.get().first().map(|s| {
-                        let name_of = name_of.clone();
-                        view! {
-                            <p data-testid="covered">"Evidence: " {s.covered.iter().map(|k| name_of(k)).collect::<Vec<_>>().join(", ")}</p>
-                            <p class="muted" data-testid="uncovered">"No evidence yet: " {s.uncovered.iter().map(|k| name_of(k)).collect::<Vec<_>>().join(", ")}</p>
-                            {(!s.red_flags.is_empty()).then(|| view! { <p class="form-error" data-testid="red-flags">"Red flags: " {s.red_flags.join("; ")}</p> })}
-                        }
-                    })
-                }
+                // The latest suggestion's view of the rubric.
+                <p data-testid="covered" hidden=move || suggestions.with(Vec::is_empty)>
+                    "Evidence: " {move || latest(&|s| names_of(&s.covered))}
+                </p>
+                <p class="muted" data-testid="uncovered" hidden=move || suggestions.with(Vec::is_empty)>
+                    "No evidence yet: " {move || latest(&|s| names_of(&s.uncovered))}
+                </p>
+                <p class="form-error" data-testid="red-flags" hidden=move || latest(&|s| s.red_flags.join("; ")).is_empty()>
+                    "Red flags: " {move || latest(&|s| s.red_flags.join("; "))}
+                </p>
                 <MomentSearch id=id.clone()/>
             </section>
         </div>

@@ -186,7 +186,7 @@ test.describe(() => {
     await expect(items).toHaveCount(2, { timeout: 15_000 });
     await expect(items.nth(0)).toContainText(first);
     await expect(items.nth(1)).toContainText(second);
-    await expect(queued).toHaveCount(0);
+    await expect(queued).toBeHidden();
     expect(await pendingTexts()).toEqual([]);
 
     // Once each on the server, in order.
@@ -195,7 +195,7 @@ test.describe(() => {
     await expect(items).toHaveCount(2);
     await expect(items.nth(0)).toContainText(first);
     await expect(items.nth(1)).toContainText(second);
-    await expect(queued).toHaveCount(0);
+    await expect(queued).toBeHidden();
   });
 });
 
