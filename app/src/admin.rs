@@ -18,13 +18,13 @@ pub async fn create_user(email: String, name: String, role: UserRole, password: 
     crate::services::auth_service()?.create_user(&who, crate::auth::NewUser { email, name, role, password }).await
 }
 
-#[server(endpoint = "users_set_role", output = crate::wire::Json)]
+#[server(endpoint = "users_set_role", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn set_user_role(id: String, role: UserRole) -> Result<(), AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.set_user_role(&who, &id, role).await
 }
 
-#[server(endpoint = "users_set_disabled", output = crate::wire::Json)]
+#[server(endpoint = "users_set_disabled", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn set_user_disabled(id: String, disabled: bool) -> Result<(), AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.set_user_disabled(&who, &id, disabled).await
@@ -42,7 +42,7 @@ pub async fn create_token(name: String, scopes: String) -> Result<CreatedToken, 
     crate::services::auth_service()?.create_token(&who, &name, &scopes).await
 }
 
-#[server(endpoint = "tokens_revoke", output = crate::wire::Json)]
+#[server(endpoint = "tokens_revoke", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     let who = crate::services::require_admin()?;
     crate::services::auth_service()?.revoke_token(&who, &id).await

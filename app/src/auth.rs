@@ -261,7 +261,12 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
         use leptos::server_fn::error::ServerFnErrorErr as E;
         match value {
             // The request itself was malformed: the caller's fault, not ours.
-            E::Args(m) | E::Deserialization(m) => AppError::invalid("request", m),
+            // Arguments in JSON name their field (`crate::wire`).
+            E::Deserialization(m) => match serde_json::from_str::<AppError>(&m) {
+                Ok(e @ AppError::Invalid { .. }) => e,
+                _ => AppError::invalid("request", m),
+            },
+            E::Args(m) => AppError::invalid("request", m),
             E::MissingArg(m) => AppError::invalid(&m, format!("{m} is required")),
             other => AppError::Server(other.to_string()),
         }

@@ -568,107 +568,107 @@ pub async fn rubric_templates() -> Result<Vec<RubricTemplate>, AppError> {
     Ok(service()?.templates())
 }
 
-#[leptos::server(endpoint = "interviews_list", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interviews_list", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn list_interviews(text: Option<String>) -> Result<Vec<InterviewView>, AppError> {
     let who = crate::services::require_principal()?;
     service()?.list(&who, text).await
 }
 
-#[leptos::server(endpoint = "interview_create", output = crate::wire::Json, input = leptos::server_fn::codec::Json)]
+#[leptos::server(endpoint = "interview_create", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn create_interview(new: NewInterview) -> Result<CreatedInterview, AppError> {
     let who = crate::services::require_principal()?;
     service()?.create(&who, new).await
 }
 
-#[leptos::server(endpoint = "interview_detail", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_detail", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn load_interview(id: String) -> Result<InterviewDetail, AppError> {
     let who = crate::services::require_principal()?;
     service()?.detail(&who, &id).await
 }
 
-#[leptos::server(endpoint = "interview_live", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_live", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn load_live(id: String) -> Result<LiveDetail, AppError> {
     let who = crate::services::require_principal()?;
     service()?.live_detail(&who, &id).await
 }
 
-#[leptos::server(endpoint = "interview_transcript", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_transcript", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn interview_transcript(id: String) -> Result<Vec<Segment>, AppError> {
     let who = crate::services::require_principal()?;
     service()?.transcript(&who, &id).await
 }
 
-#[leptos::server(endpoint = "interview_suggestions", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_suggestions", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn interview_suggestions(id: String) -> Result<Vec<Suggestion>, AppError> {
     let who = crate::services::require_principal()?;
     service()?.suggestions(&who, &id).await
 }
 
-#[leptos::server(endpoint = "interview_append", output = crate::wire::Json, input = leptos::server_fn::codec::Json)]
+#[leptos::server(endpoint = "interview_append", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn append_segments(id: String, segments: Vec<NewSegment>) -> Result<Vec<Segment>, AppError> {
     let who = crate::services::require_principal()?;
     service()?.append(&who, &id, segments).await
 }
 
-#[leptos::server(endpoint = "interview_start", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_start", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn start_interview(id: String) -> Result<InterviewView, AppError> {
     let who = crate::services::require_principal()?;
     service()?.start(&who, &id).await
 }
 
-#[leptos::server(endpoint = "interview_pause", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_pause", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn pause_interview(id: String, paused: bool) -> Result<InterviewView, AppError> {
     let who = crate::services::require_principal()?;
     service()?.pause(&who, &id, paused).await
 }
 
-#[leptos::server(endpoint = "interview_link_revoke", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_link_revoke", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn revoke_candidate_link(id: String) -> Result<(), AppError> {
     let who = crate::services::require_principal()?;
     service()?.revoke_link(&who, &id).await
 }
 
-#[leptos::server(endpoint = "interview_end", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_end", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn end_interview(id: String) -> Result<InterviewView, AppError> {
     let who = crate::services::require_principal()?;
     service()?.end(&who, &id).await
 }
 
-#[leptos::server(endpoint = "interview_decide", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_decide", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn decide_interview(id: String, decision: Recommendation, note: String) -> Result<(), AppError> {
     let who = crate::services::require_principal()?;
     service()?.decide(&who, &id, decision, note).await
 }
 
-#[leptos::server(endpoint = "interview_link", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_link", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn new_candidate_link(id: String) -> Result<CandidateLink, AppError> {
     let who = crate::services::require_principal()?;
     service()?.new_link(&who, &id).await
 }
 
-#[leptos::server(endpoint = "interview_search", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_search", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn search_moments(id: Option<String>, q: String) -> Result<Vec<SearchHit>, AppError> {
     let who = crate::services::require_principal()?;
     service()?.search(&who, id.as_deref(), &q).await
 }
 
-#[leptos::server(endpoint = "interview_ask", output = crate::wire::Json)]
+#[leptos::server(endpoint = "interview_ask", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn ask_interview(id: String, question: String) -> Result<AskAnswer, AppError> {
     let who = crate::services::require_principal()?;
     service()?.ask(&who, &id, &question).await
 }
 
-#[leptos::server(endpoint = "room_get", output = crate::wire::Json)]
+#[leptos::server(endpoint = "room_get", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn load_room(token: String) -> Result<RoomView, AppError> {
     service()?.room(&token).await
 }
 
-#[leptos::server(endpoint = "room_consent", output = crate::wire::Json)]
+#[leptos::server(endpoint = "room_consent", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn room_consent(token: String) -> Result<RoomView, AppError> {
     service()?.room_consent(&token).await
 }
 
-#[leptos::server(endpoint = "room_append", output = crate::wire::Json, input = leptos::server_fn::codec::Json)]
+#[leptos::server(endpoint = "room_append", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn room_append(token: String, segments: Vec<NewSegment>) -> Result<Vec<Segment>, AppError> {
     service()?.room_append(&token, segments).await
 }

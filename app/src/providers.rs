@@ -25,7 +25,7 @@ pub async fn load_provider_health() -> Result<Vec<ProviderHealth>, AppError> {
     Ok(crate::services::llm_service()?.health())
 }
 
-#[server(endpoint = "providers_force", output = crate::wire::Json)]
+#[server(endpoint = "providers_force", output = crate::wire::Json, input = crate::wire::Json)]
 pub async fn force_breaker(name: String, state: String) -> Result<(), AppError> {
     let who = crate::services::require_admin()?;
     let open = match state.as_str() {

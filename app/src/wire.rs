@@ -1,9 +1,15 @@
-//! How server functions reply: JSON, decoded from text.
+//! How server functions take their arguments and reply: JSON, decoded from
+//! text in the browser.
 //!
 //! server_fn's own `Json` decodes replies with `serde_json::from_slice`, while
 //! resources hydrate from the page with `serde_json::from_str`, so every reply
 //! type carried two deserializers into the wasm (about 150 KB of code before
 //! optimisation). Decoding replies from text as well keeps one.
+//!
+//! On the server, arguments that do not decode are refused naming the field
+//! (`segments[0].speaker`), as the REST routes do. server_fn passes a decode
+//! error on only as text, so that text is the `AppError::Invalid` itself, in
+//! JSON, which `AppError::from_server_fn_error` reads back.
 
 use leptos::server_fn::{codec::Post, Bytes, ContentType, Decodes, Encodes, Format, FormatType};
 use serde::{de::DeserializeOwned, Serialize};
@@ -11,8 +17,35 @@ use serde::{de::DeserializeOwned, Serialize};
 /// JSON in, JSON out; replies are decoded through `&str`.
 pub struct TextJsonEncoding;
 
-/// The reply encoding every server function names (`output = crate::wire::Json`).
+/// The encoding server functions name for their replies (`output =
+/// crate::wire::Json`) and, except those behind an `<ActionForm>` (which
+/// the browser posts URL-encoded), for their arguments (`input = …`).
 pub type Json = Post<TextJsonEncoding>;
+
+/// Why a body did not decode: on the server, an `AppError::Invalid` naming
+/// the field, as JSON (see the module's comment).
+#[derive(Debug)]
+pub struct DecodeError(String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The field a decode error is about, from the path serde was at: the
+/// missing field itself for "missing field `x`", and `request` for the body
+/// as a whole (not JSON, or not an object).
+#[cfg(feature = "ssr")]
+fn field_of(path: &str, message: &str) -> String {
+    let missing = message.strip_prefix("missing field `").and_then(|m| m.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => name.to_string(),
+        (_, Some(name)) => format!("{path}.{name}"),
+        (".", None) => "request".to_string(),
+        (_, None) => path.to_string(),
+    }
+}
 
 impl ContentType for TextJsonEncoding {
     const CONTENT_TYPE: &'static str = "application/json";
@@ -31,17 +64,75 @@ impl<T: Serialize> Encodes<T> for TextJsonEncoding {
 }
 
 impl<T: DeserializeOwned> Decodes<T> for TextJsonEncoding {
-    type Error = serde_json::Error;
+    type Error = DecodeError;
 
+    #[cfg(not(feature = "ssr"))]
     fn decode(bytes: Bytes) -> Result<T, Self::Error> {
-        let text = std::str::from_utf8(&bytes).map_err(<serde_json::Error as serde::de::Error>::custom)?;
-        serde_json::from_str(text)
+        let text = std::str::from_utf8(&bytes).map_err(|e| DecodeError(e.to_string()))?;
+        serde_json::from_str(text).map_err(|e| DecodeError(e.to_string()))
+    }
+
+    /// On the server this decodes arguments: a refusal names the field.
+    #[cfg(feature = "ssr")]
+    fn decode(bytes: Bytes) -> Result<T, Self::Error> {
+        let refuse = |path: &str, message: String| {
+            let e = crate::auth::AppError::invalid(&field_of(path, &message), message);
+            DecodeError(serde_json::to_string(&e).unwrap_or_default())
+        };
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            refuse(&path, e.into_inner().to_string())
+        })?;
+        de.end().map_err(|e| refuse(".", e.to_string()))?;
+        Ok(value)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn arguments_that_do_not_decode_name_their_field() {
+        use crate::auth::AppError;
+        use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Args {
+            id: String,
+            paused: bool,
+            items: Vec<Item>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Item {
+            at: i64,
+        }
+        // As server_fn hands the error on: as text, through `Deserialization`.
+        let field =
+            |body: &'static str| match <TextJsonEncoding as Decodes<Args>>::decode(Bytes::from_static(body.as_bytes()))
+            {
+                Ok(a) => panic!("{body} decoded: {a:?}"),
+                Err(e) => match AppError::from_server_fn_error(ServerFnErrorErr::Deserialization(e.to_string())) {
+                    AppError::Invalid { field, .. } => field,
+                    other => panic!("{body}: {other:?}"),
+                },
+            };
+        assert_eq!(field(r#"{"id": "a", "paused": "yes", "items": []}"#), "paused");
+        assert_eq!(field(r#"{"id": "a", "paused": true, "items": [{"at": 1}, {"at": "x"}]}"#), "items[1].at");
+        assert_eq!(field(r#"{"paused": true, "items": []}"#), "id");
+        assert_eq!(field(r#"{"id": "a", "paused": true, "items": [{}]}"#), "items[0].at");
+        assert_eq!(field("id=a&paused=true"), "request");
+        assert_eq!(field(r#"{"id": "a", "paused": true, "items": []} trailing"#), "request");
+        let ok: Args = <TextJsonEncoding as Decodes<Args>>::decode(Bytes::from_static(
+            br#"{"id": "a", "paused": false, "items": [{"at": 2}]}"#,
+        ))
+        .unwrap();
+        assert_eq!((ok.id.as_str(), ok.paused, ok.items.len()), ("a", false, 1));
+    }
 
     #[test]
     fn replies_round_trip_and_bad_bytes_are_an_error() {

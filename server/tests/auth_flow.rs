@@ -236,11 +236,30 @@ async fn server_function_arguments_with_a_nul_are_the_fields_422(db: TestDb) -> 
     // An admin's server functions, form-encoded and JSON.
     let body = "email=new%40example.com&name=Ne%00w&role=interviewer&password=long+enough+password".to_string();
     assert_eq!(call("/api/users_create", form, body, Some(&admin)).await, (422, field("name")));
-    assert_eq!(call("/api/users_set_role", form, "id=u%00&role=admin".into(), Some(&admin)).await, (422, field("id")));
+    let json = serde_json::json!({"id": "u\u{0}", "role": "admin"}).to_string();
+    assert_eq!(call("/api/users_set_role", "application/json", json, Some(&admin)).await, (422, field("id")));
     let json = serde_json::json!({"new": {"title": "T\u{0}", "role": "r", "candidate_name": "c", "candidate_email": "c@x.co"}});
     let (status, e) = call("/api/interview_create", "application/json", json.to_string(), Some(&admin)).await;
     assert_eq!((status, e), (422, field("new.title")));
     assert!(db.store.list_users().await.unwrap().iter().all(|u| u.email != "new@example.com"), "nothing was written");
+    // Arguments that do not decode are refused naming the field, before the handler runs.
+    let named = |e: Option<AppError>| match e {
+        Some(AppError::Invalid { field, .. }) => field,
+        other => format!("{other:?}"),
+    };
+    for (path, body, want) in [
+        ("/api/interview_pause", r#"{"id": "x", "paused": "yes"}"#, "paused"),
+        ("/api/interview_pause", r#"{"paused": true}"#, "id"),
+        (
+            "/api/interview_append",
+            r#"{"id": "x", "segments": [{"client_id": "c", "speaker": "robot", "text": "t", "start_ms": 0, "end_ms": 1}]}"#,
+            "segments[0].speaker",
+        ),
+        ("/api/users_set_disabled", "id=u1&disabled=true", "request"),
+    ] {
+        let (status, e) = call(path, "application/json", body.to_string(), Some(&admin)).await;
+        assert_eq!((status, named(e)), (422, want.to_string()), "{path} {body}");
+    }
     // The text "%00" (sent as %2500) is not a NUL: the call goes through.
     let body = "email=new%40example.com&name=100%2500&role=interviewer&password=long+enough+password".to_string();
     assert_eq!(call("/api/users_create", form, body, Some(&admin)).await.0, 200);
