@@ -33,17 +33,37 @@ impl std::fmt::Display for DecodeError {
     }
 }
 
-/// The field a decode error is about, from the path serde was at: the
-/// missing field itself for "missing field `x`", and `request` for the body
-/// as a whole (not JSON, or not an object).
+/// The field a deserialization error is about: its path under `prefix`
+/// (`jobs[0].priority`); serde reports a missing or repeated field at the
+/// object that lacks it, so that field's name is appended. An error at the
+/// top level with no name is `fallback`'s. The REST routes and the server
+/// functions' arguments name fields by this one rule.
 #[cfg(feature = "ssr")]
-fn field_of(path: &str, message: &str) -> String {
-    let missing = message.strip_prefix("missing field `").and_then(|m| m.split('`').next());
-    match (path, missing) {
-        (".", Some(name)) => name.to_string(),
-        (_, Some(name)) => format!("{path}.{name}"),
-        (".", None) => "request".to_string(),
-        (_, None) => path.to_string(),
+pub fn field_at(prefix: &str, path: &serde_path_to_error::Path, message: &str, fallback: &str) -> String {
+    let mut field = prefix.to_string();
+    let push_key = |field: &mut String, key: &str| {
+        if !field.is_empty() {
+            field.push('.');
+        }
+        field.push_str(key);
+    };
+    for segment in path.iter() {
+        use serde_path_to_error::Segment;
+        match segment {
+            Segment::Seq { index } => field.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => push_key(&mut field, key),
+            Segment::Unknown => push_key(&mut field, "?"),
+        }
+    }
+    for lead in ["missing field `", "duplicate field `"] {
+        if let Some(name) = message.strip_prefix(lead).and_then(|rest| rest.split('`').next()) {
+            push_key(&mut field, name);
+        }
+    }
+    if field.is_empty() {
+        fallback.to_string()
+    } else {
+        field
     }
 }
 
@@ -75,16 +95,16 @@ impl<T: DeserializeOwned> Decodes<T> for TextJsonEncoding {
     /// On the server this decodes arguments: a refusal names the field.
     #[cfg(feature = "ssr")]
     fn decode(bytes: Bytes) -> Result<T, Self::Error> {
-        let refuse = |path: &str, message: String| {
-            let e = crate::auth::AppError::invalid(&field_of(path, &message), message);
+        let refuse = |field: String, message: String| {
+            let e = crate::auth::AppError::invalid(&field, message);
             DecodeError(serde_json::to_string(&e).unwrap_or_default())
         };
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            refuse(&path, e.into_inner().to_string())
+            let message = e.inner().to_string();
+            refuse(field_at("", e.path(), &message, "request"), message)
         })?;
-        de.end().map_err(|e| refuse(".", e.to_string()))?;
+        de.end().map_err(|e| refuse("request".into(), e.to_string()))?;
         Ok(value)
     }
 }

@@ -12,7 +12,7 @@ pub mod workflows;
 
 use std::sync::Arc;
 
-use app::auth::Principal;
+use app::{auth::Principal, wire::field_at};
 use axum::{
     body::Bytes,
     extract::{
@@ -25,7 +25,6 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 use serde_json::{error::Category, Value};
-use serde_path_to_error::Segment;
 
 use crate::{auth::Auth, error::ApiError};
 
@@ -275,37 +274,6 @@ fn syntax_error(e: &serde_json::Error) -> ApiError {
         status: StatusCode::BAD_REQUEST,
         field: Some("body".into()),
         message: format!("malformed JSON: {e}"),
-    }
-}
-
-/// The field a deserialization error is about: its path under `prefix`
-/// (`jobs[0].priority`); serde reports a missing or repeated field at the
-/// object that lacks it, so that field's name is appended. An error at the
-/// top level with no name is `fallback`'s.
-fn field_at(prefix: &str, path: &serde_path_to_error::Path, message: &str, fallback: &str) -> String {
-    let mut field = prefix.to_string();
-    let push_key = |field: &mut String, key: &str| {
-        if !field.is_empty() {
-            field.push('.');
-        }
-        field.push_str(key);
-    };
-    for segment in path.iter() {
-        match segment {
-            Segment::Seq { index } => field.push_str(&format!("[{index}]")),
-            Segment::Map { key } | Segment::Enum { variant: key } => push_key(&mut field, key),
-            Segment::Unknown => push_key(&mut field, "?"),
-        }
-    }
-    for lead in ["missing field `", "duplicate field `"] {
-        if let Some(name) = message.strip_prefix(lead).and_then(|rest| rest.split('`').next()) {
-            push_key(&mut field, name);
-        }
-    }
-    if field.is_empty() {
-        fallback.to_string()
-    } else {
-        field
     }
 }
 
